@@ -1,0 +1,1 @@
+//! The EHLO capability model.
