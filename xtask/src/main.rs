@@ -1,1 +1,125 @@
-fn main() {}
+//! Project automation, run as `cargo xtask <command>`.
+//!
+//! * `ci`      — everything CI checks: rustfmt, clippy (`-D warnings`), the workspace tests
+//!   and doc tests, a `--no-default-features` build of smtp-proto, the no_std link check,
+//!   and the rustdoc build with warnings denied.
+//! * `nostd`   — the no_std link check alone (see `nostd-check/Cargo.toml`).
+//! * `bench`   — the criterion benchmarks of smtp-proto (`cargo bench -p smtp-proto`).
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("ci") => ci(),
+        Some("nostd") => nostd(),
+        Some("bench") => bench(&args[1..]),
+        _ => {
+            eprintln!("usage: cargo xtask <ci | nostd | bench [criterion args]>");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
+}
+
+/// Runs one step, printing its name and duration.
+fn run(name: &str, program: &str, args: &[&str], envs: &[(&str, &str)]) -> Result<(), String> {
+    println!("==> {name}: {program} {}", args.join(" "));
+    let start = Instant::now();
+    let status = Command::new(program)
+        .args(args)
+        .envs(envs.iter().copied())
+        .current_dir(root())
+        .status()
+        .map_err(|e| format!("{name}: cannot run {program}: {e}"))?;
+    println!("<== {name}: {:.1}s", start.elapsed().as_secs_f64());
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{name} failed ({status})"))
+    }
+}
+
+fn ci() -> Result<(), String> {
+    let start = Instant::now();
+    run("fmt", "cargo", &["fmt", "--all", "--check"], &[])?;
+    run(
+        "clippy",
+        "cargo",
+        &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"],
+        &[],
+    )?;
+    run(
+        "clippy (smtp-proto, no default features)",
+        "cargo",
+        &[
+            "clippy",
+            "-p",
+            "smtp-proto",
+            "--no-default-features",
+            "--",
+            "-D",
+            "warnings",
+        ],
+        &[],
+    )?;
+    run("test", "cargo", &["test", "--workspace", "--all-targets"], &[])?;
+    run("doctest", "cargo", &["test", "--workspace", "--doc"], &[])?;
+    run(
+        "build --no-default-features",
+        "cargo",
+        &["build", "-p", "smtp-proto", "--no-default-features"],
+        &[],
+    )?;
+    nostd()?;
+    run(
+        "rustdoc",
+        "cargo",
+        &["doc", "--workspace", "--no-deps"],
+        &[("RUSTDOCFLAGS", "-D warnings")],
+    )?;
+    println!("xtask ci: all steps passed in {:.0}s", start.elapsed().as_secs_f64());
+    Ok(())
+}
+
+fn nostd() -> Result<(), String> {
+    let manifest = root().join("nostd-check/Cargo.toml");
+    let target = root().join("target/nostd-check");
+    run(
+        "no_std link check",
+        "cargo",
+        &[
+            "build",
+            "--manifest-path",
+            manifest.to_str().ok_or("non-UTF-8 path")?,
+            "--target-dir",
+            target.to_str().ok_or("non-UTF-8 path")?,
+        ],
+        &[],
+    )
+}
+
+fn bench(extra: &[String]) -> Result<(), String> {
+    let mut args = vec!["bench", "-p", "smtp-proto", "--bench", "wire"];
+    if !extra.is_empty() {
+        args.push("--");
+        args.extend(extra.iter().map(String::as_str));
+    }
+    run("bench", "cargo", &args, &[])
+}

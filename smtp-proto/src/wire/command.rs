@@ -1,1 +1,878 @@
-//! Placeholder.
+//! SMTP commands (RFC 5321 §4.1.1) and the extension commands this crate speaks:
+//! LHLO (RFC 2033 §4.1), BDAT (RFC 3030 §2), STARTTLS (RFC 3207 §4) and AUTH
+//! (RFC 4954 §4).
+//!
+//! [`parse_command`] takes one command line *without* its CRLF (frame it first with
+//! [`frame_line`](crate::wire::line::frame_line)); [`Command::encode`] writes the
+//! canonical form *with* CRLF. Verbs are case-insensitive on input and upper-case on
+//! output. Syntax is strict; the one leniency knob is [`HeloSyntax`].
+
+use alloc::borrow::Cow;
+use alloc::vec::Vec;
+use core::fmt;
+
+use crate::wire::params::{
+    MailParameters, ParamError, ParamOptions, RcptParameters, parse_mail_parameters,
+    parse_rcpt_parameters,
+};
+use crate::wire::path::{
+    ForwardPath, Host, PathError, PathOptions, ReversePath, parse_forward_path,
+    parse_reverse_path,
+};
+use crate::wire::sasl::Mechanism;
+
+/// The verb of a command this crate knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Verb {
+    /// HELO (RFC 5321 §4.1.1.1).
+    Helo,
+    /// EHLO (RFC 5321 §4.1.1.1).
+    Ehlo,
+    /// LHLO (RFC 2033 §4.1).
+    Lhlo,
+    /// MAIL (RFC 5321 §4.1.1.2).
+    Mail,
+    /// RCPT (RFC 5321 §4.1.1.3).
+    Rcpt,
+    /// DATA (RFC 5321 §4.1.1.4).
+    Data,
+    /// BDAT (RFC 3030 §2).
+    Bdat,
+    /// RSET (RFC 5321 §4.1.1.5).
+    Rset,
+    /// VRFY (RFC 5321 §4.1.1.6).
+    Vrfy,
+    /// EXPN (RFC 5321 §4.1.1.7).
+    Expn,
+    /// HELP (RFC 5321 §4.1.1.8).
+    Help,
+    /// NOOP (RFC 5321 §4.1.1.9).
+    Noop,
+    /// QUIT (RFC 5321 §4.1.1.10).
+    Quit,
+    /// STARTTLS (RFC 3207 §4).
+    StartTls,
+    /// AUTH (RFC 4954 §4).
+    Auth,
+}
+
+impl Verb {
+    const ALL: [Verb; 15] = [
+        Verb::Helo,
+        Verb::Ehlo,
+        Verb::Lhlo,
+        Verb::Mail,
+        Verb::Rcpt,
+        Verb::Data,
+        Verb::Bdat,
+        Verb::Rset,
+        Verb::Vrfy,
+        Verb::Expn,
+        Verb::Help,
+        Verb::Noop,
+        Verb::Quit,
+        Verb::StartTls,
+        Verb::Auth,
+    ];
+
+    /// The verb as it goes on the wire.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Verb::Helo => "HELO",
+            Verb::Ehlo => "EHLO",
+            Verb::Lhlo => "LHLO",
+            Verb::Mail => "MAIL",
+            Verb::Rcpt => "RCPT",
+            Verb::Data => "DATA",
+            Verb::Bdat => "BDAT",
+            Verb::Rset => "RSET",
+            Verb::Vrfy => "VRFY",
+            Verb::Expn => "EXPN",
+            Verb::Help => "HELP",
+            Verb::Noop => "NOOP",
+            Verb::Quit => "QUIT",
+            Verb::StartTls => "STARTTLS",
+            Verb::Auth => "AUTH",
+        }
+    }
+
+    /// Looks a verb up, case-insensitively.
+    pub fn from_name(name: &str) -> Option<Verb> {
+        Verb::ALL
+            .into_iter()
+            .find(|v| v.as_str().eq_ignore_ascii_case(name))
+    }
+
+    /// Whether a client must wait for this command's reply before sending more
+    /// (RFC 2920 §3.1: the last command of a pipelined group is EHLO, DATA, VRFY,
+    /// EXPN, TURN, QUIT or NOOP; RFC 3207 §4.2 adds STARTTLS and RFC 4954 §4 AUTH,
+    /// and HELO/LHLO behave as EHLO). BDAT chunks may be pipelined (RFC 3030 §4.2).
+    pub const fn ends_pipeline_group(self) -> bool {
+        matches!(
+            self,
+            Verb::Helo
+                | Verb::Ehlo
+                | Verb::Lhlo
+                | Verb::Data
+                | Verb::Vrfy
+                | Verb::Expn
+                | Verb::Help
+                | Verb::Noop
+                | Verb::Quit
+                | Verb::StartTls
+                | Verb::Auth
+        )
+    }
+}
+
+impl fmt::Display for Verb {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How strictly the HELO/EHLO/LHLO argument is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HeloSyntax {
+    /// RFC 5321 §4.1.1.1: a domain (or, for EHLO/LHLO, an address literal).
+    #[default]
+    Strict,
+    /// Any single token of printable characters is accepted, as Postfix does unless
+    /// `reject_invalid_helo_hostname` is set: many real clients announce names with
+    /// underscores or bare IP addresses. Invalid names become [`HeloName::Unchecked`].
+    Lenient,
+}
+
+/// What the client called itself in HELO, EHLO or LHLO.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum HeloName<'a> {
+    /// A syntactically valid domain or address literal.
+    Host(Host<'a>),
+    /// A name that is not RFC 5321 syntax, accepted under [`HeloSyntax::Lenient`].
+    Unchecked(Cow<'a, str>),
+}
+
+impl HeloName<'_> {
+    /// A `'static` copy.
+    pub fn into_owned(self) -> HeloName<'static> {
+        match self {
+            HeloName::Host(h) => HeloName::Host(h.into_owned()),
+            HeloName::Unchecked(s) => HeloName::Unchecked(Cow::Owned(s.into_owned())),
+        }
+    }
+}
+
+impl fmt::Display for HeloName<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HeloName::Host(h) => h.fmt(f),
+            HeloName::Unchecked(s) => f.write_str(s),
+        }
+    }
+}
+
+/// Options for [`parse_command`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ParseOptions {
+    /// The server offers SMTPUTF8 (RFC 6531 §3.1): a MAIL command that carries the
+    /// SMTPUTF8 parameter may have a UTF-8 reverse-path and parameter values.
+    pub smtputf8: bool,
+    /// The current transaction was started with SMTPUTF8 (RFC 6531 §3.4): RCPT
+    /// paths and parameter values may be UTF-8.
+    pub utf8_transaction: bool,
+    /// Path length limits (`allow_utf8` is ignored: the two fields above decide).
+    pub path: PathOptions,
+    /// HELO/EHLO/LHLO argument checking.
+    pub helo: HeloSyntax,
+}
+
+/// One SMTP command.
+///
+/// Borrowed from the command line it was parsed from; [`Command::into_owned`]
+/// makes it `'static`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Command<'a> {
+    /// `HELO domain` (RFC 5321 §4.1.1.1).
+    Helo(HeloName<'a>),
+    /// `EHLO domain-or-literal` (RFC 5321 §4.1.1.1).
+    Ehlo(HeloName<'a>),
+    /// `LHLO domain-or-literal` (RFC 2033 §4.1).
+    Lhlo(HeloName<'a>),
+    /// `MAIL FROM:<reverse-path> [params]` (RFC 5321 §4.1.1.2).
+    Mail {
+        /// The reverse-path; [`ReversePath::Null`] for bounces.
+        from: ReversePath<'a>,
+        /// The ESMTP parameters.
+        params: MailParameters<'a>,
+    },
+    /// `RCPT TO:<forward-path> [params]` (RFC 5321 §4.1.1.3).
+    Rcpt {
+        /// The forward-path (source routes already dropped).
+        to: ForwardPath<'a>,
+        /// The ESMTP parameters.
+        params: RcptParameters<'a>,
+    },
+    /// `DATA` (RFC 5321 §4.1.1.4).
+    Data,
+    /// `BDAT size [LAST]` (RFC 3030 §2): `size` octets of message follow the line.
+    Bdat {
+        /// The chunk's size in octets.
+        size: u64,
+        /// Whether this is the last chunk.
+        last: bool,
+    },
+    /// `RSET` (RFC 5321 §4.1.1.5).
+    Rset,
+    /// `VRFY string` (RFC 5321 §4.1.1.6).
+    Vrfy(Cow<'a, str>),
+    /// `EXPN string` (RFC 5321 §4.1.1.7).
+    Expn(Cow<'a, str>),
+    /// `HELP [string]` (RFC 5321 §4.1.1.8).
+    Help(Option<Cow<'a, str>>),
+    /// `NOOP [string]` (RFC 5321 §4.1.1.9).
+    Noop(Option<Cow<'a, str>>),
+    /// `QUIT` (RFC 5321 §4.1.1.10).
+    Quit,
+    /// `STARTTLS` (RFC 3207 §4).
+    StartTls,
+    /// `AUTH mechanism [initial-response]` (RFC 4954 §4).
+    Auth {
+        /// The SASL mechanism.
+        mechanism: Mechanism<'a>,
+        /// The initial response as sent: base64, or `=` for an empty one. Decode it
+        /// with [`decode_initial_response`](crate::wire::sasl::decode_initial_response).
+        initial_response: Option<Cow<'a, str>>,
+    },
+    /// A verb this crate does not know, kept for the application
+    /// (RFC 5321 §4.2.4: the server answers 500 unless it knows better).
+    Unknown {
+        /// The verb, as sent.
+        verb: Cow<'a, str>,
+        /// Everything after the first space, if anything.
+        args: Option<Cow<'a, str>>,
+    },
+}
+
+/// Why a command line could not be parsed.
+///
+/// Each kind maps to a reply class: [`CommandError::Syntax`] and
+/// [`CommandError::Path`] are 501 (or 553 for a bad mailbox),
+/// [`CommandError::Params`] is 501/555 (RFC 5321 §4.1.1.11),
+/// [`CommandError::Utf8RequiresSmtpUtf8`] is 553 5.6.7 (RFC 6531 §3.5).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CommandError {
+    /// The line is empty.
+    #[error("empty command line")]
+    Empty,
+    /// The line is not valid UTF-8.
+    #[error("command line is not valid UTF-8")]
+    InvalidUtf8,
+    /// The line contains NUL or another control character (CR and LF cannot
+    /// appear: line framing removed them).
+    #[error("control character in command line")]
+    ControlCharacter,
+    /// A known verb with arguments that do not fit its grammar.
+    #[error("syntax error in {0} arguments")]
+    Syntax(Verb),
+    /// A bad reverse- or forward-path, or HELO name.
+    #[error("{verb}: {error}")]
+    Path {
+        /// The command.
+        verb: Verb,
+        /// What was wrong with the path.
+        error: PathError,
+    },
+    /// Bad MAIL or RCPT parameters.
+    #[error("{verb}: {error}")]
+    Params {
+        /// The command.
+        verb: Verb,
+        /// What was wrong with the parameters.
+        error: ParamError,
+    },
+    /// A non-ASCII address or parameter without SMTPUTF8 (RFC 6531 §3.5).
+    #[error("{0}: UTF-8 address without SMTPUTF8")]
+    Utf8RequiresSmtpUtf8(Verb),
+}
+
+impl CommandError {
+    /// The command the error is about, when the verb was recognised.
+    pub fn verb(&self) -> Option<Verb> {
+        match self {
+            CommandError::Empty | CommandError::InvalidUtf8 | CommandError::ControlCharacter => {
+                None
+            }
+            CommandError::Syntax(v) | CommandError::Utf8RequiresSmtpUtf8(v) => Some(*v),
+            CommandError::Path { verb, .. } | CommandError::Params { verb, .. } => Some(*verb),
+        }
+    }
+}
+
+/// Parses one command line, without its CRLF.
+///
+/// RFC 5321 §4.1.1: verbs are case-insensitive, separated from their arguments
+/// by one SP. `MAIL FROM:` and `RCPT TO:` are followed directly by the path
+/// (RFC 5321 §3.3 forbids the space some clients put after the colon; Postfix
+/// rejects it too under `strict_rfc821_envelopes`).
+///
+/// ```
+/// use smtp_proto::wire::command::{parse_command, Command, ParseOptions};
+/// let cmd = parse_command(b"bdat 1000 last", &ParseOptions::default()).unwrap();
+/// assert_eq!(cmd, Command::Bdat { size: 1000, last: true });
+/// ```
+pub fn parse_command<'a>(line: &'a [u8], opts: &ParseOptions) -> Result<Command<'a>, CommandError> {
+    let line = core::str::from_utf8(line).map_err(|_| CommandError::InvalidUtf8)?;
+    if line.is_empty() {
+        return Err(CommandError::Empty);
+    }
+    if line.chars().any(|c| c.is_control() && c != '\t') {
+        return Err(CommandError::ControlCharacter);
+    }
+    let (verb_str, args) = match line.split_once(' ') {
+        Some((v, a)) => (v, Some(a)),
+        None => (line, None),
+    };
+    let Some(verb) = Verb::from_name(verb_str) else {
+        return Ok(Command::Unknown {
+            verb: Cow::Borrowed(verb_str),
+            args: args.map(Cow::Borrowed),
+        });
+    };
+    let syntax = || CommandError::Syntax(verb);
+    let no_args = |cmd: Command<'a>| match args {
+        None => Ok(cmd),
+        Some(_) => Err(syntax()),
+    };
+    match verb {
+        Verb::Helo | Verb::Ehlo | Verb::Lhlo => {
+            let name = parse_helo_name(verb, args.ok_or_else(syntax)?, opts)?;
+            Ok(match verb {
+                Verb::Helo => Command::Helo(name),
+                Verb::Ehlo => Command::Ehlo(name),
+                _ => Command::Lhlo(name),
+            })
+        }
+        Verb::Mail => parse_mail(args.ok_or_else(syntax)?, opts),
+        Verb::Rcpt => parse_rcpt(args.ok_or_else(syntax)?, opts),
+        Verb::Data => no_args(Command::Data),
+        Verb::Rset => no_args(Command::Rset),
+        Verb::Quit => no_args(Command::Quit),
+        Verb::StartTls => no_args(Command::StartTls),
+        Verb::Bdat => parse_bdat(args.ok_or_else(syntax)?).ok_or_else(syntax),
+        Verb::Vrfy | Verb::Expn => {
+            let arg = args.filter(|a| !a.is_empty()).ok_or_else(syntax)?;
+            let arg = Cow::Borrowed(arg);
+            Ok(if verb == Verb::Vrfy {
+                Command::Vrfy(arg)
+            } else {
+                Command::Expn(arg)
+            })
+        }
+        Verb::Help | Verb::Noop => {
+            if args.is_some_and(str::is_empty) {
+                return Err(syntax());
+            }
+            let arg = args.map(Cow::Borrowed);
+            Ok(if verb == Verb::Help {
+                Command::Help(arg)
+            } else {
+                Command::Noop(arg)
+            })
+        }
+        Verb::Auth => parse_auth(args.ok_or_else(syntax)?).ok_or_else(syntax),
+    }
+}
+
+/// RFC 5321 §4.1.1.1 (and RFC 2033 §4.1): `Domain` for HELO, `Domain /
+/// address-literal` for EHLO and LHLO.
+fn parse_helo_name<'a>(
+    verb: Verb,
+    arg: &'a str,
+    opts: &ParseOptions,
+) -> Result<HeloName<'a>, CommandError> {
+    if arg.is_empty() || arg.contains([' ', '\t']) {
+        return Err(CommandError::Syntax(verb));
+    }
+    let path = PathOptions {
+        allow_utf8: opts.smtputf8,
+        ..opts.path
+    };
+    let strict = match Host::parse(arg, &path) {
+        Ok(Host::Literal(_)) if verb == Verb::Helo => Err(PathError::Syntax),
+        other => other,
+    };
+    match (strict, opts.helo) {
+        (Ok(host), _) => Ok(HeloName::Host(host)),
+        (Err(_), HeloSyntax::Lenient) if arg.len() <= path.max_domain.max(255) + 2 => {
+            Ok(HeloName::Unchecked(Cow::Borrowed(arg)))
+        }
+        (Err(error), _) => Err(CommandError::Path { verb, error }),
+    }
+}
+
+/// Splits `prefix` (case-insensitive, e.g. `FROM:`) off the front of `args`.
+fn strip_prefix_ci<'a>(args: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = args.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &args[prefix.len()..])
+}
+
+/// RFC 5321 §4.1.1.2: `"MAIL FROM:" Reverse-path [SP Mail-parameters]`.
+fn parse_mail<'a>(args: &'a str, opts: &ParseOptions) -> Result<Command<'a>, CommandError> {
+    let verb = Verb::Mail;
+    let rest = strip_prefix_ci(args, "FROM:").ok_or(CommandError::Syntax(verb))?;
+    let utf8 = opts.smtputf8 || opts.utf8_transaction;
+    let path_opts = PathOptions {
+        allow_utf8: utf8,
+        ..opts.path
+    };
+    let (from, rest) =
+        parse_reverse_path(rest, &path_opts).map_err(|error| CommandError::Path { verb, error })?;
+    let params = parse_mail_parameters(rest, &ParamOptions { allow_utf8: utf8 })
+        .map_err(|error| CommandError::Params { verb, error })?;
+    if !params.smtputf8 && !opts.utf8_transaction && !args.is_ascii() {
+        return Err(CommandError::Utf8RequiresSmtpUtf8(verb));
+    }
+    Ok(Command::Mail { from, params })
+}
+
+/// RFC 5321 §4.1.1.3: `"RCPT TO:" ( "<Postmaster@" Domain ">" / "<Postmaster>" /
+/// Forward-path ) [SP Rcpt-parameters]`.
+fn parse_rcpt<'a>(args: &'a str, opts: &ParseOptions) -> Result<Command<'a>, CommandError> {
+    let verb = Verb::Rcpt;
+    let rest = strip_prefix_ci(args, "TO:").ok_or(CommandError::Syntax(verb))?;
+    if !opts.utf8_transaction && !rest.is_ascii() {
+        return Err(CommandError::Utf8RequiresSmtpUtf8(verb));
+    }
+    let path_opts = PathOptions {
+        allow_utf8: opts.utf8_transaction,
+        ..opts.path
+    };
+    let (to, rest) =
+        parse_forward_path(rest, &path_opts).map_err(|error| CommandError::Path { verb, error })?;
+    let params = parse_rcpt_parameters(
+        rest,
+        &ParamOptions {
+            allow_utf8: opts.utf8_transaction,
+        },
+    )
+    .map_err(|error| CommandError::Params { verb, error })?;
+    Ok(Command::Rcpt { to, params })
+}
+
+/// RFC 3030 §2: `"BDAT" SP chunk-size [ SP end-marker ]`, `chunk-size = 1*DIGIT`,
+/// `end-marker = "LAST"`. A size that does not fit in 64 bits is a syntax error.
+fn parse_bdat(args: &str) -> Option<Command<'static>> {
+    let (size, last) = match args.split_once(' ') {
+        Some((size, marker)) if marker.eq_ignore_ascii_case("LAST") => (size, true),
+        Some(_) => return None,
+        None => (args, false),
+    };
+    Some(Command::Bdat {
+        size: parse_decimal(size)?,
+        last,
+    })
+}
+
+/// `1*DIGIT` as a u64, `None` on anything else or on overflow.
+pub(crate) fn parse_decimal(s: &str) -> Option<u64> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.bytes().try_fold(0u64, |acc, b| {
+        acc.checked_mul(10)?.checked_add(u64::from(b - b'0'))
+    })
+}
+
+/// RFC 4954 §4: `"AUTH" SP sasl-mech [SP initial-response]`, where the initial
+/// response is base64 or `=`. The base64 itself is checked by the SASL decoder, so
+/// that the server can answer 501 with the right text.
+fn parse_auth(args: &str) -> Option<Command<'_>> {
+    let (mech, ir) = match args.split_once(' ') {
+        Some((mech, ir)) => (mech, Some(ir)),
+        None => (args, None),
+    };
+    let mechanism = Mechanism::parse(mech)?;
+    if let Some(ir) = ir
+        && (ir.is_empty() || !ir.bytes().all(|b| b.is_ascii_graphic()))
+    {
+        return None;
+    }
+    Some(Command::Auth {
+        mechanism,
+        initial_response: ir.map(Cow::Borrowed),
+    })
+}
+
+impl<'a> Command<'a> {
+    /// The verb, or `None` for [`Command::Unknown`].
+    pub fn verb(&self) -> Option<Verb> {
+        Some(match self {
+            Command::Helo(_) => Verb::Helo,
+            Command::Ehlo(_) => Verb::Ehlo,
+            Command::Lhlo(_) => Verb::Lhlo,
+            Command::Mail { .. } => Verb::Mail,
+            Command::Rcpt { .. } => Verb::Rcpt,
+            Command::Data => Verb::Data,
+            Command::Bdat { .. } => Verb::Bdat,
+            Command::Rset => Verb::Rset,
+            Command::Vrfy(_) => Verb::Vrfy,
+            Command::Expn(_) => Verb::Expn,
+            Command::Help(_) => Verb::Help,
+            Command::Noop(_) => Verb::Noop,
+            Command::Quit => Verb::Quit,
+            Command::StartTls => Verb::StartTls,
+            Command::Auth { .. } => Verb::Auth,
+            Command::Unknown { .. } => return None,
+        })
+    }
+
+    /// Appends the command's wire form, CRLF included, to `out`.
+    ///
+    /// The output is exactly what [`parse_command`] accepts back. Free-text
+    /// fields (VRFY, EXPN, HELP, NOOP, unknown commands) are written as they are:
+    /// a caller that builds a command from untrusted text checks it with
+    /// [`Command::validate`] first.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        use core::fmt::Write;
+        let mut w = VecWriter(out);
+        // Writing into a Vec cannot fail.
+        let _ = write!(w, "{self}\r\n");
+    }
+
+    /// The wire form, CRLF included.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.encode(&mut out);
+        out
+    }
+
+    /// Checks that encoding this command produces one well-formed line that
+    /// parses back to the same command (no CR, LF or NUL smuggled in through
+    /// free-text fields). Use it before sending commands built from caller input.
+    pub fn validate(&self, opts: &ParseOptions) -> Result<(), CommandError> {
+        let mut bytes = self.to_bytes();
+        bytes.truncate(bytes.len() - 2);
+        if bytes.contains(&b'\r') || bytes.contains(&b'\n') {
+            return Err(CommandError::ControlCharacter);
+        }
+        let parsed = parse_command(&bytes, opts)?;
+        if parsed == *self {
+            Ok(())
+        } else {
+            Err(self.verb().map_or(CommandError::Empty, CommandError::Syntax))
+        }
+    }
+
+    /// A `'static` copy.
+    pub fn into_owned(self) -> Command<'static> {
+        fn own(s: Cow<'_, str>) -> Cow<'static, str> {
+            Cow::Owned(s.into_owned())
+        }
+        match self {
+            Command::Helo(n) => Command::Helo(n.into_owned()),
+            Command::Ehlo(n) => Command::Ehlo(n.into_owned()),
+            Command::Lhlo(n) => Command::Lhlo(n.into_owned()),
+            Command::Mail { from, params } => Command::Mail {
+                from: from.into_owned(),
+                params: params.into_owned(),
+            },
+            Command::Rcpt { to, params } => Command::Rcpt {
+                to: to.into_owned(),
+                params: params.into_owned(),
+            },
+            Command::Data => Command::Data,
+            Command::Bdat { size, last } => Command::Bdat { size, last },
+            Command::Rset => Command::Rset,
+            Command::Vrfy(s) => Command::Vrfy(own(s)),
+            Command::Expn(s) => Command::Expn(own(s)),
+            Command::Help(s) => Command::Help(s.map(own)),
+            Command::Noop(s) => Command::Noop(s.map(own)),
+            Command::Quit => Command::Quit,
+            Command::StartTls => Command::StartTls,
+            Command::Auth {
+                mechanism,
+                initial_response,
+            } => Command::Auth {
+                mechanism: mechanism.into_owned(),
+                initial_response: initial_response.map(own),
+            },
+            Command::Unknown { verb, args } => Command::Unknown {
+                verb: own(verb),
+                args: args.map(own),
+            },
+        }
+    }
+}
+
+/// The wire form without CRLF.
+impl fmt::Display for Command<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let opt = |f: &mut fmt::Formatter<'_>, v: &str, arg: &Option<Cow<'_, str>>| match arg {
+            Some(a) => write!(f, "{v} {a}"),
+            None => f.write_str(v),
+        };
+        match self {
+            Command::Helo(n) => write!(f, "HELO {n}"),
+            Command::Ehlo(n) => write!(f, "EHLO {n}"),
+            Command::Lhlo(n) => write!(f, "LHLO {n}"),
+            Command::Mail { from, params } => write!(f, "MAIL FROM:{from}{params}"),
+            Command::Rcpt { to, params } => write!(f, "RCPT TO:{to}{params}"),
+            Command::Bdat { size, last: true } => write!(f, "BDAT {size} LAST"),
+            Command::Bdat { size, last: false } => write!(f, "BDAT {size}"),
+            Command::Vrfy(s) => write!(f, "VRFY {s}"),
+            Command::Expn(s) => write!(f, "EXPN {s}"),
+            Command::Help(s) => opt(f, "HELP", s),
+            Command::Noop(s) => opt(f, "NOOP", s),
+            Command::Auth {
+                mechanism,
+                initial_response,
+            } => match initial_response {
+                Some(ir) => write!(f, "AUTH {mechanism} {ir}"),
+                None => write!(f, "AUTH {mechanism}"),
+            },
+            Command::Unknown { verb, args } => opt(f, verb, args),
+            Command::Data | Command::Rset | Command::Quit | Command::StartTls => {
+                f.write_str(self.verb().map_or("", Verb::as_str))
+            }
+        }
+    }
+}
+
+/// `fmt::Write` into a byte vector.
+struct VecWriter<'v>(&'v mut Vec<u8>);
+
+impl fmt::Write for VecWriter<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.0.extend_from_slice(s.as_bytes());
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::string::ToString;
+
+    fn parse(line: &str) -> Result<Command<'_>, CommandError> {
+        parse_command(line.as_bytes(), &ParseOptions::default())
+    }
+
+    fn roundtrip(line: &str) {
+        let cmd = parse(line).unwrap_or_else(|e| panic!("{line}: {e}"));
+        assert_eq!(cmd.to_string(), line, "canonical form of {line}");
+        let bytes = cmd.to_bytes();
+        let again = parse_command(&bytes[..bytes.len() - 2], &ParseOptions::default()).unwrap();
+        assert_eq!(again, cmd);
+    }
+
+    #[test]
+    fn rfc5321_examples_roundtrip() {
+        for line in [
+            "EHLO bar.com",
+            "HELO relay.example.org",
+            "EHLO [192.0.2.1]",
+            "EHLO [IPv6:2001:db8::1]",
+            "LHLO foo.edu",
+            "MAIL FROM:<Smith@bar.com>",
+            "MAIL FROM:<>",
+            "RCPT TO:<Jones@foo.com>",
+            "RCPT TO:<Postmaster>",
+            "RCPT TO:<Postmaster@foo.com>",
+            "DATA",
+            "RSET",
+            "VRFY Smith",
+            "EXPN Example-People",
+            "HELP",
+            "HELP MAIL",
+            "NOOP",
+            "NOOP hello there",
+            "QUIT",
+            "STARTTLS",
+            "BDAT 0 LAST",
+            "BDAT 86",
+            "AUTH PLAIN",
+            "AUTH PLAIN AHRpbQB0YW5zdGFhZnRhbnN0YWFm",
+            "AUTH LOGIN =",
+            "MAIL FROM:<a@b.example> SIZE=1000 BODY=8BITMIME",
+            "RCPT TO:<a@b.example> NOTIFY=SUCCESS,FAILURE",
+        ] {
+            roundtrip(line);
+        }
+    }
+
+    #[test]
+    fn verbs_are_case_insensitive() {
+        assert_eq!(parse("quit").unwrap(), Command::Quit);
+        assert_eq!(parse("StartTLS").unwrap(), Command::StartTls);
+        let cmd = parse("mail from:<a@b.example>").unwrap();
+        assert_eq!(cmd.to_string(), "MAIL FROM:<a@b.example>");
+        let cmd = parse("rcpt To:<postmaster>").unwrap();
+        assert_eq!(cmd.to_string(), "RCPT TO:<Postmaster>");
+    }
+
+    #[test]
+    fn source_routes_are_dropped() {
+        let cmd = parse("RCPT TO:<@hosta.int,@jkl.org:userc@d.bar.org>").unwrap();
+        assert_eq!(cmd.to_string(), "RCPT TO:<userc@d.bar.org>");
+    }
+
+    #[test]
+    fn strict_syntax_errors() {
+        for (line, verb) in [
+            ("DATA x", Verb::Data),
+            ("QUIT now", Verb::Quit),
+            ("RSET ", Verb::Rset),
+            ("STARTTLS x", Verb::StartTls),
+            ("EHLO", Verb::Ehlo),
+            ("EHLO ", Verb::Ehlo),
+            ("EHLO a b", Verb::Ehlo),
+            ("MAIL", Verb::Mail),
+            ("MAIL TO:<a@b.example>", Verb::Mail),
+            ("RCPT FROM:<a@b.example>", Verb::Rcpt),
+            ("VRFY", Verb::Vrfy),
+            ("VRFY ", Verb::Vrfy),
+            ("NOOP ", Verb::Noop),
+            ("BDAT", Verb::Bdat),
+            ("BDAT x", Verb::Bdat),
+            ("BDAT -1", Verb::Bdat),
+            ("BDAT 10 FIRST", Verb::Bdat),
+            ("BDAT 10 LAST x", Verb::Bdat),
+            ("BDAT 18446744073709551616", Verb::Bdat),
+            ("AUTH", Verb::Auth),
+            ("AUTH PLAIN ", Verb::Auth),
+            ("AUTH NOT/A/MECH", Verb::Auth),
+        ] {
+            let err = parse(line).expect_err(line);
+            assert_eq!(err.verb(), Some(verb), "{line}: {err}");
+        }
+        assert_eq!(parse(""), Err(CommandError::Empty));
+        assert_eq!(
+            parse_command(b"NOOP \xff", &ParseOptions::default()),
+            Err(CommandError::InvalidUtf8)
+        );
+        assert_eq!(parse("NOOP a\0b"), Err(CommandError::ControlCharacter));
+        assert_eq!(parse("MAIL FROM:<a\0@b>"), Err(CommandError::ControlCharacter));
+        assert_eq!(parse("EHLO a\x7fb"), Err(CommandError::ControlCharacter));
+    }
+
+    #[test]
+    fn space_after_colon_is_rejected() {
+        assert!(matches!(
+            parse("MAIL FROM: <a@b.example>"),
+            Err(CommandError::Path { .. })
+        ));
+    }
+
+    #[test]
+    fn bdat_limits() {
+        assert_eq!(
+            parse("BDAT 18446744073709551615 LAST").unwrap(),
+            Command::Bdat {
+                size: u64::MAX,
+                last: true
+            }
+        );
+        assert_eq!(
+            parse("bdat 7 last").unwrap(),
+            Command::Bdat {
+                size: 7,
+                last: true
+            }
+        );
+    }
+
+    #[test]
+    fn unknown_verbs_are_preserved() {
+        assert_eq!(
+            parse("GET / HTTP/1.1").unwrap(),
+            Command::Unknown {
+                verb: "GET".into(),
+                args: Some("/ HTTP/1.1".into())
+            }
+        );
+        assert_eq!(
+            parse("XCLIENT").unwrap(),
+            Command::Unknown {
+                verb: "XCLIENT".into(),
+                args: None
+            }
+        );
+        roundtrip("XFOO bar baz");
+    }
+
+    #[test]
+    fn helo_leniency() {
+        assert!(parse("EHLO my_host").is_err());
+        assert!(parse("HELO [192.0.2.1]").is_err());
+        let lenient = ParseOptions {
+            helo: HeloSyntax::Lenient,
+            ..ParseOptions::default()
+        };
+        assert_eq!(
+            parse_command(b"EHLO my_host", &lenient).unwrap(),
+            Command::Ehlo(HeloName::Unchecked("my_host".into()))
+        );
+        assert!(parse_command(b"EHLO a b", &lenient).is_err());
+    }
+
+    #[test]
+    fn smtputf8_rules() {
+        let line = "MAIL FROM:<用户@例子.广告> SMTPUTF8";
+        assert!(matches!(
+            parse(line),
+            Err(CommandError::Path {
+                verb: Verb::Mail,
+                ..
+            })
+        ));
+        let offered = ParseOptions {
+            smtputf8: true,
+            ..ParseOptions::default()
+        };
+        let cmd = parse_command(line.as_bytes(), &offered).unwrap();
+        assert_eq!(cmd.to_string(), line);
+        assert_eq!(
+            parse_command("MAIL FROM:<用户@例子.广告>".as_bytes(), &offered),
+            Err(CommandError::Utf8RequiresSmtpUtf8(Verb::Mail))
+        );
+        let rcpt = "RCPT TO:<用户@例子.广告>";
+        assert_eq!(
+            parse_command(rcpt.as_bytes(), &offered),
+            Err(CommandError::Utf8RequiresSmtpUtf8(Verb::Rcpt))
+        );
+        let in_tx = ParseOptions {
+            smtputf8: true,
+            utf8_transaction: true,
+            ..ParseOptions::default()
+        };
+        assert_eq!(
+            parse_command(rcpt.as_bytes(), &in_tx).unwrap().to_string(),
+            rcpt
+        );
+    }
+
+    #[test]
+    fn validate_catches_injection() {
+        let opts = ParseOptions::default();
+        let bad = Command::Vrfy("x\r\nRCPT TO:<evil@example.com>".into());
+        assert_eq!(bad.validate(&opts), Err(CommandError::ControlCharacter));
+        let bad = Command::Noop(Some("a\0".into()));
+        assert!(bad.validate(&opts).is_err());
+        assert!(Command::Noop(Some("".into())).validate(&opts).is_err());
+        assert!(Command::Quit.validate(&opts).is_ok());
+    }
+
+    #[test]
+    fn pipeline_groups() {
+        assert!(Verb::Data.ends_pipeline_group());
+        assert!(Verb::Ehlo.ends_pipeline_group());
+        assert!(!Verb::Mail.ends_pipeline_group());
+        assert!(!Verb::Rcpt.ends_pipeline_group());
+        assert!(!Verb::Bdat.ends_pipeline_group());
+        assert!(!Verb::Rset.ends_pipeline_group());
+    }
+}

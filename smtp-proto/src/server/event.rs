@@ -1,0 +1,127 @@
+//! Events a server session hands to the application, and the application's decisions.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use bytes::Bytes;
+
+use crate::reply::Reply;
+use crate::wire::command::HeloName;
+use crate::wire::params::{MailParameters, RcptParameters};
+use crate::wire::path::{ForwardPath, ReversePath};
+use crate::wire::sasl::Mechanism;
+
+/// Which greeting command the client used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HelloKind {
+    /// HELO: plain SMTP, no extensions.
+    Helo,
+    /// EHLO: extended SMTP.
+    Ehlo,
+    /// LHLO: LMTP.
+    Lhlo,
+}
+
+/// Credentials from an AUTH exchange, for the application to verify.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Credentials {
+    /// PLAIN (RFC 4616) and LOGIN: an identity and a password.
+    Password {
+        /// The identity to act as, if different from `username` (PLAIN's authzid).
+        authzid: Option<String>,
+        /// Who is authenticating.
+        username: String,
+        /// The password.
+        password: String,
+    },
+    /// XOAUTH2 or OAUTHBEARER (RFC 7628): a bearer token.
+    Bearer {
+        /// The user (XOAUTH2 `user=`, OAUTHBEARER `a=`), if given.
+        user: Option<String>,
+        /// The token.
+        token: String,
+    },
+}
+
+/// Why a message is suspicious, found while reading it to its end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct MessageFindings {
+    /// Octets of content (after dot-unstuffing).
+    pub size: u64,
+    /// A bare CR or LF was seen (normalised under `BareLineEnding::Normalize`).
+    pub bare_line_ending: bool,
+    /// An octet above 127 was seen.
+    pub eight_bit: bool,
+}
+
+/// Something the application is told, or asked to decide.
+///
+/// Events marked *decision* pause the session until
+/// [`ServerSession::respond`](super::ServerSession::respond) is called;
+/// input that arrives meanwhile waits, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ServerEvent {
+    /// *Decision*: a client connected. Accept for `220`, or reject with `554`
+    /// (the session then answers `503` to everything but QUIT, RFC 5321 §3.1) or `421`.
+    Connected,
+    /// *Decision*: HELO, EHLO or LHLO. Any transaction in progress was reset.
+    Hello {
+        /// The command.
+        kind: HelloKind,
+        /// The name the client gave.
+        name: HeloName<'static>,
+    },
+    /// *Decision*: credentials to check. Accept for `235 2.7.0`, reject with
+    /// `535 5.7.8` (bad credentials) or `454 4.7.0` (temporary).
+    Auth {
+        /// The mechanism used.
+        mechanism: Mechanism<'static>,
+        /// What the client sent.
+        credentials: Credentials,
+    },
+    /// *Decision*: MAIL FROM.
+    MailFrom {
+        /// The reverse-path.
+        from: ReversePath<'static>,
+        /// Its parameters (already checked against what was advertised).
+        params: MailParameters<'static>,
+    },
+    /// *Decision*: RCPT TO.
+    RcptTo {
+        /// The forward-path.
+        to: ForwardPath<'static>,
+        /// Its parameters.
+        params: RcptParameters<'static>,
+    },
+    /// *Decision*: the client wants to send the message (DATA, or the first BDAT).
+    /// Accept for `354` (DATA) or to start reading chunks.
+    DataStart,
+    /// A piece of the message content, in order (dot-unstuffed). No decision.
+    MessageData(Bytes),
+    /// *Decision*: the message is complete. Accept for `250 2.0.0`; in LMTP
+    /// answer with [`Decision::PerRecipient`] (or Accept/Reject for all).
+    MessageEnd(MessageFindings),
+    /// The transaction was abandoned (RSET, EHLO, STARTTLS, a failed message,
+    /// or the end of the connection): forget the content received so far. No decision.
+    TransactionReset,
+    /// The TLS handshake finished; everything known before it was forgotten. No decision.
+    TlsEstablished,
+    /// The peer misbehaved and was answered with an error reply. No decision.
+    ProtocolError(Reply),
+}
+
+/// The application's answer to an event that needs a decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Decision {
+    /// Accept with the standard reply.
+    Accept,
+    /// Accept with this reply (it must be positive: 2xx, or 354 for DATA).
+    AcceptWith(Reply),
+    /// Refuse with this reply (it must be 4xx or 5xx). `421` also closes the connection.
+    Reject(Reply),
+    /// LMTP only, for [`ServerEvent::MessageEnd`]: one reply per accepted
+    /// recipient, in RCPT order (RFC 2033 §4.2).
+    PerRecipient(Vec<Reply>),
+}

@@ -1,0 +1,901 @@
+//! The server's command handlers, decisions and content readers.
+
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use bytes::{Buf, Bytes};
+
+use super::{
+    BodyState, Credentials, HelloKind, MessageFindings, Pending, Phase, Protocol, SaslStep,
+    ServerEvent, ServerSession, Transaction, VrfyPolicy,
+};
+use crate::ext::{Capabilities, Extension};
+use crate::reply::{EnhancedCode, Reply, ReplyCode};
+use crate::wire::command::{Command, HeloName};
+use crate::wire::data::{BareLineEnding, BdatChunk, DataDecoder, DataDecoderConfig};
+use crate::wire::line::{Framed, frame_line};
+use crate::wire::params::{Body, MailParameters, RcptParameters};
+use crate::wire::sasl::{self, Mechanism, SaslResponse};
+
+/// HTTP methods: a browser or proxy probe on the SMTP port.
+const HTTP_METHODS: [&str; 7] = ["GET", "POST", "HEAD", "PUT", "CONNECT", "OPTIONS", "DELETE"];
+
+/// A refusal computed by a check: code, enhanced code, text.
+type Refusal = (u16, (u8, u16, u16), &'static str);
+
+impl ServerSession {
+    // ----- replies ----------------------------------------------------------
+
+    /// A reply with the enhanced code when ENHANCEDSTATUSCODES is on (RFC 2034 §3:
+    /// every reply but the greeting and the HELO/EHLO response; none on 3xx).
+    pub(super) fn build(&self, code: u16, enhanced: (u8, u16, u16), text: &str) -> Reply {
+        let code = ReplyCode::new(code).unwrap_or(ReplyCode::new(451).expect("451 is valid"));
+        let enhanced = if self.config.extensions.enhanced_status_codes && code.get() / 100 != 3 {
+            EnhancedCode::new(enhanced.0, enhanced.1, enhanced.2)
+        } else {
+            None
+        };
+        Reply::new(code, enhanced, text)
+    }
+
+    pub(super) fn send(&mut self, code: u16, enhanced: (u8, u16, u16), text: &str) {
+        let reply = self.build(code, enhanced, text);
+        self.send_reply(&reply);
+    }
+
+    pub(super) fn send_reply(&mut self, reply: &Reply) {
+        let mut bytes = Vec::new();
+        reply.encode(&mut bytes);
+        self.out.extend_from_slice(&bytes);
+    }
+
+    /// Adds a generic enhanced code (`class.0.0`) to an application reply that
+    /// has none, when ENHANCEDSTATUSCODES is on.
+    pub(super) fn with_enhanced(&self, reply: Reply) -> Reply {
+        let code = reply.code().get();
+        if reply.enhanced().is_some()
+            || !self.config.extensions.enhanced_status_codes
+            || code / 100 == 3
+        {
+            return reply;
+        }
+        let class = (code / 100) as u8;
+        Reply::new(reply.code(), EnhancedCode::new(class, 0, 0), &reply.text())
+    }
+
+    /// An error reply caused by the peer: counted against the error budget
+    /// (Postfix's `smtpd_hard_error_limit`) and reported as an event.
+    pub(super) fn error(&mut self, code: u16, enhanced: (u8, u16, u16), text: &str) {
+        let reply = self.build(code, enhanced, text);
+        self.send_reply(&reply);
+        self.events.push_back(ServerEvent::ProtocolError(reply));
+        self.errors = self.errors.saturating_add(1);
+        if self.errors >= self.config.max_errors.max(1) {
+            let text = format!("{} Error: too many errors", self.config.hostname);
+            self.send(421, (4, 7, 0), &text);
+            self.close();
+        }
+    }
+
+    fn refuse(&mut self, refusal: Refusal) {
+        self.error(refusal.0, refusal.1, refusal.2);
+    }
+
+    /// After the end of data: one reply in SMTP, one per accepted recipient in
+    /// LMTP (RFC 2033 §4.2).
+    fn end_of_data_reply(&mut self, reply: &Reply) {
+        let count = match self.config.protocol {
+            Protocol::Lmtp => self.tx.as_ref().map_or(1, |t| t.accepted_rcpts.max(1)),
+            Protocol::Smtp => 1,
+        };
+        for _ in 0..count {
+            self.send_reply(reply);
+        }
+    }
+
+    // ----- state helpers ----------------------------------------------------
+
+    pub(super) fn is_extended(&self) -> bool {
+        matches!(self.hello, Some(HelloKind::Ehlo | HelloKind::Lhlo))
+    }
+
+    pub(super) fn close(&mut self) {
+        self.reset_tx();
+        self.closing = true;
+    }
+
+    pub(super) fn reset_tx(&mut self) {
+        if self.tx.take().is_some() {
+            self.events.push_back(ServerEvent::TransactionReset);
+        }
+    }
+
+    pub(super) fn await_command(&mut self) {
+        self.deadline = Some(self.now + self.config.timeouts.command);
+    }
+
+    fn await_data(&mut self) {
+        self.data_progress = 0;
+        self.deadline = Some(self.now + self.config.timeouts.data);
+    }
+
+    /// Content arrived: move the data deadline once enough of it did.
+    fn data_progressed(&mut self, octets: usize) {
+        self.data_progress = self.data_progress.saturating_add(octets as u64);
+        if self.data_progress >= self.config.timeouts.data_progress {
+            self.await_data();
+        }
+    }
+
+    fn pause(&mut self, pending: Pending, event: ServerEvent) {
+        self.phase = Phase::Pending(pending);
+        self.events.push_back(event);
+        self.deadline = None;
+    }
+
+    fn auth_offered(&self) -> bool {
+        !self.config.extensions.auth.is_empty() && (self.tls || self.config.auth_without_tls)
+    }
+
+    /// The EHLO/LHLO response (RFC 5321 §4.1.1.1): what the configuration offers
+    /// in the session's current state.
+    fn capabilities(&self) -> Reply {
+        let e = &self.config.extensions;
+        let lmtp = self.config.protocol == Protocol::Lmtp;
+        let mut ext = Vec::new();
+        if e.pipelining || lmtp {
+            ext.push(Extension::Pipelining);
+        }
+        ext.push(Extension::Size(self.config.max_message_size));
+        if e.eight_bit_mime {
+            ext.push(Extension::EightBitMime);
+        }
+        if e.enhanced_status_codes || lmtp {
+            ext.push(Extension::EnhancedStatusCodes);
+        }
+        if e.chunking {
+            ext.push(Extension::Chunking);
+            if e.binary_mime {
+                ext.push(Extension::BinaryMime);
+            }
+        }
+        if e.smtputf8 {
+            ext.push(Extension::SmtpUtf8);
+        }
+        if e.dsn {
+            ext.push(Extension::Dsn);
+        }
+        if e.starttls && !self.tls {
+            ext.push(Extension::StartTls);
+        }
+        if e.requiretls && self.tls {
+            ext.push(Extension::RequireTls);
+        }
+        if self.auth_offered() && !self.authenticated {
+            ext.push(Extension::Auth(e.auth.clone()));
+        }
+        Capabilities {
+            domain: self.config.hostname.clone(),
+            greeting: String::new(),
+            extensions: ext,
+        }
+        .to_reply()
+    }
+
+    // ----- commands ---------------------------------------------------------
+
+    pub(super) fn dispatch(&mut self, cmd: Command<'_>) {
+        if matches!(self.phase, Phase::Refused) {
+            if cmd == Command::Quit {
+                self.send(221, (2, 0, 0), "Bye");
+                self.close();
+            } else {
+                self.error(503, (5, 5, 1), "Error: service refused; send QUIT");
+            }
+            return;
+        }
+        let tls_gate = self.config.require_tls
+            && !self.tls
+            && !matches!(
+                cmd,
+                Command::Helo(_)
+                    | Command::Ehlo(_)
+                    | Command::Lhlo(_)
+                    | Command::StartTls
+                    | Command::Noop(_)
+                    | Command::Rset
+                    | Command::Quit
+                    | Command::Unknown { .. }
+            );
+        if tls_gate {
+            self.error(530, (5, 7, 0), "Must issue a STARTTLS command first");
+            return;
+        }
+        match cmd {
+            Command::Helo(name) => self.hello_command(HelloKind::Helo, name),
+            Command::Ehlo(name) => self.hello_command(HelloKind::Ehlo, name),
+            Command::Lhlo(name) => self.hello_command(HelloKind::Lhlo, name),
+            Command::Mail { from, params } => self.mail(from.into_owned(), params),
+            Command::Rcpt { to, params } => self.rcpt(to, params),
+            Command::Data => self.data(),
+            Command::Bdat { size, last } => self.bdat(size, last),
+            Command::Rset => {
+                self.reset_tx();
+                self.send(250, (2, 0, 0), "Ok");
+            }
+            Command::Noop(_) => self.send(250, (2, 0, 0), "Ok"),
+            Command::Vrfy(_) => match self.config.vrfy {
+                VrfyPolicy::CannotVerify => self.send(
+                    252,
+                    (2, 5, 0),
+                    "Cannot VRFY user, but will accept message and attempt delivery",
+                ),
+                VrfyPolicy::Disabled => self.send(502, (5, 5, 1), "VRFY command is disabled"),
+            },
+            Command::Expn(_) if self.config.expn_disabled => {
+                self.send(502, (5, 5, 1), "EXPN command is disabled")
+            }
+            Command::Expn(_) => self.send(252, (2, 5, 0), "Cannot EXPN list"),
+            Command::Help(_) => self.send(
+                214,
+                (2, 0, 0),
+                "Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY STARTTLS AUTH",
+            ),
+            Command::Quit => {
+                self.send(221, (2, 0, 0), "Bye");
+                self.close();
+            }
+            Command::StartTls => self.starttls(),
+            Command::Auth {
+                mechanism,
+                initial_response,
+            } => self.auth(mechanism.into_owned(), initial_response.as_deref()),
+            Command::Unknown { verb, args } => {
+                let http = HTTP_METHODS.contains(&&*verb)
+                    && args.as_deref().is_some_and(|a| a.contains(" HTTP/"));
+                if http {
+                    let text = format!("{} Error: this is an SMTP server, not HTTP", self.config.hostname);
+                    self.send(421, (4, 7, 0), &text);
+                    self.close();
+                } else {
+                    self.error(500, (5, 5, 2), "Error: command not recognized");
+                }
+            }
+            _ => self.error(500, (5, 5, 2), "Error: command not recognized"),
+        }
+    }
+
+    /// HELO/EHLO/LHLO (RFC 5321 §4.1.1.1, RFC 2033 §4.1): an implicit RSET, then
+    /// the application's decision.
+    fn hello_command(&mut self, kind: HelloKind, name: HeloName<'_>) {
+        let lmtp = self.config.protocol == Protocol::Lmtp;
+        if lmtp != (kind == HelloKind::Lhlo) {
+            let text = if lmtp {
+                "Error: this is LMTP; send LHLO"
+            } else {
+                "Error: command not recognized"
+            };
+            self.error(500, (5, 5, 1), text);
+            return;
+        }
+        self.reset_tx();
+        self.pause(
+            Pending::Hello(kind),
+            ServerEvent::Hello {
+                kind,
+                name: name.into_owned(),
+            },
+        );
+    }
+
+    /// The order of the transaction's checks follows Postfix: sequence first,
+    /// then policy, then parameters.
+    fn transaction_ready(&self) -> Result<(), Refusal> {
+        if self.hello.is_none() {
+            return Err((503, (5, 5, 1), "Error: send HELO/EHLO first"));
+        }
+        Ok(())
+    }
+
+    /// MAIL (RFC 5321 §4.1.1.2) with parameters checked against what was advertised.
+    fn mail(&mut self, from: crate::wire::path::ReversePath<'static>, params: MailParameters<'_>) {
+        if let Err(refusal) = self.transaction_ready().and_then(|()| {
+            if self.tx.is_some() {
+                Err((503, (5, 5, 1), "Error: nested MAIL command"))
+            } else if self.config.require_auth && !self.authenticated {
+                Err((530, (5, 7, 0), "Authentication required"))
+            } else {
+                self.check_mail_params(&params)
+            }
+        }) {
+            self.refuse(refusal);
+            return;
+        }
+        let smtputf8 = params.smtputf8;
+        let binary = params.body == Some(Body::BinaryMime);
+        self.pause(
+            Pending::Mail { smtputf8, binary },
+            ServerEvent::MailFrom {
+                from,
+                params: params.into_owned(),
+            },
+        );
+    }
+
+    fn check_mail_params(&self, p: &MailParameters<'_>) -> Result<(), Refusal> {
+        let e = &self.config.extensions;
+        let unsupported = (555, (5, 5, 4), "Error: unsupported MAIL parameter");
+        if !self.is_extended() && !p.is_empty() {
+            return Err(unsupported);
+        }
+        if let (Some(size), Some(max)) = (p.size, self.config.max_message_size)
+            && size > max
+        {
+            return Err((552, (5, 3, 4), "Message size exceeds fixed maximum message size"));
+        }
+        let body_ok = match p.body {
+            None | Some(Body::SevenBit) => true,
+            Some(Body::EightBitMime) => e.eight_bit_mime,
+            Some(Body::BinaryMime) => e.binary_mime && e.chunking,
+        };
+        let ok = body_ok
+            && (!p.smtputf8 || e.smtputf8)
+            && ((p.ret.is_none() && p.envid.is_none()) || e.dsn)
+            && (p.auth.is_none() || self.auth_offered())
+            && (!p.requiretls || (e.requiretls && self.tls))
+            && p.mt_priority.is_none()
+            && p.hold.is_none()
+            && p.by.is_none()
+            && p.other.is_empty();
+        if ok { Ok(()) } else { Err(unsupported) }
+    }
+
+    /// RCPT (RFC 5321 §4.1.1.3).
+    fn rcpt(&mut self, to: crate::wire::path::ForwardPath<'_>, params: RcptParameters<'_>) {
+        let max = self.config.max_recipients.max(100);
+        let dsn = self.config.extensions.dsn;
+        let check = match &mut self.tx {
+            None => Err((503, (5, 5, 1), "Error: need MAIL command")),
+            Some(tx) => {
+                tx.rcpt_commands = tx.rcpt_commands.saturating_add(1);
+                if tx.accepted_rcpts >= max {
+                    Err((452, (4, 5, 3), "Error: too many recipients"))
+                } else if !params.other.is_empty()
+                    || (!dsn && (params.notify.is_some() || params.orcpt.is_some()))
+                {
+                    Err((555, (5, 5, 4), "Error: unsupported RCPT parameter"))
+                } else {
+                    Ok(())
+                }
+            }
+        };
+        if let Err(refusal) = check {
+            self.refuse(refusal);
+            return;
+        }
+        self.pause(
+            Pending::Rcpt,
+            ServerEvent::RcptTo {
+                to: to.into_owned(),
+                params: params.into_owned(),
+            },
+        );
+    }
+
+    /// What DATA and BDAT need: a transaction with an accepted recipient
+    /// (RFC 5321 §3.3: 503, or 554 when every RCPT was refused, as Postfix does).
+    fn content_ready(&self) -> Result<&Transaction, Refusal> {
+        self.transaction_ready()?;
+        let tx = self
+            .tx
+            .as_ref()
+            .ok_or((503, (5, 5, 1), "Error: need MAIL command"))?;
+        if tx.accepted_rcpts == 0 {
+            return Err(if tx.rcpt_commands > 0 {
+                (554, (5, 5, 1), "Error: no valid recipients")
+            } else {
+                (503, (5, 5, 1), "Error: need RCPT command")
+            });
+        }
+        Ok(tx)
+    }
+
+    /// DATA (RFC 5321 §4.1.1.4).
+    fn data(&mut self) {
+        let check = self.content_ready().and_then(|tx| {
+            if tx.binary {
+                // RFC 3030 §3: BINARYMIME content can only be sent with BDAT.
+                Err((503, (5, 5, 1), "Error: BINARYMIME requires BDAT"))
+            } else if tx.body != BodyState::None {
+                Err((503, (5, 5, 1), "Error: DATA after BDAT"))
+            } else {
+                Ok(())
+            }
+        });
+        match check {
+            Err(refusal) => self.refuse(refusal),
+            Ok(()) => self.pause(Pending::Data, ServerEvent::DataStart),
+        }
+    }
+
+    /// BDAT (RFC 3030 §2). A refused chunk is still read, and discarded, so the
+    /// stream stays in step: its octets are never taken for commands.
+    fn bdat(&mut self, size: u64, last: bool) {
+        let chunk = BdatChunk::new(size, last);
+        let refusal = if !self.config.extensions.chunking {
+            Some((502, (5, 5, 1), "Error: BDAT is not offered"))
+        } else {
+            match self.content_ready() {
+                Err(refusal) => Some(refusal),
+                Ok(_) => None,
+            }
+        };
+        if let Some(refusal) = refusal {
+            let reply = self.build(refusal.0, refusal.1, refusal.2);
+            self.phase = Phase::Bdat {
+                chunk,
+                keep: false,
+                refusal: Some((reply, true)),
+            };
+            return;
+        }
+        let max = self.config.max_message_size;
+        let Some(tx) = self.tx.as_mut() else { return };
+        match &tx.body {
+            BodyState::ChunksFailed(reply) => {
+                let reply = reply.clone();
+                self.phase = Phase::Bdat {
+                    chunk,
+                    keep: false,
+                    refusal: Some((reply, false)),
+                };
+            }
+            BodyState::None => {
+                tx.body = BodyState::Chunks(size);
+                if max.is_some_and(|m| size > m) {
+                    self.oversize_chunk(chunk);
+                } else {
+                    self.pause(Pending::Bdat { size, last }, ServerEvent::DataStart);
+                }
+            }
+            BodyState::Chunks(total) => {
+                let total = total.saturating_add(size);
+                tx.body = BodyState::Chunks(total);
+                if max.is_some_and(|m| total > m) {
+                    self.oversize_chunk(chunk);
+                } else {
+                    self.phase = Phase::Bdat {
+                        chunk,
+                        keep: true,
+                        refusal: None,
+                    };
+                }
+            }
+        }
+        self.await_data();
+    }
+
+    /// RFC 1870 §6.3 for BDAT: the chunk that takes the message over the limit
+    /// is discarded with `552 5.3.4`, and so is the rest of the transaction.
+    fn oversize_chunk(&mut self, chunk: BdatChunk) {
+        let reply = self.build(552, (5, 3, 4), "Message size exceeds fixed maximum message size");
+        if let Some(tx) = self.tx.as_mut() {
+            tx.body = BodyState::ChunksFailed(reply.clone());
+        }
+        self.phase = Phase::Bdat {
+            chunk,
+            keep: false,
+            refusal: Some((reply, false)),
+        };
+    }
+
+    /// STARTTLS (RFC 3207 §4): `220`, then everything the client pipelined after
+    /// the command is discarded (CVE-2011-0411) and the adapter is asked to
+    /// run the handshake.
+    fn starttls(&mut self) {
+        let refusal = if !self.config.extensions.starttls {
+            Some((502, (5, 5, 1), "Error: command not implemented"))
+        } else if self.tls {
+            Some((503, (5, 5, 1), "Error: TLS already active"))
+        } else if self.tx.is_some() {
+            Some((503, (5, 5, 1), "Error: MAIL transaction in progress"))
+        } else {
+            None
+        };
+        if let Some(refusal) = refusal {
+            self.refuse(refusal);
+            return;
+        }
+        self.send(220, (2, 0, 0), "Ready to start TLS");
+        self.input.clear();
+        self.skipping_line = false;
+        self.phase = Phase::TlsHandshake;
+        self.starttls_pending = true;
+        self.await_command();
+    }
+
+    /// AUTH (RFC 4954 §4).
+    fn auth(&mut self, mechanism: Mechanism<'static>, initial: Option<&str>) {
+        let refusal = if self.config.extensions.auth.is_empty() {
+            Some((502, (5, 5, 1), "Error: authentication not enabled"))
+        } else if !self.auth_offered() {
+            // RFC 4954 §6: 538 when the mechanism needs an encrypted connection.
+            Some((538, (5, 7, 11), "Encryption required for requested authentication mechanism"))
+        } else if !self.is_extended() {
+            Some((503, (5, 5, 1), "Error: send EHLO first"))
+        } else if self.authenticated {
+            Some((503, (5, 5, 1), "Error: already authenticated"))
+        } else if self.tx.is_some() {
+            Some((503, (5, 5, 1), "Error: MAIL transaction in progress"))
+        } else if !self.config.extensions.auth.contains(&mechanism) {
+            Some((504, (5, 5, 4), "Error: unsupported authentication mechanism"))
+        } else {
+            None
+        };
+        if let Some(refusal) = refusal {
+            self.refuse(refusal);
+            return;
+        }
+        match initial {
+            Some(ir) => match sasl::decode_initial_response(ir) {
+                Ok(SaslResponse::Data(data)) => self.sasl_data(mechanism, data),
+                Ok(SaslResponse::Cancel) => {
+                    self.error(501, (5, 0, 0), "Authentication cancelled")
+                }
+                Err(_) => self.error(501, (5, 5, 2), "Error: invalid base64 data"),
+            },
+            None => {
+                if mechanism == Mechanism::Login {
+                    self.send_challenge(sasl::LOGIN_USERNAME_CHALLENGE);
+                    self.phase = Phase::Sasl(SaslStep::LoginUser);
+                } else {
+                    self.send_challenge(b"");
+                    self.phase = Phase::Sasl(SaslStep::Response(mechanism));
+                }
+            }
+        }
+    }
+
+    fn send_challenge(&mut self, data: &[u8]) {
+        let text = sasl::encode_challenge(data);
+        let reply = Reply::new(ReplyCode::new(334).expect("334 is valid"), None, &text);
+        self.send_reply(&reply);
+    }
+
+    /// A complete SASL message for `mechanism`.
+    fn sasl_data(&mut self, mechanism: Mechanism<'static>, data: Vec<u8>) {
+        let credentials = match &mechanism {
+            Mechanism::Plain => sasl::decode_plain(&data).ok().map(|c| Credentials::Password {
+                authzid: Some(c.authzid).filter(|a| !a.is_empty()),
+                username: c.authcid,
+                password: c.password,
+            }),
+            Mechanism::Login => match String::from_utf8(data) {
+                Ok(user) if !user.is_empty() => {
+                    self.send_challenge(sasl::LOGIN_PASSWORD_CHALLENGE);
+                    self.phase = Phase::Sasl(SaslStep::LoginPassword(user));
+                    return;
+                }
+                _ => None,
+            },
+            Mechanism::XOAuth2 => sasl::decode_xoauth2(&data).ok().map(|x| Credentials::Bearer {
+                user: Some(x.user),
+                token: x.token,
+            }),
+            Mechanism::OAuthBearer => {
+                sasl::decode_oauthbearer(&data)
+                    .ok()
+                    .map(|o| Credentials::Bearer {
+                        user: o.authzid,
+                        token: o.token,
+                    })
+            }
+            _ => None,
+        };
+        match credentials {
+            Some(credentials) => self.pause(
+                Pending::Auth(mechanism.clone()),
+                ServerEvent::Auth {
+                    mechanism,
+                    credentials,
+                },
+            ),
+            None => self.error(501, (5, 5, 2), "Error: malformed authentication data"),
+        }
+    }
+
+    /// One line of an AUTH exchange (RFC 4954 §4): base64, or `*` to cancel.
+    pub(super) fn step_sasl(&mut self) -> bool {
+        let limit = self.config.limits.clamped().sasl_line;
+        let (len, consumed) = match frame_line(&self.input, limit, self.config.command_line_ending) {
+            Framed::Partial => return false,
+            Framed::Invalid {
+                consumed, complete, ..
+            } => {
+                self.input.advance(consumed);
+                self.skipping_line = !complete;
+                self.phase = Phase::Command;
+                self.error(500, (5, 5, 6), "Error: authentication line too long or malformed");
+                self.await_command();
+                return true;
+            }
+            Framed::Line { line, consumed } => (line.len(), consumed),
+        };
+        let line = self.input.split_to(consumed).freeze();
+        let line = &line[..len];
+        let Phase::Sasl(step) = core::mem::replace(&mut self.phase, Phase::Command) else {
+            return false;
+        };
+        if let SaslStep::FailureAck(reply) = step {
+            self.send_reply(&reply);
+            self.await_command();
+            return true;
+        }
+        match sasl::decode_response(line) {
+            Ok(SaslResponse::Cancel) => self.error(501, (5, 0, 0), "Authentication cancelled"),
+            Err(_) => self.error(501, (5, 5, 2), "Error: invalid base64 data"),
+            Ok(SaslResponse::Data(data)) => match step {
+                SaslStep::Response(mechanism) => self.sasl_data(mechanism, data),
+                SaslStep::LoginUser => self.sasl_data(Mechanism::Login, data),
+                SaslStep::LoginPassword(username) => match String::from_utf8(data) {
+                    Ok(password) => self.pause(
+                        Pending::Auth(Mechanism::Login),
+                        ServerEvent::Auth {
+                            mechanism: Mechanism::Login,
+                            credentials: Credentials::Password {
+                                authzid: None,
+                                username,
+                                password,
+                            },
+                        },
+                    ),
+                    Err(_) => self.error(501, (5, 5, 2), "Error: malformed authentication data"),
+                },
+                SaslStep::FailureAck(_) => {}
+            },
+        }
+        if matches!(self.phase, Phase::Command) {
+            self.await_command();
+        }
+        true
+    }
+
+    // ----- message content ---------------------------------------------------
+
+    /// DATA content (RFC 5321 §4.1.1.4): read to the real `CRLF.CRLF`, whatever
+    /// is wrong with the message, so nothing inside it is ever taken for a command.
+    pub(super) fn step_data(&mut self) -> bool {
+        let Phase::Data(decoder) = &mut self.phase else {
+            return false;
+        };
+        if self.input.is_empty() {
+            return false;
+        }
+        let mut content = Vec::new();
+        let status = decoder.decode(&self.input, &mut content);
+        let bare = decoder.bare_cr_seen() || decoder.bare_lf_seen();
+        self.input.advance(status.consumed);
+        self.data_progressed(status.consumed);
+        self.take_content(Bytes::from(content));
+        if status.done {
+            self.phase = Phase::Command;
+            self.message_complete(bare);
+        }
+        status.consumed > 0 || status.done
+    }
+
+    /// Accounts for and hands out a piece of content.
+    fn take_content(&mut self, content: Bytes) {
+        let max = self.config.max_message_size;
+        let Some(tx) = self.tx.as_mut() else { return };
+        tx.findings.size = tx.findings.size.saturating_add(content.len() as u64);
+        tx.findings.eight_bit |= !content.is_ascii();
+        if max.is_some_and(|m| tx.findings.size > m) {
+            tx.oversize = true;
+        }
+        if !tx.oversize && !content.is_empty() {
+            self.events.push_back(ServerEvent::MessageData(content));
+        }
+    }
+
+    /// The end of the content: refuse what breaks the rules, else ask the application.
+    fn message_complete(&mut self, bare_line_ending: bool) {
+        let Some(tx) = self.tx.as_mut() else { return };
+        tx.findings.bare_line_ending |= bare_line_ending;
+        let findings = tx.findings;
+        let refusal = if tx.oversize {
+            Some(self.build(552, (5, 3, 4), "Message size exceeds fixed maximum message size"))
+        } else if bare_line_ending && self.config.bare_line_ending == BareLineEnding::Reject {
+            // RFC 5321 §2.3.8: CR and LF only as CRLF. Postfix's
+            // `smtpd_forbid_bare_newline = reject` refuses such mail too.
+            Some(self.build(550, (5, 6, 0), "Error: bare CR or LF in message content"))
+        } else {
+            None
+        };
+        match refusal {
+            Some(reply) => {
+                self.end_of_data_reply(&reply);
+                self.events.push_back(ServerEvent::ProtocolError(reply));
+                self.reset_tx();
+                self.await_command();
+            }
+            None => self.pause(Pending::MessageEnd, ServerEvent::MessageEnd(findings)),
+        }
+    }
+
+    /// BDAT content (RFC 3030 §2): exactly `size` octets, verbatim.
+    pub(super) fn step_bdat(&mut self) -> bool {
+        let Phase::Bdat { chunk, keep, .. } = &mut self.phase else {
+            return false;
+        };
+        let keep = *keep;
+        let (_, n) = chunk.take(&self.input);
+        let complete = chunk.is_complete();
+        if n == 0 && !complete {
+            return false;
+        }
+        let piece = self.input.split_to(n).freeze();
+        self.data_progressed(n);
+        if keep {
+            self.take_content(piece);
+        }
+        if complete {
+            self.chunk_complete();
+        }
+        true
+    }
+
+    fn chunk_complete(&mut self) {
+        let Phase::Bdat { chunk, refusal, .. } = core::mem::replace(&mut self.phase, Phase::Command)
+        else {
+            return;
+        };
+        let last = chunk.is_last();
+        match refusal {
+            Some((reply, counts)) => {
+                self.send_reply(&reply);
+                self.events.push_back(ServerEvent::ProtocolError(reply));
+                if counts {
+                    self.errors = self.errors.saturating_add(1);
+                    if self.errors >= self.config.max_errors.max(1) {
+                        let text = format!("{} Error: too many errors", self.config.hostname);
+                        self.send(421, (4, 7, 0), &text);
+                        self.close();
+                    }
+                }
+                if last {
+                    self.reset_tx();
+                }
+            }
+            None if last => {
+                self.message_complete(false);
+                return;
+            }
+            None => {
+                let size = self.tx.as_ref().map_or(0, |t| t.findings.size);
+                let text = format!("Ok: {size} octets received");
+                self.send(250, (2, 0, 0), &text);
+            }
+        }
+        self.await_command();
+    }
+
+    // ----- decisions --------------------------------------------------------
+
+    pub(super) fn accept(&mut self, pending: Pending, custom: Option<Reply>) {
+        let reply = |s: &Self, code, enh, text: &str| match &custom {
+            Some(r) => s.with_enhanced(r.clone()),
+            None => s.build(code, enh, text),
+        };
+        match pending {
+            Pending::Greeting => {
+                let r = custom.clone().unwrap_or_else(|| {
+                    let text = format!("{} {}", self.config.hostname, self.config.banner);
+                    Reply::new(ReplyCode::new(220).expect("valid"), None, &text)
+                });
+                self.send_reply(&r);
+            }
+            Pending::Hello(kind) => {
+                self.hello = Some(kind);
+                let r = match (&custom, kind) {
+                    (Some(r), HelloKind::Helo) => r.clone(),
+                    (_, HelloKind::Helo) => {
+                        Reply::new(ReplyCode::new(250).expect("valid"), None, &self.config.hostname)
+                    }
+                    _ => self.capabilities(),
+                };
+                self.send_reply(&r);
+            }
+            Pending::Auth(_) => {
+                self.authenticated = true;
+                let r = reply(self, 235, (2, 7, 0), "Authentication successful");
+                self.send_reply(&r);
+            }
+            Pending::Mail { smtputf8, binary } => {
+                self.tx = Some(Transaction {
+                    smtputf8,
+                    binary,
+                    accepted_rcpts: 0,
+                    rcpt_commands: 0,
+                    body: BodyState::None,
+                    findings: MessageFindings::default(),
+                    oversize: false,
+                });
+                let r = reply(self, 250, (2, 1, 0), "Ok");
+                self.send_reply(&r);
+            }
+            Pending::Rcpt => {
+                if let Some(tx) = self.tx.as_mut() {
+                    tx.accepted_rcpts += 1;
+                }
+                let r = reply(self, 250, (2, 1, 5), "Ok");
+                self.send_reply(&r);
+            }
+            Pending::Data => {
+                let r = reply(self, 354, (2, 0, 0), "End data with <CR><LF>.<CR><LF>");
+                self.send_reply(&r);
+                let limits = self.config.limits.clamped();
+                self.phase = Phase::Data(DataDecoder::new(DataDecoderConfig {
+                    bare_line_ending: self.config.bare_line_ending,
+                    max_line_len: limits.text_line,
+                }));
+                self.await_data();
+            }
+            Pending::Bdat { size, last } => {
+                self.phase = Phase::Bdat {
+                    chunk: BdatChunk::new(size, last),
+                    keep: true,
+                    refusal: None,
+                };
+                self.await_data();
+            }
+            Pending::MessageEnd => {
+                let r = reply(self, 250, (2, 0, 0), "Ok: queued");
+                self.end_of_data_reply(&r);
+                self.tx = None;
+            }
+        }
+    }
+
+    pub(super) fn reject(&mut self, pending: Pending, reply: Reply) {
+        let closes = reply.code().get() == 421;
+        let reply = match pending {
+            Pending::Greeting => reply,
+            _ => self.with_enhanced(reply),
+        };
+        match pending {
+            Pending::Greeting => {
+                self.send_reply(&reply);
+                self.phase = Phase::Refused;
+            }
+            Pending::Auth(Mechanism::OAuthBearer) if !closes => {
+                // RFC 7628 §3.2.2: the error goes in a challenge; the client
+                // acknowledges it and then gets the final reply.
+                self.send_challenge(br#"{"status":"invalid_token"}"#);
+                self.phase = Phase::Sasl(SaslStep::FailureAck(reply));
+            }
+            Pending::Bdat { size, last } => {
+                if let Some(tx) = self.tx.as_mut() {
+                    tx.body = BodyState::ChunksFailed(reply.clone());
+                }
+                self.phase = Phase::Bdat {
+                    chunk: BdatChunk::new(size, last),
+                    keep: false,
+                    refusal: Some((reply, false)),
+                };
+                self.await_data();
+            }
+            Pending::MessageEnd => {
+                self.end_of_data_reply(&reply);
+                self.tx = None;
+            }
+            Pending::Hello(_) | Pending::Auth(_) | Pending::Mail { .. } | Pending::Rcpt | Pending::Data => {
+                self.send_reply(&reply);
+            }
+        }
+        if closes {
+            self.close();
+        }
+    }
+}

@@ -1,0 +1,534 @@
+//! The server half of SMTP and LMTP as a sans-IO state machine.
+//!
+//! A [`ServerSession`] is fed bytes, end-of-input and timeouts through the
+//! `handle_*` methods, and drained through [`ServerSession::poll_output`] until it
+//! returns [`Output::Wait`]. Events that need a decision (see [`ServerEvent`]) pause
+//! the session until [`ServerSession::respond`]; pipelined input waits, in order.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use smtp_proto::output::Output;
+//! use smtp_proto::server::{Decision, ServerConfig, ServerEvent, ServerSession};
+//! use smtp_proto::time::Instant;
+//!
+//! let now = Instant::ZERO;
+//! let mut session = ServerSession::new(Arc::new(ServerConfig::new("mx.example.net")), now);
+//! let mut wire = Vec::new();
+//! session.handle_bytes(now, b"EHLO client.example\r\nQUIT\r\n");
+//! loop {
+//!     match session.poll_output() {
+//!         Output::Transmit(bytes) => wire.extend_from_slice(&bytes),
+//!         Output::Event(ServerEvent::Connected | ServerEvent::Hello { .. }) => {
+//!             session.respond(now, Decision::Accept).unwrap();
+//!         }
+//!         Output::Event(_) => {}
+//!         Output::Close => break,
+//!         Output::Wait { .. } => unreachable!("QUIT closes"),
+//!         Output::StartTls => unreachable!(),
+//!         _ => {}
+//!     }
+//! }
+//! let text = String::from_utf8(wire).unwrap();
+//! assert!(text.starts_with("220 mx.example.net ESMTP\r\n250-mx.example.net"));
+//! assert!(text.ends_with("221 2.0.0 Bye\r\n"));
+//! ```
+
+mod config;
+mod event;
+mod handlers;
+
+use alloc::collections::VecDeque;
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use bytes::{Buf, Bytes, BytesMut};
+
+pub use config::{Extensions, Protocol, ServerConfig, Timeouts, VrfyPolicy};
+pub use event::{Credentials, Decision, HelloKind, MessageFindings, ServerEvent};
+
+use crate::ext::{Capabilities, Extension};
+use crate::output::{ApiMisuse, Output};
+use crate::reply::{EnhancedCode, Reply, ReplyCode};
+use crate::time::Instant;
+use crate::wire::command::{Command, CommandError, ParseOptions, Verb, parse_command};
+use crate::wire::data::{BdatChunk, DataDecoder, DataDecoderConfig};
+use crate::wire::line::{Framed, LineError, frame_line, skip_line};
+use crate::wire::params::{Body, MailParameters, RcptParameters};
+use crate::wire::path::{ForwardPath, PathOptions, ReversePath};
+use crate::wire::sasl::{self, Mechanism, SaslResponse};
+
+/// Stop turning input into replies once this much output waits to be taken.
+const OUTPUT_HIGH_WATER: usize = 16 * 1024;
+
+/// What the session is doing.
+#[derive(Debug)]
+enum Phase {
+    /// Waiting for the application's decision on an event.
+    Pending(Pending),
+    /// Reading commands.
+    Command,
+    /// The greeting was 554: only QUIT is served (RFC 5321 §3.1).
+    Refused,
+    /// Reading DATA content.
+    Data(DataDecoder),
+    /// Reading a BDAT chunk; `keep` is false when it is read only to be discarded.
+    Bdat {
+        chunk: BdatChunk,
+        keep: bool,
+        /// The reply that ends the chunk when it was refused up front.
+        refusal: Option<Reply>,
+    },
+    /// Reading a SASL continuation line.
+    Sasl(SaslStep),
+    /// STARTTLS answered: waiting for `handle_tls_established`.
+    TlsHandshake,
+    /// Over.
+    Closed,
+}
+
+/// What a decision will be applied to.
+#[derive(Debug)]
+enum Pending {
+    Greeting,
+    Hello(HelloKind),
+    Auth(Mechanism<'static>),
+    Mail(ReversePath<'static>, MailParameters<'static>),
+    Rcpt,
+    Data,
+    Bdat { size: u64, last: bool },
+    MessageEnd,
+}
+
+/// The step of an AUTH exchange waiting for a client line.
+#[derive(Debug)]
+enum SaslStep {
+    /// PLAIN, XOAUTH2 or OAUTHBEARER after an empty `334 `.
+    Response(Mechanism<'static>),
+    /// LOGIN after `334 VXNlcm5hbWU6`.
+    LoginUser,
+    /// LOGIN after `334 UGFzc3dvcmQ6`.
+    LoginPassword(String),
+    /// OAUTHBEARER failure (RFC 7628 §3.2.3): the client acknowledges the error
+    /// challenge, then gets this reply.
+    FailureAck(Reply),
+}
+
+/// How the message content arrives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum BodyState {
+    None,
+    /// BDAT chunks so far; octets declared.
+    Chunks(u64),
+    /// A BDAT was refused: later chunks of this transaction are discarded with this reply.
+    ChunksFailed(Reply),
+}
+
+#[derive(Debug)]
+struct Transaction {
+    smtputf8: bool,
+    binary: bool,
+    accepted_rcpts: usize,
+    rcpt_commands: usize,
+    body: BodyState,
+    findings: MessageFindings,
+    oversize: bool,
+}
+
+/// A sans-IO SMTP or LMTP server connection.
+///
+/// See the [module documentation](self) for the drain loop.
+#[derive(Debug)]
+pub struct ServerSession {
+    config: Arc<ServerConfig>,
+    now: Instant,
+    input: BytesMut,
+    out: BytesMut,
+    events: VecDeque<ServerEvent>,
+    phase: Phase,
+    hello: Option<HelloKind>,
+    tls: bool,
+    authenticated: bool,
+    tx: Option<Transaction>,
+    errors: u32,
+    deadline: Option<Instant>,
+    data_progress: u64,
+    skipping_line: bool,
+    starttls_pending: bool,
+    closing: bool,
+    close_emitted: bool,
+}
+
+impl ServerSession {
+    /// A new connection on a plaintext port. The first output is the
+    /// [`ServerEvent::Connected`] decision.
+    pub fn new(config: Arc<ServerConfig>, now: Instant) -> ServerSession {
+        let mut session = ServerSession {
+            config,
+            now,
+            input: BytesMut::new(),
+            out: BytesMut::new(),
+            events: VecDeque::new(),
+            phase: Phase::Pending(Pending::Greeting),
+            hello: None,
+            tls: false,
+            authenticated: false,
+            tx: None,
+            errors: 0,
+            deadline: None,
+            data_progress: 0,
+            skipping_line: false,
+            starttls_pending: false,
+            closing: false,
+            close_emitted: false,
+        };
+        session.events.push_back(ServerEvent::Connected);
+        session
+    }
+
+    /// A new connection whose TLS was set up before SMTP started (implicit TLS,
+    /// port 465, RFC 8314 §3.3): STARTTLS is not offered, AUTH is.
+    pub fn new_tls(config: Arc<ServerConfig>, now: Instant) -> ServerSession {
+        let mut session = ServerSession::new(config, now);
+        session.tls = true;
+        session
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ServerConfig {
+        &self.config
+    }
+
+    /// Whether the connection is protected by TLS.
+    pub fn is_tls(&self) -> bool {
+        self.tls
+    }
+
+    /// Whether the client authenticated successfully.
+    pub fn is_authenticated(&self) -> bool {
+        self.authenticated
+    }
+
+    /// Octets received and not yet processed.
+    pub fn buffered_input(&self) -> usize {
+        self.input.len()
+    }
+
+    /// Bytes from the peer. Bytes that arrive while the session does not want to
+    /// read are still accepted (the adapter's read buffer is the only excess).
+    /// Bytes arriving during a TLS upgrade are discarded: they were sent in
+    /// plaintext after STARTTLS (RFC 3207 §4.2).
+    pub fn handle_bytes(&mut self, now: Instant, bytes: &[u8]) {
+        self.now = now;
+        if matches!(self.phase, Phase::TlsHandshake | Phase::Closed) || self.closing {
+            return;
+        }
+        self.input.extend_from_slice(bytes);
+    }
+
+    /// The peer closed its side. The session closes; a transaction in progress is lost.
+    pub fn handle_eof(&mut self, now: Instant) {
+        self.now = now;
+        if self.tx.take().is_some() {
+            self.events.push_back(ServerEvent::TransactionReset);
+        }
+        self.closing = true;
+    }
+
+    /// Time passed. If the deadline is reached the session answers
+    /// `421 4.4.2` and closes (RFC 5321 §4.5.3.2).
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.now = now;
+        if let Some(deadline) = self.deadline
+            && now >= deadline
+            && !self.closing
+        {
+            self.deadline = None;
+            if matches!(self.phase, Phase::TlsHandshake) {
+                self.closing = true;
+                return;
+            }
+            let text = format!("{} Error: timeout exceeded", self.config.hostname);
+            self.send(421, (4, 4, 2), &text);
+            self.close();
+        }
+    }
+
+    /// The TLS handshake that [`Output::StartTls`] asked for is done. Everything
+    /// learnt before it (HELO name, authentication, transaction) is forgotten
+    /// (RFC 3207 §4.2); the client must send EHLO again.
+    pub fn handle_tls_established(&mut self, now: Instant) -> Result<(), ApiMisuse> {
+        if !matches!(self.phase, Phase::TlsHandshake) || self.starttls_pending {
+            return Err(ApiMisuse::NoTlsUpgrade);
+        }
+        self.now = now;
+        self.tls = true;
+        self.hello = None;
+        self.authenticated = false;
+        self.tx = None;
+        self.input.clear();
+        self.phase = Phase::Command;
+        self.events.push_back(ServerEvent::TlsEstablished);
+        self.await_command();
+        Ok(())
+    }
+
+    /// The application's decision on the event that paused the session.
+    pub fn respond(&mut self, now: Instant, decision: Decision) -> Result<(), ApiMisuse> {
+        if matches!(self.phase, Phase::Closed) {
+            return Err(ApiMisuse::Closed);
+        }
+        let Phase::Pending(pending) = &self.phase else {
+            return Err(ApiMisuse::NoPendingDecision);
+        };
+        if !self.events.is_empty() && self.events.iter().any(needs_decision) {
+            // The event has not been handed out yet.
+            return Err(ApiMisuse::NoPendingDecision);
+        }
+        let lmtp = self.config.protocol == Protocol::Lmtp;
+        let outcome = match (&decision, pending) {
+            (Decision::PerRecipient(replies), Pending::MessageEnd) if lmtp => {
+                let wanted = self.tx.as_ref().map_or(0, |t| t.accepted_rcpts);
+                if replies.len() != wanted || replies.iter().any(|r| r.code().get() >= 600) {
+                    return Err(ApiMisuse::InvalidDecision);
+                }
+                Outcome::PerRecipient
+            }
+            (Decision::PerRecipient(_), _) => return Err(ApiMisuse::InvalidDecision),
+            (Decision::Accept, _) => Outcome::Accept(None),
+            (Decision::AcceptWith(reply), p) => {
+                let code = reply.code().get();
+                let fits = match p {
+                    Pending::Data => code == 354,
+                    Pending::Auth(_) => code == 235,
+                    _ => (200..300).contains(&code),
+                };
+                if !fits {
+                    return Err(ApiMisuse::InvalidDecision);
+                }
+                Outcome::Accept(Some(reply.clone()))
+            }
+            (Decision::Reject(reply), _) => {
+                if reply.code().get() < 400 {
+                    return Err(ApiMisuse::InvalidDecision);
+                }
+                Outcome::Reject(reply.clone())
+            }
+        };
+        self.now = now;
+        let Phase::Pending(pending) = core::mem::replace(&mut self.phase, Phase::Command) else {
+            return Err(ApiMisuse::NoPendingDecision);
+        };
+        match outcome {
+            Outcome::Accept(reply) => self.accept(pending, reply),
+            Outcome::Reject(reply) => self.reject(pending, reply),
+            Outcome::PerRecipient => {
+                if let Decision::PerRecipient(replies) = decision {
+                    for reply in &replies {
+                        let reply = self.with_enhanced(reply.clone());
+                        self.send_reply(&reply);
+                    }
+                }
+                self.tx = None;
+            }
+        }
+        if matches!(self.phase, Phase::Command) {
+            self.await_command();
+        }
+        Ok(())
+    }
+
+    /// The next thing for the adapter to do. Call it until it returns
+    /// [`Output::Wait`].
+    pub fn poll_output(&mut self) -> Output<ServerEvent> {
+        self.process();
+        if !self.out.is_empty() {
+            return Output::Transmit(self.out.split().freeze());
+        }
+        if let Some(event) = self.events.pop_front() {
+            return Output::Event(event);
+        }
+        if self.starttls_pending {
+            self.starttls_pending = false;
+            return Output::StartTls;
+        }
+        if self.closing {
+            self.phase = Phase::Closed;
+            if !self.close_emitted {
+                self.close_emitted = true;
+                return Output::Close;
+            }
+            return Output::Wait {
+                deadline: None,
+                wants_read: false,
+            };
+        }
+        let wants_read = match self.phase {
+            Phase::TlsHandshake | Phase::Closed => false,
+            _ => self.input.len() < self.config.input_capacity(),
+        };
+        let deadline = match self.phase {
+            Phase::Pending(_) => None,
+            _ => self.deadline,
+        };
+        Output::Wait {
+            deadline,
+            wants_read,
+        }
+    }
+
+    // ----- the engine -------------------------------------------------------
+
+    /// Turns buffered input into replies and events until blocked.
+    fn process(&mut self) {
+        while !self.closing && self.out.len() < OUTPUT_HIGH_WATER && self.events.len() < 64 {
+            let progressed = match &self.phase {
+                Phase::Command | Phase::Refused => self.step_command(),
+                Phase::Data(_) => self.step_data(),
+                Phase::Bdat { .. } => self.step_bdat(),
+                Phase::Sasl(_) => self.step_sasl(),
+                Phase::Pending(_) | Phase::TlsHandshake | Phase::Closed => false,
+            };
+            if !progressed {
+                break;
+            }
+        }
+    }
+
+    fn step_command(&mut self) -> bool {
+        if self.skipping_line {
+            let (n, done) = skip_line(&self.input);
+            self.input.advance(n);
+            self.skipping_line = !done;
+            return done;
+        }
+        if self.input.is_empty() {
+            return false;
+        }
+        // RFC 8314 §3.3 clients on the wrong port: a TLS ClientHello is not SMTP.
+        if !self.tls && self.input[0] == 0x16 {
+            if self.input.len() < 2 {
+                return false;
+            }
+            if self.input[1] == 0x03 {
+                let text = format!("{} Error: TLS handshake on a plaintext port", self.config.hostname);
+                self.send(421, (4, 7, 0), &text);
+                self.close();
+                return true;
+            }
+        }
+        let limits = self.config.limits.clamped();
+        let max = limits.command_line.max(limits.sasl_line);
+        let (line_len, consumed) = match frame_line(&self.input, max, self.config.command_line_ending)
+        {
+            Framed::Partial => return false,
+            Framed::Invalid {
+                error,
+                consumed,
+                complete,
+            } => {
+                self.input.advance(consumed);
+                self.skipping_line = !complete;
+                match error {
+                    LineError::TooLong => self.error(500, (5, 5, 6), "Error: line too long"),
+                    _ => self.error(500, (5, 5, 2), "Error: bare CR or LF in command"),
+                }
+                return true;
+            }
+            Framed::Line { line, consumed } => (line.len(), consumed),
+        };
+        let line = self.input.split_to(consumed).freeze();
+        let line = &line[..line_len];
+        let is_auth = line.len() >= 5 && line[..5].eq_ignore_ascii_case(b"AUTH ");
+        if consumed > limits.command_line && !is_auth {
+            self.error(500, (5, 5, 6), "Error: line too long");
+            return true;
+        }
+        let opts = ParseOptions {
+            smtputf8: self.config.extensions.smtputf8 && self.is_extended(),
+            utf8_transaction: self.tx.as_ref().is_some_and(|t| t.smtputf8),
+            path: PathOptions::default(),
+            helo: self.config.helo_syntax,
+        };
+        match parse_command(line, &opts) {
+            Ok(cmd) => self.dispatch(cmd),
+            Err(e) => self.command_error(&e),
+        }
+        true
+    }
+
+    fn command_error(&mut self, e: &CommandError) {
+        if matches!(self.phase, Phase::Refused) {
+            self.error(503, (5, 5, 1), "Error: service refused; send QUIT");
+            return;
+        }
+        match e {
+            CommandError::Syntax(verb) => {
+                let text = format!("Syntax: {}", syntax_hint(*verb));
+                self.error(501, (5, 5, 4), &text)
+            }
+            CommandError::Path { verb, error } => {
+                let (code, enh) = match verb {
+                    Verb::Mail => (553, (5, 1, 7)),
+                    Verb::Rcpt => (553, (5, 1, 3)),
+                    _ => (501, (5, 5, 4)),
+                };
+                let text = format!("Error: {error}");
+                self.error(code, enh, &text)
+            }
+            CommandError::Params { error, .. } => {
+                let text = format!("Error: {error}");
+                self.error(555, (5, 5, 4), &text)
+            }
+            CommandError::Utf8RequiresSmtpUtf8(_) => self.error(
+                553,
+                (5, 6, 7),
+                "Error: non-ASCII address requires SMTPUTF8",
+            ),
+            _ => self.error(500, (5, 5, 2), "Error: command not recognized"),
+        }
+    }
+
+}
+
+/// The outcome of a decision, checked before any state changes.
+enum Outcome {
+    Accept(Option<Reply>),
+    Reject(Reply),
+    PerRecipient,
+}
+
+fn needs_decision(event: &ServerEvent) -> bool {
+    matches!(
+        event,
+        ServerEvent::Connected
+            | ServerEvent::Hello { .. }
+            | ServerEvent::Auth { .. }
+            | ServerEvent::MailFrom { .. }
+            | ServerEvent::RcptTo { .. }
+            | ServerEvent::DataStart
+            | ServerEvent::MessageEnd(_)
+    )
+}
+
+/// The usage hint in a `501` reply.
+fn syntax_hint(verb: Verb) -> &'static str {
+    match verb {
+        Verb::Helo => "HELO hostname",
+        Verb::Ehlo => "EHLO hostname",
+        Verb::Lhlo => "LHLO hostname",
+        Verb::Mail => "MAIL FROM:<address>",
+        Verb::Rcpt => "RCPT TO:<address>",
+        Verb::Bdat => "BDAT size [LAST]",
+        Verb::Vrfy => "VRFY address",
+        Verb::Expn => "EXPN list",
+        Verb::Auth => "AUTH mechanism [initial-response]",
+        Verb::Data => "DATA",
+        Verb::Rset => "RSET",
+        Verb::Quit => "QUIT",
+        Verb::StartTls => "STARTTLS",
+        Verb::Noop => "NOOP [text]",
+        Verb::Help => "HELP [topic]",
+    }
+}
