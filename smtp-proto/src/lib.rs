@@ -48,5 +48,8 @@ extern crate std;
 
 pub mod ext;
 pub mod limits;
+pub mod output;
 pub mod reply;
+pub mod server;
+pub mod time;
 pub mod wire;
