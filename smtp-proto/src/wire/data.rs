@@ -1,1 +1,870 @@
-//! Placeholder.
+//! The DATA codec (RFC 5321 §4.1.1.4, §4.5.2) and BDAT chunk framing (RFC 3030).
+//!
+//! * [`DotStuffer`] (client side) turns message content into the bytes sent after
+//!   the 354 reply: line endings normalised to CRLF (RFC 5321 §2.3.8), a '.' at the
+//!   start of a line doubled (§4.5.2) and the end-of-data sequence appended.
+//! * [`DataDecoder`] (server side) turns the bytes received after the 354 reply back
+//!   into message content, stopping exactly after the end-of-data sequence
+//!   `<CRLF>.<CRLF>`. It is written against SMTP smuggling (CVE-2023-51764,
+//!   CVE-2023-51765, CVE-2023-51766): only a real CRLF, a '.', and a real CRLF end the
+//!   data, under every [`BareLineEnding`] policy.
+//! * [`BdatChunk`] (server side) takes exactly the octets announced by a
+//!   `BDAT <size> [LAST]` command, verbatim (RFC 3030 §2).
+//!
+//! All three are streaming: they keep O(1) state, never buffer input internally,
+//! and give the same result whatever way the input is split into chunks.
+
+use alloc::vec::Vec;
+
+use crate::limits::TEXT_LINE_MIN;
+
+/// The end-of-data sequence sent alone for an empty message, and after the last
+/// line of content otherwise (RFC 5321 §4.1.1.4).
+const END_OF_DATA: &[u8] = b".\r\n";
+
+// ---------------------------------------------------------------------------
+// Client side: dot-stuffing
+// ---------------------------------------------------------------------------
+
+/// Streaming encoder for the DATA phase, client side (RFC 5321 §4.5.2 transparency,
+/// §2.3.8 line endings, §4.1.1.4 end of data).
+///
+/// * Every bare CR and every bare LF becomes CRLF; a CRLF stays one CRLF even
+///   when the CR ends one chunk and the LF starts the next.
+/// * A '.' at the start of a line is doubled.
+/// * [`finish`](DotStuffer::finish) ends the last line with CRLF if the content
+///   did not end with a line ending, then appends `.` CRLF.
+///
+/// The output never contains a bare CR, a bare LF or an undoubled '.' at the start
+/// of a line, whatever the chunking of the input; it contains exactly one
+/// end-of-data sequence, at its very end.
+///
+/// ```
+/// use smtp_proto::wire::data::DotStuffer;
+/// let mut out = Vec::new();
+/// let mut stuffer = DotStuffer::new();
+/// stuffer.encode(b"Subject: hi\n\n.signature\r", &mut out);
+/// stuffer.encode(b"\nbye", &mut out);
+/// stuffer.finish(&mut out);
+/// assert_eq!(out, b"Subject: hi\r\n\r\n..signature\r\nbye\r\n.\r\n");
+/// ```
+#[derive(Debug, Clone)]
+pub struct DotStuffer {
+    /// The next byte starts a line (true at the start of the content).
+    line_start: bool,
+    /// The last byte was a CR, already written as CRLF: an LF right after it is
+    /// the second half of that CRLF and is dropped.
+    after_cr: bool,
+}
+
+impl Default for DotStuffer {
+    fn default() -> Self {
+        DotStuffer::new()
+    }
+}
+
+impl DotStuffer {
+    /// A stuffer at the start of a message.
+    pub fn new() -> Self {
+        DotStuffer {
+            line_start: true,
+            after_cr: false,
+        }
+    }
+
+    /// Encodes the next piece of message content, appending wire bytes to `out`.
+    pub fn encode(&mut self, input: &[u8], out: &mut Vec<u8>) {
+        out.reserve(input.len().saturating_add(2));
+        let mut i = 0;
+        while i < input.len() {
+            if self.after_cr {
+                self.after_cr = false;
+                if input[i] == b'\n' {
+                    i += 1;
+                    continue;
+                }
+            }
+            let rest = &input[i..];
+            if self.line_start && rest[0] == b'.' {
+                out.push(b'.');
+            }
+            match memchr::memchr2(b'\r', b'\n', rest) {
+                None => {
+                    out.extend_from_slice(rest);
+                    self.line_start = false;
+                    return;
+                }
+                Some(pos) => {
+                    out.extend_from_slice(&rest[..pos]);
+                    out.extend_from_slice(b"\r\n");
+                    self.line_start = true;
+                    i += pos + 1;
+                    if rest[pos] == b'\r' {
+                        match input.get(i) {
+                            Some(b'\n') => i += 1,
+                            Some(_) => {}
+                            None => self.after_cr = true,
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Ends the message: a CRLF if the content did not end with a line ending,
+    /// then the end-of-data `.` CRLF (RFC 5321 §4.1.1.4). An empty message is
+    /// just `.` CRLF.
+    pub fn finish(self, out: &mut Vec<u8>) {
+        if !self.line_start {
+            out.extend_from_slice(b"\r\n");
+        }
+        out.extend_from_slice(END_OF_DATA);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Server side: end-of-data detection and dot-unstuffing
+// ---------------------------------------------------------------------------
+
+/// What [`DataDecoder`] does with a CR not followed by LF, or an LF not preceded
+/// by CR (RFC 5321 §2.3.8: they "MUST NOT" appear in SMTP text).
+///
+/// Under both policies a bare line ending is recorded
+/// ([`DataDecoder::bare_cr_seen`], [`DataDecoder::bare_lf_seen`]) and is never a
+/// line start for the purposes of end-of-data detection or dot-unstuffing: the
+/// data ends only at a real `<CR><LF>.<CR><LF>` (this is what defeats SMTP
+/// smuggling, CVE-2023-51764/51765/51766).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BareLineEnding {
+    /// Pass bare CR and bare LF through to the content unchanged and record them,
+    /// so the server can reject the message once the data has ended (e.g. with
+    /// `550 5.6.0` or `554 5.6.11`).
+    #[default]
+    Reject,
+    /// Replace each bare CR and bare LF by CRLF in the content (and record them).
+    /// The line start this creates is still not a line start for end-of-data or
+    /// dot-unstuffing, as with Postfix's `smtpd_forbid_bare_newline = normalize`
+    /// ("Require the standard End-of-DATA sequence <CR><LF>.<CR><LF>").
+    Normalize,
+}
+
+/// Configuration of a [`DataDecoder`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DataDecoderConfig {
+    /// What to do with bare CR and bare LF.
+    pub bare_line_ending: BareLineEnding,
+    /// Longest text line, in octets including the CRLF and not counting a
+    /// stuffing dot (RFC 5321 §4.5.3.1.6). Values below
+    /// [`TEXT_LINE_MIN`] (1000) are raised to it. Longer lines are not an error
+    /// for the decoder: they are reported by [`DataDecoder::line_too_long`].
+    pub max_line_len: usize,
+}
+
+impl Default for DataDecoderConfig {
+    /// Reject bare line endings; lines of 1000 octets.
+    fn default() -> Self {
+        DataDecoderConfig {
+            bare_line_ending: BareLineEnding::Reject,
+            max_line_len: TEXT_LINE_MIN,
+        }
+    }
+}
+
+/// The result of one [`DataDecoder::decode`] call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DecodeStatus {
+    /// Bytes of the input that were used. When `done` is false this is the whole
+    /// input; when `done` is true the bytes after `consumed` were not looked at
+    /// and belong to whatever follows the data (a pipelined command).
+    pub consumed: usize,
+    /// The end-of-data sequence has been read: the message content is complete.
+    pub done: bool,
+}
+
+/// A snapshot of what [`DataDecoder`] has noticed in the content so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DataFindings {
+    /// A CR not followed by LF was seen (RFC 5321 §2.3.8).
+    pub bare_cr: bool,
+    /// An LF not preceded by CR was seen (RFC 5321 §2.3.8).
+    pub bare_lf: bool,
+    /// A NUL octet was seen (not allowed in SMTP text, RFC 5321 §4.5.2 / RFC 5322 §2.2).
+    pub nul: bool,
+    /// An octet ≥ 0x80 was seen: the content is not 7-bit (RFC 6152).
+    pub eight_bit: bool,
+    /// A line longer than the configured limit was seen (RFC 5321 §4.5.3.1.6).
+    pub line_too_long: bool,
+    /// The longest line so far, in octets including its CRLF (see [`DataDecoder::longest_line`]).
+    pub longest_line: u64,
+    /// Octets of content produced so far (saturating).
+    pub content_len: u64,
+}
+
+/// Decoder state: which bytes have been consumed but not yet interpreted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// At the start of a real line: after a real CRLF or at the start of the data.
+    LineStart,
+    /// A '.' at the start of a real line (not yet written).
+    Dot,
+    /// '.' CR at the start of a real line (not yet written).
+    DotCr,
+    /// Inside a line (or after a bare CR/LF, which never starts a line).
+    Mid,
+    /// A CR inside a line or at a line start (not yet written).
+    Cr,
+    /// The end-of-data sequence has been consumed.
+    Done,
+}
+
+/// Streaming decoder for the DATA phase, server side (RFC 5321 §4.1.1.4, §4.5.2).
+///
+/// Feed it the bytes received after the 354 reply. It appends the message
+/// content to the caller's buffer and stops right after the end-of-data sequence:
+///
+/// * The data ends **only** at CRLF `.` CRLF where both CRLFs are real (or with
+///   `.` CRLF as the very first bytes: an empty message). Bare CR or bare LF
+///   anywhere never start a line, under either [`BareLineEnding`] policy, so
+///   `\n.\n`, `\n.\r\n`, `\r\n.\n`, `\r.\r` and friends are content.
+/// * Dot-unstuffing (§4.5.2): a '.' at the start of a real line that is not the
+///   end-of-data sequence is deleted ("If the first character is a period and
+///   there are other characters on the line, the first character is deleted").
+///   A bare CR or bare LF right after the dot counts as "other characters": the
+///   dot is deleted.
+/// * Real CRLFs stay CRLF in the content, including the one that ends the last
+///   line (it is part of the content, §4.1.1.4); the terminating `.` CRLF is not.
+/// * Bare CR, bare LF, NUL, 8-bit octets and over-long lines are recorded, never
+///   acted upon, so the server reads to the real end of the data and then decides
+///   (e.g. `550 5.6.0` or `554 5.6.11` for bare line endings).
+///
+/// The decoder holds no buffer (a few bytes of state), scans runs of ordinary
+/// bytes with `memchr`, and its output and `consumed` counts are the same for
+/// every split of the input into chunks. Under [`BareLineEnding::Reject`] the
+/// content is never longer than the input; under [`BareLineEnding::Normalize`]
+/// at most twice as long.
+///
+/// ```
+/// use smtp_proto::wire::data::{DataDecoder, DataDecoderConfig};
+/// let mut dec = DataDecoder::new(DataDecoderConfig::default());
+/// let mut content = Vec::new();
+/// let input = b"Subject: hi\r\n\r\n..dots\r\n.\r\nQUIT\r\n";
+/// let status = dec.decode(input, &mut content);
+/// assert!(status.done);
+/// assert_eq!(&input[status.consumed..], b"QUIT\r\n");
+/// assert_eq!(content, b"Subject: hi\r\n\r\n.dots\r\n");
+/// ```
+#[derive(Debug, Clone)]
+pub struct DataDecoder {
+    state: State,
+    normalize: bool,
+    max_line_len: u64,
+    line_len: u64,
+    findings: DataFindings,
+}
+
+impl Default for DataDecoder {
+    fn default() -> Self {
+        DataDecoder::new(DataDecoderConfig::default())
+    }
+}
+
+impl DataDecoder {
+    /// A decoder at the start of the data (right after the 354 reply).
+    pub fn new(config: DataDecoderConfig) -> Self {
+        DataDecoder {
+            state: State::LineStart,
+            normalize: config.bare_line_ending == BareLineEnding::Normalize,
+            max_line_len: u64::try_from(config.max_line_len.max(TEXT_LINE_MIN)).unwrap_or(u64::MAX),
+            line_len: 0,
+            findings: DataFindings::default(),
+        }
+    }
+
+    /// Decodes as much of `input` as possible, appending message content to `out`
+    /// (dot-unstuffed), and stops right after the end-of-data sequence.
+    ///
+    /// Every byte before the end of data is consumed, even when it cannot be
+    /// interpreted yet (a trailing CR or a line-start '.' waits in the decoder's
+    /// state for the next call). Once done, further calls consume nothing; use a
+    /// new decoder for the next message.
+    #[must_use = "the bytes after `consumed` belong to the next command"]
+    pub fn decode(&mut self, input: &[u8], out: &mut Vec<u8>) -> DecodeStatus {
+        let mut i = 0;
+        while i < input.len() {
+            match self.state {
+                State::Done => break,
+                State::Mid => {
+                    let rest = &input[i..];
+                    match memchr::memchr2(b'\r', b'\n', rest) {
+                        None => {
+                            self.content(rest, out);
+                            i = input.len();
+                        }
+                        Some(pos) => {
+                            self.content(&rest[..pos], out);
+                            i += pos + 1;
+                            if rest[pos] == b'\r' {
+                                // Fast path for the common CRLF within this chunk.
+                                if input.get(i) == Some(&b'\n') {
+                                    i += 1;
+                                    self.crlf(out);
+                                    self.state = State::LineStart;
+                                } else {
+                                    self.state = State::Cr;
+                                }
+                            } else {
+                                self.bare_lf(out);
+                            }
+                        }
+                    }
+                }
+                State::LineStart => match input[i] {
+                    b'.' => {
+                        i += 1;
+                        self.state = State::Dot;
+                    }
+                    b'\r' => {
+                        i += 1;
+                        self.state = State::Cr;
+                    }
+                    // Anything else, bare LF included, is handled as inside a line.
+                    _ => self.state = State::Mid,
+                },
+                State::Dot => {
+                    if input[i] == b'\r' {
+                        i += 1;
+                        self.state = State::DotCr;
+                    } else {
+                        // Other characters on the line: the dot is deleted.
+                        self.state = State::Mid;
+                    }
+                }
+                State::DotCr => {
+                    if input[i] == b'\n' {
+                        i += 1;
+                        self.state = State::Done;
+                    } else {
+                        // ".<CR>x": the dot is deleted, the CR is bare.
+                        self.bare_cr(out);
+                        self.state = State::Mid;
+                    }
+                }
+                State::Cr => {
+                    if input[i] == b'\n' {
+                        i += 1;
+                        self.crlf(out);
+                        self.state = State::LineStart;
+                    } else {
+                        self.bare_cr(out);
+                        self.state = State::Mid;
+                    }
+                }
+            }
+        }
+        DecodeStatus {
+            consumed: i,
+            done: self.state == State::Done,
+        }
+    }
+
+    /// Whether the end-of-data sequence has been read.
+    pub fn is_done(&self) -> bool {
+        self.state == State::Done
+    }
+
+    /// A CR not followed by LF was seen.
+    pub fn bare_cr_seen(&self) -> bool {
+        self.findings.bare_cr
+    }
+
+    /// An LF not preceded by CR was seen.
+    pub fn bare_lf_seen(&self) -> bool {
+        self.findings.bare_lf
+    }
+
+    /// A NUL octet was seen.
+    pub fn nul_seen(&self) -> bool {
+        self.findings.nul
+    }
+
+    /// An octet ≥ 0x80 was seen (not allowed in a 7BIT body, RFC 6152).
+    pub fn eight_bit_seen(&self) -> bool {
+        self.findings.eight_bit
+    }
+
+    /// The longest line of the content so far, in octets including its CRLF and
+    /// excluding a deleted stuffing dot (RFC 5321 §4.5.3.1.6). Lines are the
+    /// CRLF-terminated lines of the decoded content: under
+    /// [`BareLineEnding::Normalize`] a bare CR or LF ends a line, under
+    /// [`BareLineEnding::Reject`] it counts as one octet of the line. A line
+    /// still in progress counts with the octets seen so far.
+    pub fn longest_line(&self) -> u64 {
+        self.findings.longest_line.max(self.line_len)
+    }
+
+    /// Whether a line longer than the configured `max_line_len` was seen.
+    pub fn line_too_long(&self) -> bool {
+        self.longest_line() > self.max_line_len
+    }
+
+    /// Octets of content produced so far (saturating at `u64::MAX`).
+    pub fn content_len(&self) -> u64 {
+        self.findings.content_len
+    }
+
+    /// Everything recorded so far, in one value.
+    pub fn findings(&self) -> DataFindings {
+        DataFindings {
+            longest_line: self.longest_line(),
+            line_too_long: self.line_too_long(),
+            ..self.findings
+        }
+    }
+
+    /// Ordinary content bytes (no CR, no LF).
+    #[inline]
+    fn content(&mut self, run: &[u8], out: &mut Vec<u8>) {
+        if run.is_empty() {
+            return;
+        }
+        out.extend_from_slice(run);
+        let len = u64::try_from(run.len()).unwrap_or(u64::MAX);
+        self.findings.content_len = self.findings.content_len.saturating_add(len);
+        self.line_len = self.line_len.saturating_add(len);
+        if !self.findings.nul && memchr::memchr(0, run).is_some() {
+            self.findings.nul = true;
+        }
+        if !self.findings.eight_bit && !run.is_ascii() {
+            self.findings.eight_bit = true;
+        }
+    }
+
+    /// A real CRLF, or a normalised bare line ending: ends the current line.
+    #[inline]
+    fn crlf(&mut self, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"\r\n");
+        self.findings.content_len = self.findings.content_len.saturating_add(2);
+        let line = self.line_len.saturating_add(2);
+        if line > self.findings.longest_line {
+            self.findings.longest_line = line;
+        }
+        self.line_len = 0;
+    }
+
+    fn bare(&mut self, byte: u8, out: &mut Vec<u8>) {
+        if self.normalize {
+            self.crlf(out);
+        } else {
+            out.push(byte);
+            self.findings.content_len = self.findings.content_len.saturating_add(1);
+            self.line_len = self.line_len.saturating_add(1);
+        }
+    }
+
+    fn bare_cr(&mut self, out: &mut Vec<u8>) {
+        self.findings.bare_cr = true;
+        self.bare(b'\r', out);
+    }
+
+    fn bare_lf(&mut self, out: &mut Vec<u8>) {
+        self.findings.bare_lf = true;
+        self.bare(b'\n', out);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// BDAT
+// ---------------------------------------------------------------------------
+
+/// Reader for the octets of one BDAT chunk, server side (RFC 3030 §2, §4).
+///
+/// After a `BDAT <size> [LAST]` command the next `size` octets are message
+/// content, taken verbatim: no dot-unstuffing, no end-of-data sequence, no
+/// line-ending changes. This type only counts: it never allocates, so a declared
+/// size of `18446744073709551615` costs nothing until octets arrive (the session
+/// enforces SIZE limits against the declared size).
+///
+/// ```
+/// use smtp_proto::wire::data::BdatChunk;
+/// let mut chunk = BdatChunk::new(5, true);
+/// let (bytes, consumed) = chunk.take(b"abc");
+/// assert_eq!((bytes, consumed), (&b"abc"[..], 3));
+/// let (bytes, consumed) = chunk.take(b"de\r\nQUIT\r\n");
+/// assert_eq!((bytes, consumed), (&b"de"[..], 2));
+/// assert!(chunk.is_complete() && chunk.is_last());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BdatChunk {
+    remaining: u64,
+    last: bool,
+}
+
+impl BdatChunk {
+    /// A chunk of `size` octets; `last` if the command had the LAST keyword.
+    pub fn new(size: u64, last: bool) -> Self {
+        BdatChunk {
+            remaining: size,
+            last,
+        }
+    }
+
+    /// Takes the chunk's octets from the front of `input`: returns them (a prefix
+    /// of `input`) and how many bytes were consumed (their length). Never takes
+    /// more than the octets still owed; the rest of `input` is the next command.
+    pub fn take<'a>(&mut self, input: &'a [u8]) -> (&'a [u8], usize) {
+        let n = usize::try_from(self.remaining).map_or(input.len(), |r| r.min(input.len()));
+        // n <= remaining, so this never underflows; u64 holds any usize.
+        self.remaining = self
+            .remaining
+            .saturating_sub(u64::try_from(n).unwrap_or(u64::MAX));
+        (&input[..n], n)
+    }
+
+    /// Octets of the chunk not yet taken.
+    pub fn remaining(&self) -> u64 {
+        self.remaining
+    }
+
+    /// All octets of the chunk have been taken.
+    pub fn is_complete(&self) -> bool {
+        self.remaining == 0
+    }
+
+    /// The chunk was announced with LAST: the message ends with it (RFC 3030 §2).
+    pub fn is_last(&self) -> bool {
+        self.last
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec;
+
+    const BOTH: [BareLineEnding; 2] = [BareLineEnding::Reject, BareLineEnding::Normalize];
+
+    fn decoder(policy: BareLineEnding) -> DataDecoder {
+        DataDecoder::new(DataDecoderConfig {
+            bare_line_ending: policy,
+            max_line_len: 1000,
+        })
+    }
+
+    /// Decodes `input` in one go.
+    fn decode_all(policy: BareLineEnding, input: &[u8]) -> (Vec<u8>, DecodeStatus, DataDecoder) {
+        let mut dec = decoder(policy);
+        let mut out = Vec::new();
+        let status = dec.decode(input, &mut out);
+        (out, status, dec)
+    }
+
+    /// Decodes `input` byte by byte and checks it matches one-shot decoding.
+    fn decode_bytewise(policy: BareLineEnding, input: &[u8]) -> (Vec<u8>, DecodeStatus) {
+        let mut dec = decoder(policy);
+        let mut out = Vec::new();
+        let mut consumed = 0;
+        let mut done = false;
+        for i in 0..input.len() {
+            let st = dec.decode(&input[i..=i], &mut out);
+            consumed += st.consumed;
+            if st.done {
+                done = true;
+                break;
+            }
+            assert_eq!(st.consumed, 1);
+        }
+        (out, DecodeStatus { consumed, done })
+    }
+
+    fn stuff(chunks: &[&[u8]]) -> Vec<u8> {
+        let mut s = DotStuffer::new();
+        let mut out = Vec::new();
+        for c in chunks {
+            s.encode(c, &mut out);
+        }
+        s.finish(&mut out);
+        out
+    }
+
+    #[test]
+    fn empty_message() {
+        for p in BOTH {
+            let (out, st, _) = decode_all(p, b".\r\nQUIT\r\n");
+            assert_eq!(out, b"");
+            assert_eq!(
+                st,
+                DecodeStatus {
+                    consumed: 3,
+                    done: true
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn simple_message_and_pipelining() {
+        for p in BOTH {
+            let input = b"a\r\nb\r\n.\r\nMAIL FROM:<>\r\n";
+            let (out, st, dec) = decode_all(p, input);
+            assert_eq!(out, b"a\r\nb\r\n");
+            assert!(st.done);
+            assert_eq!(&input[st.consumed..], b"MAIL FROM:<>\r\n");
+            assert_eq!(dec.content_len(), 6);
+            assert!(!dec.bare_cr_seen() && !dec.bare_lf_seen());
+            assert_eq!(decode_bytewise(p, input), (out, st));
+            // After done, nothing more is consumed.
+            let mut dec = dec;
+            let mut more = Vec::new();
+            assert_eq!(
+                dec.decode(b"NOOP\r\n", &mut more),
+                DecodeStatus {
+                    consumed: 0,
+                    done: true
+                }
+            );
+            assert!(more.is_empty());
+        }
+    }
+
+    #[test]
+    fn unstuffing() {
+        for p in BOTH {
+            assert_eq!(decode_all(p, b"..\r\n.\r\n").0, b".\r\n");
+            assert_eq!(decode_all(p, b"..foo\r\n.\r\n").0, b".foo\r\n");
+            assert_eq!(decode_all(p, b".foo\r\n.\r\n").0, b"foo\r\n");
+            assert_eq!(decode_all(p, b"x\r\n...\r\n.\r\n").0, b"x\r\n..\r\n");
+            assert_eq!(decode_all(p, b"a.b\r\n.\r\n").0, b"a.b\r\n");
+            // A dot line followed by more bytes on the same line.
+            let (out, st, _) = decode_all(p, b"x\r\n. \r\n.\r\n");
+            assert_eq!(out, b"x\r\n \r\n");
+            assert!(st.done);
+            // Dot then CR then not-LF: the dot goes, the CR is bare.
+            let (out, st, dec) = decode_all(p, b".\rx\r\n.\r\n");
+            assert!(st.done && dec.bare_cr_seen());
+            match p {
+                BareLineEnding::Reject => assert_eq!(out, b"\rx\r\n"),
+                BareLineEnding::Normalize => assert_eq!(out, b"\r\nx\r\n"),
+            }
+        }
+    }
+
+    #[test]
+    fn smuggling_variants_do_not_end_data() {
+        let variants: &[&[u8]] = &[
+            b"a\n.\nMAIL FROM:<evil>\n",
+            b"a\n.\r\nMAIL FROM:<evil>\r\n",
+            b"a\r\n.\nMAIL FROM:<evil>\r\n",
+            b"a\r.\rMAIL FROM:<evil>\r\n",
+            b"a\r.\r\nMAIL FROM:<evil>\r\n",
+            b"a\r\n.\rMAIL FROM:<evil>\r\n",
+            b"a\r\n\x00.\r\nMAIL FROM:<evil>\r\n",
+            b"\n.\r\nMAIL FROM:<evil>\r\n",
+            b"\r.\r\nMAIL FROM:<evil>\r\n",
+            b"a\r\n \r\n.\n",
+            b"a\r\r\n.\n\r\n",
+            b".\n.\n",
+            b".\r.\r\n",
+            b"a\n\r\n.\n",
+        ];
+        for p in BOTH {
+            for v in variants {
+                let (out, st, dec) = decode_all(p, v);
+                assert!(!st.done, "{p:?} {v:?} ended the data");
+                assert_eq!(st.consumed, v.len());
+                assert_eq!(decode_bytewise(p, v), (out.clone(), st));
+                // A later real CRLF . CRLF ends it (a CRLF first ends any open line).
+                let mut full = v.to_vec();
+                full.extend_from_slice(b"\r\n.\r\nRSET\r\n");
+                let (out2, st2, _) = decode_all(p, &full);
+                assert!(st2.done, "{p:?} {v:?}");
+                assert_eq!(&full[st2.consumed..], b"RSET\r\n");
+                assert_eq!(decode_bytewise(p, &full), (out2.clone(), st2));
+                assert!(out2.starts_with(&out));
+                assert!(
+                    dec.bare_cr_seen() || dec.bare_lf_seen() || dec.nul_seen(),
+                    "{v:?} should be recorded"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn bare_endings_policies() {
+        let input = b"a\nb\rc\r\n.\r\n";
+        let (out, st, dec) = decode_all(BareLineEnding::Reject, input);
+        assert!(st.done);
+        assert_eq!(out, b"a\nb\rc\r\n");
+        assert!(dec.bare_cr_seen() && dec.bare_lf_seen());
+        let (out, st, dec) = decode_all(BareLineEnding::Normalize, input);
+        assert!(st.done);
+        assert_eq!(out, b"a\r\nb\r\nc\r\n");
+        assert!(dec.bare_cr_seen() && dec.bare_lf_seen());
+        // A line start produced by normalisation is not a line start: no unstuffing.
+        let (out, _, _) = decode_all(BareLineEnding::Normalize, b"a\n..b\r\n.\r\n");
+        assert_eq!(out, b"a\r\n..b\r\n");
+        let (out, _, _) = decode_all(BareLineEnding::Reject, b"a\n..b\r\n.\r\n");
+        assert_eq!(out, b"a\n..b\r\n");
+        // CR CR LF: one bare CR, then a real CRLF.
+        let (out, st, _) = decode_all(BareLineEnding::Normalize, b"a\r\r\n.\r\n");
+        assert!(st.done);
+        assert_eq!(out, b"a\r\n\r\n");
+    }
+
+    #[test]
+    fn findings() {
+        let (_, _, dec) = decode_all(BareLineEnding::Reject, b"a\x00b\r\n\xc3\xa9\r\n.\r\n");
+        assert!(dec.nul_seen() && dec.eight_bit_seen());
+        assert!(!dec.bare_cr_seen() && !dec.bare_lf_seen());
+        assert_eq!(dec.longest_line(), 5);
+        assert!(!dec.line_too_long());
+        let f = dec.findings();
+        assert!(f.nul && f.eight_bit && !f.line_too_long);
+        assert_eq!(f.content_len, 9);
+        let (_, _, dec) = decode_all(BareLineEnding::Reject, b"plain ascii\r\n.\r\n");
+        assert!(!dec.nul_seen() && !dec.eight_bit_seen());
+    }
+
+    #[test]
+    fn line_length() {
+        // 998 octets + CRLF = 1000: fine. A stuffing dot does not count.
+        let mut ok = vec![b'.'; 1];
+        ok.extend_from_slice(&[b'x'; 998]);
+        ok.extend_from_slice(b"\r\n.\r\n");
+        let (_, st, dec) = decode_all(BareLineEnding::Reject, &ok);
+        assert!(st.done);
+        assert_eq!(dec.longest_line(), 1000);
+        assert!(!dec.line_too_long());
+        let mut long = vec![b'x'; 999];
+        long.extend_from_slice(b"\r\n.\r\n");
+        let (_, st, dec) = decode_all(BareLineEnding::Reject, &long);
+        assert!(st.done && dec.line_too_long());
+        // Configured limits below the RFC minimum are raised.
+        let dec = DataDecoder::new(DataDecoderConfig {
+            bare_line_ending: BareLineEnding::Reject,
+            max_line_len: 10,
+        });
+        assert_eq!(dec.max_line_len, 1000);
+        // Normalised bare LFs end lines; under Reject they do not.
+        let mut input = Vec::new();
+        for _ in 0..3 {
+            input.extend_from_slice(&[b'y'; 600]);
+            input.push(b'\n');
+        }
+        input.extend_from_slice(b"\r\n.\r\n");
+        let (_, _, dec) = decode_all(BareLineEnding::Normalize, &input);
+        assert!(!dec.line_too_long());
+        let (_, _, dec) = decode_all(BareLineEnding::Reject, &input);
+        assert!(dec.line_too_long());
+    }
+
+    #[test]
+    fn long_line_with_lookalikes() {
+        let mut line = Vec::new();
+        while line.len() < 5000 {
+            line.extend_from_slice(b"ab.....\n.\n\r.\r..x");
+        }
+        // Remove bare line endings for the Reject check of a clean line, keep dots.
+        let clean: Vec<u8> = line
+            .iter()
+            .copied()
+            .filter(|b| *b != b'\r' && *b != b'\n')
+            .collect();
+        for p in BOTH {
+            for body in [&line, &clean] {
+                let mut input = body.clone();
+                input.extend_from_slice(b"\r\n.\r\nQUIT\r\n");
+                let (out, st, _) = decode_all(p, &input);
+                assert!(st.done);
+                assert_eq!(&input[st.consumed..], b"QUIT\r\n");
+                if body == &clean {
+                    let mut expect = clean.clone();
+                    expect.extend_from_slice(b"\r\n");
+                    assert_eq!(out, expect);
+                }
+                assert_eq!(decode_bytewise(p, &input), (out.clone(), st));
+                // Every split into two chunks.
+                for cut in 0..st.consumed {
+                    let mut dec = decoder(p);
+                    let mut o = Vec::new();
+                    let a = dec.decode(&input[..cut], &mut o);
+                    assert!(!a.done);
+                    let b = dec.decode(&input[cut..], &mut o);
+                    assert!(b.done);
+                    assert_eq!(a.consumed + b.consumed, st.consumed);
+                    assert_eq!(o, out);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn stuffer_cases() {
+        assert_eq!(stuff(&[]), b".\r\n");
+        let mut out = Vec::new();
+        let mut s = DotStuffer::default();
+        s.encode(b".", &mut out);
+        s.finish(&mut out);
+        assert_eq!(out, b"..\r\n.\r\n");
+        assert_eq!(stuff(&[b""]), b".\r\n");
+        assert_eq!(stuff(&[b"a"]), b"a\r\n.\r\n");
+        assert_eq!(stuff(&[b"a\r\n"]), b"a\r\n.\r\n");
+        assert_eq!(stuff(&[b"."]), b"..\r\n.\r\n");
+        assert_eq!(stuff(&[b"\n.\n"]), b"\r\n..\r\n.\r\n");
+        assert_eq!(stuff(&[b"\r"]), b"\r\n.\r\n");
+        assert_eq!(stuff(&[b"\r\r\n"]), b"\r\n\r\n.\r\n");
+        assert_eq!(stuff(&[b"x\r", b"\n"]), b"x\r\n.\r\n");
+        assert_eq!(stuff(&[b"x\r", b"\ny"]), b"x\r\ny\r\n.\r\n");
+        assert_eq!(stuff(&[b"x\r", b"", b"\n."]), b"x\r\n..\r\n.\r\n");
+        assert_eq!(stuff(&[b"x\r", b"\r"]), b"x\r\n\r\n.\r\n");
+        assert_eq!(
+            stuff(&[b"..a\r\n.b\r\n..."]),
+            b"...a\r\n..b\r\n....\r\n.\r\n"
+        );
+        assert_eq!(stuff(&[b"a.", b".b"]), b"a..b\r\n.\r\n");
+        assert_eq!(stuff(&[b"a\r\n", b".", b"."]), b"a\r\n...\r\n.\r\n");
+        assert_eq!(stuff(&[b"\n\n"]), b"\r\n\r\n.\r\n");
+    }
+
+    #[test]
+    fn stuffer_then_decoder() {
+        let cases: &[(&[u8], &[u8])] = &[
+            (b"", b""),
+            (b"a", b"a\r\n"),
+            (b"a\r\n", b"a\r\n"),
+            (b".", b".\r\n"),
+            (b"\n.\n", b"\r\n.\r\n"),
+            (b"\r", b"\r\n"),
+            (b"\r\r\n", b"\r\n\r\n"),
+            (b".\r\n.\r\n..\r\n", b".\r\n.\r\n..\r\n"),
+            (b"x\n.\ry", b"x\r\n.\r\ny\r\n"),
+        ];
+        for (input, expect) in cases {
+            let wire = stuff(&[input]);
+            for p in BOTH {
+                let (out, st, dec) = decode_all(p, &wire);
+                assert!(st.done);
+                assert_eq!(st.consumed, wire.len());
+                assert_eq!(&out, expect, "{input:?}");
+                assert!(!dec.bare_cr_seen() && !dec.bare_lf_seen());
+            }
+        }
+    }
+
+    #[test]
+    fn bdat() {
+        let mut c = BdatChunk::new(u64::MAX, false);
+        let (b, n) = c.take(b"hello");
+        assert_eq!((b, n), (&b"hello"[..], 5));
+        assert_eq!(c.remaining(), u64::MAX - 5);
+        assert!(!c.is_complete() && !c.is_last());
+        let mut c = BdatChunk::new(0, true);
+        assert!(c.is_complete());
+        assert_eq!(c.take(b"QUIT\r\n"), (&b""[..], 0));
+        // Verbatim: no unstuffing, no line-ending changes, no end-of-data.
+        let mut c = BdatChunk::new(7, true);
+        let (b, n) = c.take(b"..\n.\r\n\rQUIT");
+        assert_eq!((b, n), (&b"..\n.\r\n\r"[..], 7));
+        assert!(c.is_complete());
+        assert_eq!(c.take(b"more"), (&b""[..], 0));
+    }
+}

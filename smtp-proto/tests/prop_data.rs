@@ -1,0 +1,239 @@
+//! Property tests for the DATA codec and BDAT framing (RFC 5321 §4.1.1.4, §4.5.2; RFC 3030).
+
+use proptest::prelude::*;
+use smtp_proto::wire::data::{
+    BareLineEnding, BdatChunk, DataDecoder, DataDecoderConfig, DecodeStatus, DotStuffer,
+};
+
+/// Bytes biased towards the interesting ones: CR, LF, '.', NUL and 8-bit.
+fn interesting_bytes(max: usize) -> impl Strategy<Value = Vec<u8>> {
+    prop::collection::vec(
+        prop_oneof![
+            3 => Just(b'\r'),
+            3 => Just(b'\n'),
+            3 => Just(b'.'),
+            1 => Just(0u8),
+            3 => b'a'..=b'z',
+            1 => any::<u8>(),
+        ],
+        0..max,
+    )
+}
+
+/// Split points, as fractions, to cut an input into random chunks.
+fn cuts() -> impl Strategy<Value = Vec<prop::sample::Index>> {
+    prop::collection::vec(any::<prop::sample::Index>(), 0..12)
+}
+
+fn chunks<'a>(input: &'a [u8], cuts: &[prop::sample::Index]) -> Vec<&'a [u8]> {
+    let mut points: Vec<usize> = cuts.iter().map(|c| c.index(input.len() + 1)).collect();
+    points.push(0);
+    points.push(input.len());
+    points.sort_unstable();
+    points.windows(2).map(|w| &input[w[0]..w[1]]).collect()
+}
+
+fn policy() -> impl Strategy<Value = BareLineEnding> {
+    prop_oneof![
+        Just(BareLineEnding::Reject),
+        Just(BareLineEnding::Normalize)
+    ]
+}
+
+fn stuff(pieces: &[&[u8]]) -> Vec<u8> {
+    let mut s = DotStuffer::new();
+    let mut out = Vec::new();
+    for p in pieces {
+        s.encode(p, &mut out);
+    }
+    s.finish(&mut out);
+    out
+}
+
+/// Every bare CR / bare LF / CRLF becomes CRLF; a CRLF is added if the content
+/// is non-empty and does not end with a line ending.
+fn normalise(x: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < x.len() {
+        match x[i] {
+            b'\r' => {
+                out.extend_from_slice(b"\r\n");
+                if x.get(i + 1) == Some(&b'\n') {
+                    i += 1;
+                }
+            }
+            b'\n' => out.extend_from_slice(b"\r\n"),
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    if !out.is_empty() && !out.ends_with(b"\r\n") {
+        out.extend_from_slice(b"\r\n");
+    }
+    out
+}
+
+/// Feeds `pieces` to a decoder, stopping at the end of data.
+fn decode(policy: BareLineEnding, pieces: &[&[u8]]) -> (Vec<u8>, DecodeStatus) {
+    let mut dec = DataDecoder::new(DataDecoderConfig {
+        bare_line_ending: policy,
+        max_line_len: 1000,
+    });
+    let mut out = Vec::new();
+    let mut consumed = 0usize;
+    for p in pieces {
+        let st = dec.decode(p, &mut out);
+        consumed += st.consumed;
+        assert!(st.consumed <= p.len());
+        if st.done {
+            return (
+                out,
+                DecodeStatus {
+                    consumed,
+                    done: true,
+                },
+            );
+        }
+        assert_eq!(
+            st.consumed,
+            p.len(),
+            "not done but did not consume everything"
+        );
+    }
+    (
+        out,
+        DecodeStatus {
+            consumed,
+            done: false,
+        },
+    )
+}
+
+fn bytewise(input: &[u8]) -> Vec<&[u8]> {
+    input.chunks(1).collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// (1) Stuffed output: CR only in CRLF, LF only in CRLF, every line-start dot
+    /// doubled, exactly one end-of-data sequence, at the end.
+    #[test]
+    fn stuffer_output_is_clean(msg in interesting_bytes(300), cuts in cuts()) {
+        let wire = stuff(&chunks(&msg, &cuts));
+        prop_assert_eq!(&wire, &stuff(&[&msg]));
+        prop_assert!(wire.ends_with(b".\r\n"));
+        for (i, &b) in wire.iter().enumerate() {
+            if b == b'\r' {
+                prop_assert_eq!(wire.get(i + 1), Some(&b'\n'));
+            }
+            if b == b'\n' {
+                prop_assert!(i > 0 && wire[i - 1] == b'\r');
+            }
+        }
+        // Walk the lines: every line starting with '.' is either the final ".\r\n"
+        // or starts with "..".
+        let lines: Vec<&[u8]> = wire.split_inclusive(|&b| b == b'\n').collect();
+        let (last, body) = lines.split_last().unwrap();
+        prop_assert_eq!(*last, &b".\r\n"[..]);
+        for line in body {
+            if line.first() == Some(&b'.') {
+                prop_assert!(line.starts_with(b".."), "unstuffed line {:?}", line);
+            }
+        }
+        // Exactly one end-of-data sequence: the decoder stops at the very end.
+        let (_, st) = decode(BareLineEnding::Reject, &[&wire]);
+        prop_assert!(st.done);
+        prop_assert_eq!(st.consumed, wire.len());
+    }
+
+    /// (2) decode(stuff(x)) == normalise(x), for any chunking on both sides.
+    #[test]
+    fn stuff_then_decode_round_trips(
+        msg in interesting_bytes(300),
+        enc_cuts in cuts(),
+        dec_cuts in cuts(),
+        policy in policy(),
+    ) {
+        let wire = stuff(&chunks(&msg, &enc_cuts));
+        let (out, st) = decode(policy, &chunks(&wire, &dec_cuts));
+        prop_assert!(st.done);
+        prop_assert_eq!(st.consumed, wire.len());
+        prop_assert_eq!(out, normalise(&msg));
+    }
+
+    /// (3) Output and consumed are the same for every split of the input,
+    /// including when pipelined bytes follow the end of data.
+    #[test]
+    fn decoding_is_split_invariant(
+        input in interesting_bytes(400),
+        cuts in cuts(),
+        policy in policy(),
+    ) {
+        let whole = decode(policy, &[&input]);
+        prop_assert_eq!(&decode(policy, &bytewise(&input)), &whole);
+        prop_assert_eq!(&decode(policy, &chunks(&input, &cuts)), &whole);
+    }
+
+    /// (3b) With a real end of data inside, the bytes after it are never consumed.
+    #[test]
+    fn pipelined_bytes_are_not_consumed(
+        msg in interesting_bytes(200),
+        tail in interesting_bytes(50),
+        cuts in cuts(),
+        policy in policy(),
+    ) {
+        let mut input = stuff(&[&msg]);
+        let end = input.len();
+        input.extend_from_slice(&tail);
+        let (out, st) = decode(policy, &chunks(&input, &cuts));
+        prop_assert!(st.done);
+        prop_assert_eq!(st.consumed, end);
+        prop_assert_eq!(out, normalise(&msg));
+    }
+
+    /// (4) Arbitrary input never panics; output is bounded by the input.
+    #[test]
+    fn arbitrary_input_is_bounded(input in prop::collection::vec(any::<u8>(), 0..600), cuts in cuts()) {
+        let (out, st) = decode(BareLineEnding::Reject, &chunks(&input, &cuts));
+        prop_assert!(st.consumed <= input.len());
+        prop_assert!(out.len() <= st.consumed);
+        let (out, st) = decode(BareLineEnding::Normalize, &chunks(&input, &cuts));
+        prop_assert!(out.len() <= 2 * st.consumed);
+    }
+
+    /// (4b) Under Reject the decoder only removes stuffing dots and the
+    /// terminator: dropping every CR, LF and '.' from both sides gives the same bytes.
+    #[test]
+    fn reject_only_removes_dots(input in interesting_bytes(400)) {
+        let (out, _) = decode(BareLineEnding::Reject, &[&input]);
+        let strip = |v: &[u8]| -> Vec<u8> { v.iter().copied().filter(|b| *b != b'.').collect() };
+        let consumed_strip = strip(&input[..]);
+        let out_strip = strip(&out);
+        prop_assert!(consumed_strip.starts_with(&out_strip));
+    }
+
+    /// BDAT takes exactly `size` octets, verbatim, across any chunking.
+    #[test]
+    fn bdat_takes_exactly_size(
+        size in 0u64..500,
+        input in prop::collection::vec(any::<u8>(), 0..600),
+        cuts in cuts(),
+    ) {
+        let mut chunk = BdatChunk::new(size, true);
+        let mut got = Vec::new();
+        let mut consumed = 0usize;
+        for piece in chunks(&input, &cuts) {
+            let (bytes, n) = chunk.take(piece);
+            prop_assert_eq!(bytes, &piece[..n]);
+            got.extend_from_slice(bytes);
+            consumed += n;
+        }
+        let expect = input.len().min(size as usize);
+        prop_assert_eq!(consumed, expect);
+        prop_assert_eq!(&got[..], &input[..expect]);
+        prop_assert_eq!(chunk.remaining(), size - expect as u64);
+        prop_assert_eq!(chunk.is_complete(), input.len() >= size as usize);
+    }
+}
