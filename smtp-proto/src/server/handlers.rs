@@ -538,7 +538,7 @@ impl ServerSession {
             return;
         }
         match initial {
-            Some(ir) => match sasl::decode_initial_response(ir) {
+            Some(ir) => match sasl::decode_initial_response(ir, self.sasl_max()) {
                 Ok(SaslResponse::Data(data)) => self.sasl_data(mechanism, data),
                 Ok(SaslResponse::Cancel) => {
                     self.error(501, (5, 0, 0), "Authentication cancelled")
@@ -555,6 +555,11 @@ impl ServerSession {
                 }
             }
         }
+    }
+
+    /// The longest base64 text a SASL line may carry.
+    fn sasl_max(&self) -> usize {
+        self.config.limits.clamped().sasl_line - 2
     }
 
     fn send_challenge(&mut self, data: &[u8]) {
@@ -601,7 +606,7 @@ impl ServerSession {
                     credentials,
                 },
             ),
-            None => self.error(501, (5, 5, 2), "Error: malformed authentication data"),
+            None => self.error(535, (5, 7, 8), "Error: malformed authentication data"),
         }
     }
 
@@ -632,7 +637,7 @@ impl ServerSession {
             self.await_command();
             return true;
         }
-        match sasl::decode_response(line) {
+        match sasl::decode_response(line, self.sasl_max()) {
             Ok(SaslResponse::Cancel) => self.error(501, (5, 0, 0), "Authentication cancelled"),
             Err(_) => self.error(501, (5, 5, 2), "Error: invalid base64 data"),
             Ok(SaslResponse::Data(data)) => match step {
@@ -650,7 +655,7 @@ impl ServerSession {
                             },
                         },
                     ),
-                    Err(_) => self.error(501, (5, 5, 2), "Error: malformed authentication data"),
+                    Err(_) => self.error(535, (5, 7, 8), "Error: malformed authentication data"),
                 },
                 SaslStep::FailureAck(_) => {}
             },
