@@ -51,5 +51,7 @@ pub mod limits;
 pub mod output;
 pub mod reply;
 pub mod server;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 pub mod time;
 pub mod wire;

@@ -10,7 +10,7 @@ use core::fmt;
 use super::script::{Script, Step, apply_config};
 use crate::output::Output;
 use crate::reply::{EnhancedCode, Reply, ReplyCode};
-use crate::server::{Credentials, Decision, ServerConfig, ServerEvent, ServerSession};
+use crate::server::{Credentials, Decision, HelloKind, ServerConfig, ServerEvent, ServerSession};
 use crate::time::Instant;
 
 /// How the client's bytes are split before they reach the session.
@@ -58,11 +58,14 @@ impl fmt::Display for TranscriptError {
 pub(crate) fn describe(event: &ServerEvent) -> String {
     match event {
         ServerEvent::Connected => "Connected".to_string(),
-        ServerEvent::Hello { kind, name } => format!("Hello {kind:?} {name}").replacen(
-            "Hello Helo",
-            "Hello HELO",
-            1,
-        ),
+        ServerEvent::Hello { kind, name } => {
+            let verb = match kind {
+                HelloKind::Helo => "HELO",
+                HelloKind::Ehlo => "EHLO",
+                HelloKind::Lhlo => "LHLO",
+            };
+            format!("Hello {verb} {name}")
+        }
         ServerEvent::Auth {
             mechanism,
             credentials,

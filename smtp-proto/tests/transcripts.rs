@@ -1,0 +1,55 @@
+//! Runs every server transcript in `tests/transcripts/server/` against the bare
+//! core, whole, byte by byte and under random splits: the result must not depend
+//! on how the input is chunked (DESIGN rule 7).
+
+use std::fs;
+use std::path::PathBuf;
+
+use smtp_proto::testkit::{Chunking, parse_script, run_server_transcript};
+
+fn transcripts(kind: &str) -> Vec<(String, String)> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/transcripts").join(kind);
+    let mut files: Vec<_> = fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.expect("dir entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "smtp"))
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|p| {
+            let text = fs::read_to_string(&p).expect("readable transcript");
+            (p.file_name().unwrap().to_string_lossy().into_owned(), text)
+        })
+        .collect()
+}
+
+#[test]
+fn server_transcripts_under_every_chunking() {
+    let files = transcripts("server");
+    assert!(files.len() >= 60, "only {} server transcripts", files.len());
+    let mut failures = Vec::new();
+    for (file, text) in &files {
+        let script = match parse_script(text) {
+            Ok(s) => s,
+            Err(e) => {
+                failures.push(format!("{file}: {e}"));
+                continue;
+            }
+        };
+        let chunkings = [
+            Chunking::Whole,
+            Chunking::ByteByByte,
+            Chunking::Random(0x5eed),
+            Chunking::Random(0xdead_beef),
+            Chunking::Random(42),
+        ];
+        for chunking in chunkings {
+            if let Err(e) = run_server_transcript(&script, chunking) {
+                failures.push(format!("{file}: {e}"));
+                break;
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{} of {} transcripts failed:\n{}", failures.len(), files.len(), failures.join("\n"));
+}
