@@ -7,7 +7,9 @@
 //! Run with `cargo run -p smtp-proto --example dialogue`.
 
 use smtp_proto::ext::{Capabilities, Extension};
-use smtp_proto::reply::{EnhancedCode, Reply, ReplyCode, ReplyParse, ReplyParseOptions, parse_reply};
+use smtp_proto::reply::{
+    EnhancedCode, Reply, ReplyCode, ReplyParse, ReplyParseOptions, parse_reply,
+};
 use smtp_proto::wire::command::{Command, ParseOptions, parse_command};
 use smtp_proto::wire::data::{DataDecoder, DataDecoderConfig, DotStuffer};
 use smtp_proto::wire::line::{Framed, LineEnding, frame_line};
@@ -20,7 +22,13 @@ fn show(prefix: &str, bytes: &[u8]) {
 
 /// The server's side of the exchange: parse one command line, answer it.
 fn answer(line: &[u8]) -> Reply {
-    let ok = |text: &str| Reply::new(ReplyCode::new(250).unwrap(), EnhancedCode::new(2, 0, 0), text);
+    let ok = |text: &str| {
+        Reply::new(
+            ReplyCode::new(250).unwrap(),
+            EnhancedCode::new(2, 0, 0),
+            text,
+        )
+    };
     match parse_command(line, &ParseOptions::default()) {
         Ok(Command::Ehlo(name)) => {
             let caps = Capabilities {
@@ -38,15 +46,31 @@ fn answer(line: &[u8]) -> Reply {
         }
         Ok(Command::Mail { from, .. }) => ok(&format!("sender {from} ok")),
         Ok(Command::Rcpt { to, .. }) => ok(&format!("recipient {to} ok")),
-        Ok(Command::Data) => Reply::new(ReplyCode::new(354).unwrap(), None, "end data with <CR><LF>.<CR><LF>"),
-        Ok(Command::Quit) => Reply::new(ReplyCode::new(221).unwrap(), EnhancedCode::new(2, 0, 0), "bye"),
+        Ok(Command::Data) => Reply::new(
+            ReplyCode::new(354).unwrap(),
+            None,
+            "end data with <CR><LF>.<CR><LF>",
+        ),
+        Ok(Command::Quit) => Reply::new(
+            ReplyCode::new(221).unwrap(),
+            EnhancedCode::new(2, 0, 0),
+            "bye",
+        ),
         Ok(_) => ok("ok"),
-        Err(e) => Reply::new(ReplyCode::new(501).unwrap(), EnhancedCode::new(5, 5, 4), &e.to_string()),
+        Err(e) => Reply::new(
+            ReplyCode::new(501).unwrap(),
+            EnhancedCode::new(5, 5, 4),
+            &e.to_string(),
+        ),
     }
 }
 
 fn main() {
-    let greeting = Reply::new(ReplyCode::new(220).unwrap(), None, "mx.example.net ESMTP smtp-proto");
+    let greeting = Reply::new(
+        ReplyCode::new(220).unwrap(),
+        None,
+        "mx.example.net ESMTP smtp-proto",
+    );
     show("S:", &greeting.to_bytes());
 
     let commands = [

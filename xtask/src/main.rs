@@ -62,7 +62,15 @@ fn ci() -> Result<(), String> {
     run(
         "clippy",
         "cargo",
-        &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"],
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--all-features",
+            "--",
+            "-D",
+            "warnings",
+        ],
         &[],
     )?;
     run(
@@ -79,8 +87,18 @@ fn ci() -> Result<(), String> {
         ],
         &[],
     )?;
-    run("test", "cargo", &["test", "--workspace", "--all-targets"], &[])?;
-    run("doctest", "cargo", &["test", "--workspace", "--doc"], &[])?;
+    run(
+        "test",
+        "cargo",
+        &["test", "--workspace", "--all-targets", "--all-features"],
+        &[],
+    )?;
+    run(
+        "doctest",
+        "cargo",
+        &["test", "--workspace", "--doc", "--all-features"],
+        &[],
+    )?;
     run(
         "build --no-default-features",
         "cargo",
@@ -94,7 +112,10 @@ fn ci() -> Result<(), String> {
         &["doc", "--workspace", "--no-deps"],
         &[("RUSTDOCFLAGS", "-D warnings")],
     )?;
-    println!("xtask ci: all steps passed in {:.0}s", start.elapsed().as_secs_f64());
+    println!(
+        "xtask ci: all steps passed in {:.0}s",
+        start.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 

@@ -255,14 +255,16 @@ impl ServerSession {
                 let http = HTTP_METHODS.contains(&&*verb)
                     && args.as_deref().is_some_and(|a| a.contains(" HTTP/"));
                 if http {
-                    let text = format!("{} Error: this is an SMTP server, not HTTP", self.config.hostname);
+                    let text = format!(
+                        "{} Error: this is an SMTP server, not HTTP",
+                        self.config.hostname
+                    );
                     self.send(421, (4, 7, 0), &text);
                     self.close();
                 } else {
                     self.error(500, (5, 5, 2), "Error: command not recognized");
                 }
             }
-            _ => self.error(500, (5, 5, 2), "Error: command not recognized"),
         }
     }
 
@@ -332,7 +334,11 @@ impl ServerSession {
         if let (Some(size), Some(max)) = (p.size, self.config.max_message_size)
             && size > max
         {
-            return Err((552, (5, 3, 4), "Message size exceeds fixed maximum message size"));
+            return Err((
+                552,
+                (5, 3, 4),
+                "Message size exceeds fixed maximum message size",
+            ));
         }
         let body_ok = match p.body {
             None | Some(Body::SevenBit) => true,
@@ -479,7 +485,11 @@ impl ServerSession {
     /// RFC 1870 §6.3 for BDAT: the chunk that takes the message over the limit
     /// is discarded with `552 5.3.4`, and so is the rest of the transaction.
     fn oversize_chunk(&mut self, chunk: BdatChunk) {
-        let reply = self.build(552, (5, 3, 4), "Message size exceeds fixed maximum message size");
+        let reply = self.build(
+            552,
+            (5, 3, 4),
+            "Message size exceeds fixed maximum message size",
+        );
         if let Some(tx) = self.tx.as_mut() {
             tx.body = BodyState::ChunksFailed(reply.clone());
         }
@@ -521,7 +531,11 @@ impl ServerSession {
             Some((502, (5, 5, 1), "Error: authentication not enabled"))
         } else if !self.auth_offered() {
             // RFC 4954 §6: 538 when the mechanism needs an encrypted connection.
-            Some((538, (5, 7, 11), "Encryption required for requested authentication mechanism"))
+            Some((
+                538,
+                (5, 7, 11),
+                "Encryption required for requested authentication mechanism",
+            ))
         } else if !self.is_extended() {
             Some((503, (5, 5, 1), "Error: send EHLO first"))
         } else if self.authenticated {
@@ -529,7 +543,11 @@ impl ServerSession {
         } else if self.tx.is_some() {
             Some((503, (5, 5, 1), "Error: MAIL transaction in progress"))
         } else if !self.config.extensions.auth.contains(&mechanism) {
-            Some((504, (5, 5, 4), "Error: unsupported authentication mechanism"))
+            Some((
+                504,
+                (5, 5, 4),
+                "Error: unsupported authentication mechanism",
+            ))
         } else {
             None
         };
@@ -540,9 +558,7 @@ impl ServerSession {
         match initial {
             Some(ir) => match sasl::decode_initial_response(ir, self.sasl_max()) {
                 Ok(SaslResponse::Data(data)) => self.sasl_data(mechanism, data),
-                Ok(SaslResponse::Cancel) => {
-                    self.error(501, (5, 0, 0), "Authentication cancelled")
-                }
+                Ok(SaslResponse::Cancel) => self.error(501, (5, 0, 0), "Authentication cancelled"),
                 Err(_) => self.error(501, (5, 5, 2), "Error: invalid base64 data"),
             },
             None => {
@@ -571,11 +587,13 @@ impl ServerSession {
     /// A complete SASL message for `mechanism`.
     fn sasl_data(&mut self, mechanism: Mechanism<'static>, data: Vec<u8>) {
         let credentials = match &mechanism {
-            Mechanism::Plain => sasl::decode_plain(&data).ok().map(|c| Credentials::Password {
-                authzid: Some(c.authzid).filter(|a| !a.is_empty()),
-                username: c.authcid,
-                password: c.password,
-            }),
+            Mechanism::Plain => sasl::decode_plain(&data)
+                .ok()
+                .map(|c| Credentials::Password {
+                    authzid: Some(c.authzid).filter(|a| !a.is_empty()),
+                    username: c.authcid,
+                    password: c.password,
+                }),
             Mechanism::Login => match String::from_utf8(data) {
                 Ok(user) if !user.is_empty() => {
                     self.send_challenge(sasl::LOGIN_PASSWORD_CHALLENGE);
@@ -584,10 +602,12 @@ impl ServerSession {
                 }
                 _ => None,
             },
-            Mechanism::XOAuth2 => sasl::decode_xoauth2(&data).ok().map(|x| Credentials::Bearer {
-                user: Some(x.user),
-                token: x.token,
-            }),
+            Mechanism::XOAuth2 => sasl::decode_xoauth2(&data)
+                .ok()
+                .map(|x| Credentials::Bearer {
+                    user: Some(x.user),
+                    token: x.token,
+                }),
             Mechanism::OAuthBearer => {
                 sasl::decode_oauthbearer(&data)
                     .ok()
@@ -613,7 +633,8 @@ impl ServerSession {
     /// One line of an AUTH exchange (RFC 4954 §4): base64, or `*` to cancel.
     pub(super) fn step_sasl(&mut self) -> bool {
         let limit = self.config.limits.clamped().sasl_line;
-        let (len, consumed) = match frame_line(&self.input, limit, self.config.command_line_ending) {
+        let (len, consumed) = match frame_line(&self.input, limit, self.config.command_line_ending)
+        {
             Framed::Partial => return false,
             Framed::Invalid {
                 consumed, complete, ..
@@ -621,7 +642,11 @@ impl ServerSession {
                 self.input.advance(consumed);
                 self.skipping_line = !complete;
                 self.phase = Phase::Command;
-                self.error(500, (5, 5, 6), "Error: authentication line too long or malformed");
+                self.error(
+                    500,
+                    (5, 5, 6),
+                    "Error: authentication line too long or malformed",
+                );
                 self.await_command();
                 return true;
             }
@@ -710,7 +735,11 @@ impl ServerSession {
         tx.findings.bare_line_ending |= bare_line_ending;
         let findings = tx.findings;
         let refusal = if tx.oversize {
-            Some(self.build(552, (5, 3, 4), "Message size exceeds fixed maximum message size"))
+            Some(self.build(
+                552,
+                (5, 3, 4),
+                "Message size exceeds fixed maximum message size",
+            ))
         } else if bare_line_ending && self.config.bare_line_ending == BareLineEnding::Reject {
             // RFC 5321 §2.3.8: CR and LF only as CRLF. Postfix's
             // `smtpd_forbid_bare_newline = reject` refuses such mail too.
@@ -752,7 +781,8 @@ impl ServerSession {
     }
 
     fn chunk_complete(&mut self) {
-        let Phase::Bdat { chunk, refusal, .. } = core::mem::replace(&mut self.phase, Phase::Command)
+        let Phase::Bdat { chunk, refusal, .. } =
+            core::mem::replace(&mut self.phase, Phase::Command)
         else {
             return;
         };
@@ -805,9 +835,11 @@ impl ServerSession {
                 self.hello = Some(kind);
                 let r = match (&custom, kind) {
                     (Some(r), HelloKind::Helo) => r.clone(),
-                    (_, HelloKind::Helo) => {
-                        Reply::new(ReplyCode::new(250).expect("valid"), None, &self.config.hostname)
-                    }
+                    (_, HelloKind::Helo) => Reply::new(
+                        ReplyCode::new(250).expect("valid"),
+                        None,
+                        &self.config.hostname,
+                    ),
                     _ => self.capabilities(),
                 };
                 self.send_reply(&r);
@@ -895,7 +927,11 @@ impl ServerSession {
                 self.end_of_data_reply(&reply);
                 self.tx = None;
             }
-            Pending::Hello(_) | Pending::Auth(_) | Pending::Mail { .. } | Pending::Rcpt | Pending::Data => {
+            Pending::Hello(_)
+            | Pending::Auth(_)
+            | Pending::Mail { .. }
+            | Pending::Rcpt
+            | Pending::Data => {
                 self.send_reply(&reply);
             }
         }

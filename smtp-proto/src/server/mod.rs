@@ -39,25 +39,22 @@ mod handlers;
 
 use alloc::collections::VecDeque;
 use alloc::format;
-use alloc::string::{String, ToString};
+use alloc::string::String;
 use alloc::sync::Arc;
-use alloc::vec::Vec;
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Buf, BytesMut};
 
 pub use config::{Extensions, Protocol, ServerConfig, Timeouts, VrfyPolicy};
 pub use event::{Credentials, Decision, HelloKind, MessageFindings, ServerEvent};
 
-use crate::ext::{Capabilities, Extension};
 use crate::output::{ApiMisuse, Output};
-use crate::reply::{EnhancedCode, Reply, ReplyCode};
+use crate::reply::Reply;
 use crate::time::Instant;
-use crate::wire::command::{Command, CommandError, ParseOptions, Verb, parse_command};
-use crate::wire::data::{BdatChunk, DataDecoder, DataDecoderConfig};
+use crate::wire::command::{CommandError, ParseOptions, Verb, parse_command};
+use crate::wire::data::{BdatChunk, DataDecoder};
 use crate::wire::line::{Framed, LineError, frame_line, skip_line};
-use crate::wire::params::{Body, MailParameters, RcptParameters};
-use crate::wire::path::{ForwardPath, PathOptions, ReversePath};
-use crate::wire::sasl::{self, Mechanism, SaslResponse};
+use crate::wire::path::PathOptions;
+use crate::wire::sasl::Mechanism;
 
 /// Stop turning input into replies once this much output waits to be taken.
 const OUTPUT_HIGH_WATER: usize = 16 * 1024;
@@ -77,8 +74,9 @@ enum Phase {
     Bdat {
         chunk: BdatChunk,
         keep: bool,
-        /// The reply that ends the chunk when it was refused up front.
-        refusal: Option<Reply>,
+        /// The reply that ends the chunk when it was refused, and whether the
+        /// refusal counts against the error budget.
+        refusal: Option<(Reply, bool)>,
     },
     /// Reading a SASL continuation line.
     Sasl(SaslStep),
@@ -94,7 +92,7 @@ enum Pending {
     Greeting,
     Hello(HelloKind),
     Auth(Mechanism<'static>),
-    Mail(ReversePath<'static>, MailParameters<'static>),
+    Mail { smtputf8: bool, binary: bool },
     Rcpt,
     Data,
     Bdat { size: u64, last: bool },
@@ -412,7 +410,10 @@ impl ServerSession {
                 return false;
             }
             if self.input[1] == 0x03 {
-                let text = format!("{} Error: TLS handshake on a plaintext port", self.config.hostname);
+                let text = format!(
+                    "{} Error: TLS handshake on a plaintext port",
+                    self.config.hostname
+                );
                 self.send(421, (4, 7, 0), &text);
                 self.close();
                 return true;
@@ -420,24 +421,24 @@ impl ServerSession {
         }
         let limits = self.config.limits.clamped();
         let max = limits.command_line.max(limits.sasl_line);
-        let (line_len, consumed) = match frame_line(&self.input, max, self.config.command_line_ending)
-        {
-            Framed::Partial => return false,
-            Framed::Invalid {
-                error,
-                consumed,
-                complete,
-            } => {
-                self.input.advance(consumed);
-                self.skipping_line = !complete;
-                match error {
-                    LineError::TooLong => self.error(500, (5, 5, 6), "Error: line too long"),
-                    _ => self.error(500, (5, 5, 2), "Error: bare CR or LF in command"),
+        let (line_len, consumed) =
+            match frame_line(&self.input, max, self.config.command_line_ending) {
+                Framed::Partial => return false,
+                Framed::Invalid {
+                    error,
+                    consumed,
+                    complete,
+                } => {
+                    self.input.advance(consumed);
+                    self.skipping_line = !complete;
+                    match error {
+                        LineError::TooLong => self.error(500, (5, 5, 6), "Error: line too long"),
+                        _ => self.error(500, (5, 5, 2), "Error: bare CR or LF in command"),
+                    }
+                    return true;
                 }
-                return true;
-            }
-            Framed::Line { line, consumed } => (line.len(), consumed),
-        };
+                Framed::Line { line, consumed } => (line.len(), consumed),
+            };
         let line = self.input.split_to(consumed).freeze();
         let line = &line[..line_len];
         let is_auth = line.len() >= 5 && line[..5].eq_ignore_ascii_case(b"AUTH ");
@@ -481,15 +482,12 @@ impl ServerSession {
                 let text = format!("Error: {error}");
                 self.error(555, (5, 5, 4), &text)
             }
-            CommandError::Utf8RequiresSmtpUtf8(_) => self.error(
-                553,
-                (5, 6, 7),
-                "Error: non-ASCII address requires SMTPUTF8",
-            ),
+            CommandError::Utf8RequiresSmtpUtf8(_) => {
+                self.error(553, (5, 6, 7), "Error: non-ASCII address requires SMTPUTF8")
+            }
             _ => self.error(500, (5, 5, 2), "Error: command not recognized"),
         }
     }
-
 }
 
 /// The outcome of a decision, checked before any state changes.

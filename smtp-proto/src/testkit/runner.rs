@@ -150,7 +150,9 @@ fn parse_decision(s: &str) -> Result<Decision, String> {
         "accept" => Ok(Decision::AcceptWith(parse_reply(rest)?)),
         "reject" => Ok(Decision::Reject(parse_reply(rest)?)),
         "per" => Ok(Decision::PerRecipient(
-            rest.split(" | ").map(parse_reply).collect::<Result<_, _>>()?,
+            rest.split(" | ")
+                .map(parse_reply)
+                .collect::<Result<_, _>>()?,
         )),
         _ => Err(format!("unknown decision {s:?}")),
     }
@@ -229,7 +231,6 @@ impl Run<'_> {
                     self.wants_read = wants_read;
                     return Ok(());
                 }
-                _ => return Err(self.fail("unknown output".to_string())),
             }
         }
         Err(self.fail("poll_output never returned Wait".to_string()))
@@ -290,7 +291,9 @@ impl Run<'_> {
             Step::Server { text, prefix } => {
                 self.drain()?;
                 let Some(line) = self.lines.get(self.cursor) else {
-                    return Err(self.fail(format!("expected S: {text}, but the server said nothing")));
+                    return Err(
+                        self.fail(format!("expected S: {text}, but the server said nothing"))
+                    );
                 };
                 if !matches(line, text, *prefix) {
                     return Err(self.fail(format!(
@@ -340,9 +343,7 @@ impl Run<'_> {
                     return Err(self.fail(format!(
                         "message content mismatch:\n  expected {:?}\n  got      {:?}",
                         String::from_utf8_lossy(expected),
-                        self.last_message
-                            .as_deref()
-                            .map(String::from_utf8_lossy)
+                        self.last_message.as_deref().map(String::from_utf8_lossy)
                     )));
                 }
             }

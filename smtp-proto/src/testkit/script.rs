@@ -90,7 +90,12 @@ fn unescape(s: &str, line_no: usize) -> Result<Vec<u8>, String> {
                 out.push(hex);
                 i += 2;
             }
-            other => return Err(format!("line {line_no}: unknown escape \\{}", other as char)),
+            other => {
+                return Err(format!(
+                    "line {line_no}: unknown escape \\{}",
+                    other as char
+                ));
+            }
         }
     }
     Ok(out)

@@ -16,8 +16,7 @@ use crate::wire::params::{
     parse_rcpt_parameters,
 };
 use crate::wire::path::{
-    ForwardPath, Host, PathError, PathOptions, ReversePath, parse_forward_path,
-    parse_reverse_path,
+    ForwardPath, Host, PathError, PathOptions, ReversePath, parse_forward_path, parse_reverse_path,
 };
 use crate::wire::sasl::Mechanism;
 
@@ -563,7 +562,9 @@ impl<'a> Command<'a> {
         if parsed == *self {
             Ok(())
         } else {
-            Err(self.verb().map_or(CommandError::Empty, CommandError::Syntax))
+            Err(self
+                .verb()
+                .map_or(CommandError::Empty, CommandError::Syntax))
         }
     }
 
@@ -755,7 +756,10 @@ mod tests {
             Err(CommandError::InvalidUtf8)
         );
         assert_eq!(parse("NOOP a\0b"), Err(CommandError::ControlCharacter));
-        assert_eq!(parse("MAIL FROM:<a\0@b>"), Err(CommandError::ControlCharacter));
+        assert_eq!(
+            parse("MAIL FROM:<a\0@b>"),
+            Err(CommandError::ControlCharacter)
+        );
         assert_eq!(parse("EHLO a\x7fb"), Err(CommandError::ControlCharacter));
     }
 
