@@ -432,10 +432,7 @@ impl ServerSession {
         let refusal = if !self.config.extensions.chunking {
             Some((502, (5, 5, 1), "Error: BDAT is not offered"))
         } else {
-            match self.content_ready() {
-                Err(refusal) => Some(refusal),
-                Ok(_) => None,
-            }
+            self.content_ready().err()
         };
         if let Some(refusal) = refusal {
             let reply = self.build(refusal.0, refusal.1, refusal.2);
