@@ -4,7 +4,8 @@
 //!   and doc tests, a `--no-default-features` build of smtp-proto, the no_std link check,
 //!   and the rustdoc build with warnings denied.
 //! * `nostd`   — the no_std link check alone (see `nostd-check/Cargo.toml`).
-//! * `bench`   — the criterion benchmarks of smtp-proto (`cargo bench -p smtp-proto`).
+//! * `bench`   — the criterion benchmarks in `bench/`: smtp-proto beside a peer
+//!   (Stalwart's parser) measured in the same run; extra arguments go to criterion.
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -137,7 +138,17 @@ fn nostd() -> Result<(), String> {
 }
 
 fn bench(extra: &[String]) -> Result<(), String> {
-    let mut args = vec!["bench", "-p", "smtp-proto", "--bench", "wire"];
+    let manifest = root().join("bench/Cargo.toml");
+    let target = root().join("target/bench");
+    let mut args = vec![
+        "bench",
+        "--bench",
+        "wire",
+        "--manifest-path",
+        manifest.to_str().ok_or("non-UTF-8 path")?,
+        "--target-dir",
+        target.to_str().ok_or("non-UTF-8 path")?,
+    ];
     if !extra.is_empty() {
         args.push("--");
         args.extend(extra.iter().map(String::as_str));

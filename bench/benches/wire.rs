@@ -1,0 +1,139 @@
+//! Criterion benchmarks of the wire layer, each beside the same work done by a
+//! peer in the same run: Stalwart's `smtp-proto` 0.2.5 parser (the SMTP core of
+//! Stalwart Mail Server). Run with `cargo xtask bench`.
+//!
+//! Groups: command framing + parsing, EHLO reply parsing, DATA decoding, and
+//! dot-stuffing (ours only: the peer has no encoder).
+
+use std::hint::black_box;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use smtp_proto::reply::{ReplyParseOptions, parse_reply};
+use smtp_proto::wire::command::{ParseOptions, parse_command};
+use smtp_proto::wire::data::{DataDecoder, DataDecoderConfig, DotStuffer};
+use smtp_proto::wire::line::{Framed, LineEnding, frame_line};
+use stalwart_smtp_proto as peer;
+
+/// A typical pipelined session, one command per line, CRLF included.
+const COMMANDS: &[&[u8]] = &[
+    b"EHLO client.example.org\r\n",
+    b"MAIL FROM:<sender.name@example.org> SIZE=123456 BODY=8BITMIME\r\n",
+    b"RCPT TO:<first.recipient@example.net>\r\n",
+    b"RCPT TO:<second@example.net> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;second@example.net\r\n",
+    b"DATA\r\n",
+    b"BDAT 65536 LAST\r\n",
+    b"RSET\r\n",
+    b"NOOP\r\n",
+    b"QUIT\r\n",
+];
+
+const EHLO: &[u8] = b"250-mx.example.net Hello\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n250-STARTTLS\r\n250-AUTH PLAIN LOGIN\r\n250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n250-DSN\r\n250-SMTPUTF8\r\n250 CHUNKING\r\n";
+
+/// A realistic message body: header block, text lines, some lines starting with dots.
+fn message(size: usize) -> Vec<u8> {
+    let mut m = Vec::with_capacity(size + 100);
+    m.extend_from_slice(b"From: a@example.org\r\nTo: b@example.net\r\nSubject: benchmark\r\n\r\n");
+    let mut i = 0u32;
+    while m.len() < size {
+        if i % 17 == 0 {
+            m.extend_from_slice(b".a line that starts with a dot\r\n");
+        }
+        m.extend_from_slice(
+            b"Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor.\r\n",
+        );
+        i += 1;
+    }
+    m
+}
+
+fn commands(c: &mut Criterion) {
+    let opts = ParseOptions::default();
+    let mut g = c.benchmark_group("command");
+    g.throughput(Throughput::Elements(COMMANDS.len() as u64));
+    g.bench_function("ours", |b| {
+        b.iter(|| {
+            for bytes in COMMANDS {
+                if let Framed::Line { line, .. } = frame_line(black_box(bytes), 512, LineEnding::Strict) {
+                    let _ = black_box(parse_command(line, &opts));
+                }
+            }
+        })
+    });
+    g.bench_function("peer", |b| {
+        b.iter(|| {
+            for bytes in COMMANDS {
+                let _ = black_box(peer::Request::parse(&mut black_box(bytes).iter()));
+            }
+        })
+    });
+    g.finish();
+}
+
+fn replies(c: &mut Criterion) {
+    let opts = ReplyParseOptions::default();
+    let mut g = c.benchmark_group("ehlo_reply");
+    g.throughput(Throughput::Bytes(EHLO.len() as u64));
+    g.bench_function("ours", |b| b.iter(|| black_box(parse_reply(black_box(EHLO), &opts))));
+    g.bench_function("peer", |b| {
+        b.iter(|| {
+            let mut receiver = peer::response::parser::ResponseReceiver::default();
+            black_box(receiver.parse(&mut black_box(EHLO).iter()))
+        })
+    });
+    g.finish();
+}
+
+fn data(c: &mut Criterion) {
+    let body = message(1 << 20);
+    let mut stuffed = Vec::new();
+    let mut stuffer = DotStuffer::new();
+    stuffer.encode(&body, &mut stuffed);
+    stuffer.finish(&mut stuffed);
+
+    let mut g = c.benchmark_group("data_decode_1MiB_16KiB_reads");
+    g.throughput(Throughput::Bytes(stuffed.len() as u64));
+    g.bench_function("ours", |b| {
+        let mut out = Vec::with_capacity(stuffed.len());
+        b.iter(|| {
+            out.clear();
+            let mut dec = DataDecoder::new(DataDecoderConfig::default());
+            for chunk in stuffed.chunks(16 * 1024) {
+                if dec.decode(chunk, &mut out).done {
+                    break;
+                }
+            }
+            assert_eq!(out.len(), body.len());
+        })
+    });
+    g.bench_function("peer", |b| {
+        let mut out = Vec::with_capacity(stuffed.len());
+        b.iter(|| {
+            out.clear();
+            let mut dec = peer::request::receiver::DataReceiver::new();
+            for chunk in stuffed.chunks(16 * 1024) {
+                if dec.ingest(&mut chunk.iter(), &mut out) {
+                    break;
+                }
+            }
+            black_box(out.len())
+        })
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("dot_stuff_1MiB");
+    g.throughput(Throughput::Bytes(body.len() as u64));
+    g.bench_function("ours", |b| {
+        let mut out = Vec::with_capacity(stuffed.len());
+        b.iter(|| {
+            out.clear();
+            let mut enc = DotStuffer::new();
+            enc.encode(black_box(&body), &mut out);
+            enc.finish(&mut out);
+            black_box(out.len())
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, commands, replies, data);
+criterion_main!(benches);
