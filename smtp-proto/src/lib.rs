@@ -7,32 +7,91 @@
 //!
 //! ## Layers
 //!
+//! * [`server`]: [`ServerSession`](server::ServerSession), the server state machine.
 //! * [`wire`]: pure parsers and encoders for everything that crosses the wire —
 //!   [commands](wire::command), [paths](wire::path), [MAIL/RCPT parameters](wire::params),
 //!   the [DATA and BDAT codecs](wire::data), [SASL](wire::sasl) and line framing.
 //! * [`reply`]: SMTP replies, reply codes and enhanced status codes (RFC 3463).
 //! * [`ext`]: the EHLO capability model.
+//! * [`time`]: the caller's clock, as an input; [`output`]: what sessions ask the caller to do.
 //!
 //! Parsers are strict by default, bounded by [`limits`], borrow from their input
 //! (zero-copy) and offer `into_owned` conversions. Every wire type encodes back to
 //! bytes, and `parse(encode(x)) == x` holds (tested with proptest).
 //!
-//! ## Example
+//! ## The contract: feed, drain, decide
+//!
+//! A session has three kinds of methods:
+//!
+//! * **inputs**, each taking the current time: `handle_bytes`, `handle_eof`,
+//!   `handle_timeout`, `handle_tls_established`;
+//! * **one output queue**: `poll_output()`, drained until it returns
+//!   [`Output::Wait`](output::Output::Wait), which carries the next deadline and
+//!   whether the session wants more input (backpressure);
+//! * **decisions**: events such as MAIL FROM pause the session until `respond`
+//!   is called — maybe much later, after an asynchronous lookup. Pipelined input
+//!   waits, in order.
+//!
+//! Peer misbehaviour is never a Rust error: it becomes an SMTP reply (and an
+//! informational event). A caller's mistake is [`ApiMisuse`](output::ApiMisuse).
 //!
 //! ```
-//! use smtp_proto::wire::command::{parse_command, Command, ParseOptions};
+//! use std::sync::Arc;
+//! use smtp_proto::output::Output;
+//! use smtp_proto::reply::{EnhancedCode, Reply, ReplyCode};
+//! use smtp_proto::server::{Decision, ServerConfig, ServerEvent, ServerSession};
+//! use smtp_proto::time::Instant;
+//! use smtp_proto::wire::path::ForwardPath;
 //!
-//! let cmd = parse_command(b"MAIL FROM:<alice@example.org> SIZE=1024", &ParseOptions::default())?;
-//! match &cmd {
-//!     Command::Mail { from, params } => {
-//!         assert_eq!(from.to_string(), "<alice@example.org>");
-//!         assert_eq!(params.size, Some(1024));
+//! let config = Arc::new(ServerConfig::new("mx.example.net"));
+//! let mut now = Instant::ZERO;
+//! let mut session = ServerSession::new(config, now);
+//!
+//! // What a client pipelines (in an adapter, this comes from the socket).
+//! let mut incoming: Vec<&[u8]> = vec![
+//!     b"EHLO client.example\r\nMAIL FROM:<a@client.example>\r\n",
+//!     b"RCPT TO:<nobody@example.net>\r\nRCPT TO:<bob@example.net>\r\nDATA\r\n",
+//!     b"Subject: hi\r\n\r\nhello\r\n.\r\nQUIT\r\n",
+//! ];
+//! incoming.reverse();
+//! let (mut sent, mut message) = (Vec::new(), Vec::new());
+//! loop {
+//!     match session.poll_output() {
+//!         Output::Transmit(bytes) => sent.extend_from_slice(&bytes), // write to the socket
+//!         Output::Event(event) => {
+//!             let decision = match event {
+//!                 ServerEvent::RcptTo { to: ForwardPath::Mailbox(m), .. }
+//!                     if m.local_part.as_wire() == "nobody" =>
+//!                 {
+//!                     let code = ReplyCode::new(550).unwrap();
+//!                     Decision::Reject(Reply::new(code, EnhancedCode::new(5, 1, 1), "no such user"))
+//!                 }
+//!                 ServerEvent::MessageData(bytes) => {
+//!                     message.extend_from_slice(&bytes);
+//!                     continue; // informational: no decision
+//!                 }
+//!                 ServerEvent::TransactionReset | ServerEvent::ProtocolError(_) => continue,
+//!                 _ => Decision::Accept,
+//!             };
+//!             session.respond(now, decision).unwrap();
+//!         }
+//!         Output::StartTls => unreachable!("not offered in this configuration"),
+//!         Output::Close => break,
+//!         Output::Wait { deadline, wants_read } => match incoming.pop() {
+//!             Some(bytes) if wants_read => session.handle_bytes(now, bytes),
+//!             _ => {
+//!                 // An adapter would sleep until `deadline` here.
+//!                 now = deadline.expect("a deadline while waiting for the client");
+//!                 session.handle_timeout(now);
+//!             }
+//!         },
+//!         _ => {}
 //!     }
-//!     _ => unreachable!(),
 //! }
-//! // Every command encodes back to its canonical wire form.
-//! assert_eq!(cmd.to_bytes(), b"MAIL FROM:<alice@example.org> SIZE=1024\r\n");
-//! # Ok::<(), smtp_proto::wire::command::CommandError>(())
+//! let sent = String::from_utf8(sent).unwrap();
+//! assert!(sent.contains("550 5.1.1 no such user\r\n250 2.1.5 Ok\r\n354 "));
+//! assert!(sent.ends_with("250 2.0.0 Ok: queued\r\n221 2.0.0 Bye\r\n"));
+//! assert_eq!(message, b"Subject: hi\r\n\r\nhello\r\n");
 //! ```
 //!
 //! [RFC 5321]: https://www.rfc-editor.org/rfc/rfc5321
