@@ -108,8 +108,9 @@ impl Default for Timeouts {
 pub struct ServerConfig {
     /// The name the server calls itself, in the greeting and replies.
     pub hostname: String,
-    /// Text after the hostname in the greeting (`220 <hostname> <banner>`).
-    pub banner: String,
+    /// Text after the hostname in the greeting (`220 <hostname> <banner>`);
+    /// `None` says `ESMTP` or `LMTP`.
+    pub banner: Option<String>,
     /// SMTP or LMTP.
     pub protocol: Protocol,
     /// Extensions to advertise and accept.
@@ -159,6 +160,12 @@ impl ServerConfig {
         }
     }
 
+    /// Whether replies carry enhanced status codes: when configured, and always
+    /// in LMTP, which requires ENHANCEDSTATUSCODES (RFC 2033 §5).
+    pub(crate) fn enhanced_codes(&self) -> bool {
+        self.extensions.enhanced_status_codes || self.protocol == Protocol::Lmtp
+    }
+
     pub(crate) fn input_capacity(&self) -> usize {
         let limits = self.limits.clamped();
         self.max_input_buffer
@@ -171,7 +178,7 @@ impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             hostname: String::from("localhost"),
-            banner: String::from("ESMTP"),
+            banner: None,
             protocol: Protocol::Smtp,
             extensions: Extensions::default(),
             max_message_size: Some(10 * 1024 * 1024),

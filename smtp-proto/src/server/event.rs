@@ -52,6 +52,9 @@ pub struct MessageFindings {
     pub bare_line_ending: bool,
     /// An octet above 127 was seen.
     pub eight_bit: bool,
+    /// A NUL octet was seen (RFC 5321 §4.5.2 does not forbid it, but many
+    /// downstream systems mishandle it: the application decides).
+    pub nul: bool,
 }
 
 /// Something the application is told, or asked to decide.

@@ -31,7 +31,7 @@ impl ServerSession {
     /// every reply but the greeting and the HELO/EHLO response; none on 3xx).
     pub(super) fn build(&self, code: u16, enhanced: (u8, u16, u16), text: &str) -> Reply {
         let code = ReplyCode::new(code).unwrap_or(ReplyCode::new(451).expect("451 is valid"));
-        let enhanced = if self.config.extensions.enhanced_status_codes && code.get() / 100 != 3 {
+        let enhanced = if self.config.enhanced_codes() && code.get() / 100 != 3 {
             EnhancedCode::new(enhanced.0, enhanced.1, enhanced.2)
         } else {
             None
@@ -54,10 +54,7 @@ impl ServerSession {
     /// has none, when ENHANCEDSTATUSCODES is on.
     pub(super) fn with_enhanced(&self, reply: Reply) -> Reply {
         let code = reply.code().get();
-        if reply.enhanced().is_some()
-            || !self.config.extensions.enhanced_status_codes
-            || code / 100 == 3
-        {
+        if reply.enhanced().is_some() || !self.config.enhanced_codes() || code / 100 == 3 {
             return reply;
         }
         let class = (code / 100) as u8;
@@ -80,6 +77,14 @@ impl ServerSession {
 
     fn refuse(&mut self, refusal: Refusal) {
         self.error(refusal.0, refusal.1, refusal.2);
+    }
+
+    /// A refusal that is policy, not misbehaviour: reported, not counted
+    /// (Postfix does not count `452 4.5.3` for excess recipients either).
+    fn refuse_uncounted(&mut self, refusal: Refusal) {
+        let reply = self.build(refusal.0, refusal.1, refusal.2);
+        self.send_reply(&reply);
+        self.events.push_back(ServerEvent::ProtocolError(reply));
     }
 
     /// After the end of data: one reply in SMTP, one per accepted recipient in
@@ -237,11 +242,24 @@ impl ServerSession {
                 self.send(502, (5, 5, 1), "EXPN command is disabled")
             }
             Command::Expn(_) => self.send(252, (2, 5, 0), "Cannot EXPN list"),
-            Command::Help(_) => self.send(
-                214,
-                (2, 0, 0),
-                "Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY STARTTLS AUTH",
-            ),
+            Command::Help(_) => {
+                let e = &self.config.extensions;
+                let mut text = String::from(match self.config.protocol {
+                    Protocol::Smtp => "Commands: HELO EHLO MAIL RCPT DATA",
+                    Protocol::Lmtp => "Commands: LHLO MAIL RCPT DATA",
+                });
+                if e.chunking {
+                    text.push_str(" BDAT");
+                }
+                text.push_str(" RSET NOOP QUIT VRFY HELP");
+                if e.starttls && !self.tls {
+                    text.push_str(" STARTTLS");
+                }
+                if self.auth_offered() {
+                    text.push_str(" AUTH");
+                }
+                self.send(214, (2, 0, 0), &text);
+            }
             Command::Quit => {
                 self.send(221, (2, 0, 0), "Bye");
                 self.close();
@@ -273,12 +291,11 @@ impl ServerSession {
     fn hello_command(&mut self, kind: HelloKind, name: HeloName<'_>) {
         let lmtp = self.config.protocol == Protocol::Lmtp;
         if lmtp != (kind == HelloKind::Lhlo) {
-            let text = if lmtp {
-                "Error: this is LMTP; send LHLO"
+            if lmtp {
+                self.error(500, (5, 5, 1), "Error: this is LMTP; send LHLO");
             } else {
-                "Error: command not recognized"
-            };
-            self.error(500, (5, 5, 1), text);
+                self.error(500, (5, 5, 2), "Error: command not recognized");
+            }
             return;
         }
         self.reset_tx();
@@ -376,9 +393,10 @@ impl ServerSession {
                 }
             }
         };
-        if let Err(refusal) = check {
-            self.refuse(refusal);
-            return;
+        match check {
+            Err(refusal) if refusal.0 == 452 => return self.refuse_uncounted(refusal),
+            Err(refusal) => return self.refuse(refusal),
+            Ok(()) => {}
         }
         self.pause(
             Pending::Rcpt,
@@ -398,8 +416,13 @@ impl ServerSession {
             .as_ref()
             .ok_or((503, (5, 5, 1), "Error: need MAIL command"))?;
         if tx.accepted_rcpts == 0 {
+            // RFC 2033 §4.2: in LMTP, DATA MUST fail with 503 then.
+            let code = match self.config.protocol {
+                Protocol::Smtp => 554,
+                Protocol::Lmtp => 503,
+            };
             return Err(if tx.rcpt_commands > 0 {
-                (554, (5, 5, 1), "Error: no valid recipients")
+                (code, (5, 5, 1), "Error: no valid recipients")
             } else {
                 (503, (5, 5, 1), "Error: need RCPT command")
             });
@@ -575,10 +598,13 @@ impl ServerSession {
         self.config.limits.clamped().sasl_line - 2
     }
 
+    /// RFC 4954 §4: `continue-req = "334" SP [base64] CRLF` — the space is there
+    /// even when the challenge is empty, as Postfix sends it.
     fn send_challenge(&mut self, data: &[u8]) {
         let text = sasl::encode_challenge(data);
-        let reply = Reply::new(ReplyCode::new(334).expect("334 is valid"), None, &text);
-        self.send_reply(&reply);
+        self.out.extend_from_slice(b"334 ");
+        self.out.extend_from_slice(text.as_bytes());
+        self.out.extend_from_slice(b"\r\n");
     }
 
     /// A complete SASL message for `mechanism`.
@@ -718,6 +744,7 @@ impl ServerSession {
         let Some(tx) = self.tx.as_mut() else { return };
         tx.findings.size = tx.findings.size.saturating_add(content.len() as u64);
         tx.findings.eight_bit |= !content.is_ascii();
+        tx.findings.nul |= memchr::memchr(0, &content).is_some();
         if max.is_some_and(|m| tx.findings.size > m) {
             tx.oversize = true;
         }
@@ -823,7 +850,12 @@ impl ServerSession {
         match pending {
             Pending::Greeting => {
                 let r = custom.clone().unwrap_or_else(|| {
-                    let text = format!("{} {}", self.config.hostname, self.config.banner);
+                    let banner = match (&self.config.banner, self.config.protocol) {
+                        (Some(banner), _) => banner.as_str(),
+                        (None, Protocol::Smtp) => "ESMTP",
+                        (None, Protocol::Lmtp) => "LMTP",
+                    };
+                    let text = format!("{} {banner}", self.config.hostname);
                     Reply::new(ReplyCode::new(220).expect("valid"), None, &text)
                 });
                 self.send_reply(&r);
@@ -903,9 +935,10 @@ impl ServerSession {
                 self.send_reply(&reply);
                 self.phase = Phase::Refused;
             }
-            Pending::Auth(Mechanism::OAuthBearer) if !closes => {
-                // RFC 7628 §3.2.2: the error goes in a challenge; the client
-                // acknowledges it and then gets the final reply.
+            Pending::Auth(Mechanism::OAuthBearer | Mechanism::XOAuth2) if !closes => {
+                // RFC 7628 §3.2.2 (and XOAUTH2 as Google and Microsoft run it): the
+                // error goes in a challenge; the client acknowledges it and then
+                // gets the final reply.
                 self.send_challenge(br#"{"status":"invalid_token"}"#);
                 self.phase = Phase::Sasl(SaslStep::FailureAck(reply));
             }

@@ -53,6 +53,7 @@ use crate::time::Instant;
 use crate::wire::command::{CommandError, ParseOptions, Verb, parse_command};
 use crate::wire::data::{BdatChunk, DataDecoder};
 use crate::wire::line::{Framed, LineError, frame_line, skip_line};
+use crate::wire::params::ParamError;
 use crate::wire::path::PathOptions;
 use crate::wire::sasl::Mechanism;
 
@@ -456,6 +457,11 @@ impl ServerSession {
             Ok(cmd) => self.dispatch(cmd),
             Err(e) => self.command_error(&e),
         }
+        // RFC 5321 §4.5.3.2.7: the server timeout runs while it awaits the next
+        // command (or the next SASL line), from the moment the last one was answered.
+        if matches!(self.phase, Phase::Command | Phase::Refused | Phase::Sasl(_)) {
+            self.await_command();
+        }
         true
     }
 
@@ -469,18 +475,31 @@ impl ServerSession {
                 let text = format!("Syntax: {}", syntax_hint(*verb));
                 self.error(501, (5, 5, 4), &text)
             }
+            // Postfix's answers: 501 with the address-syntax enhanced codes of
+            // RFC 3463 (X.1.7 sender, X.1.3 recipient).
             CommandError::Path { verb, error } => {
-                let (code, enh) = match verb {
-                    Verb::Mail => (553, (5, 1, 7)),
-                    Verb::Rcpt => (553, (5, 1, 3)),
-                    _ => (501, (5, 5, 4)),
+                let enh = match verb {
+                    Verb::Mail => (5, 1, 7),
+                    Verb::Rcpt => (5, 1, 3),
+                    _ => (5, 5, 4),
                 };
                 let text = format!("Error: {error}");
-                self.error(code, enh, &text)
+                self.error(501, enh, &text)
             }
+            // RFC 1870 §6.1: a SIZE beyond any number we can hold is beyond the limit.
+            CommandError::Params {
+                error: ParamError::SizeOverflow,
+                ..
+            } => self.error(
+                552,
+                (5, 3, 4),
+                "Message size exceeds fixed maximum message size",
+            ),
+            // RFC 5321 §4.1.1.11 keeps 555 for parameters that are not recognised
+            // or not implemented; a malformed one is a syntax error (501), as in Postfix.
             CommandError::Params { error, .. } => {
                 let text = format!("Error: {error}");
-                self.error(555, (5, 5, 4), &text)
+                self.error(501, (5, 5, 4), &text)
             }
             CommandError::Utf8RequiresSmtpUtf8(_) => {
                 self.error(553, (5, 6, 7), "Error: non-ASCII address requires SMTPUTF8")

@@ -97,6 +97,9 @@ pub(crate) fn describe(event: &ServerEvent) -> String {
             if f.eight_bit {
                 s.push_str(" 8bit");
             }
+            if f.nul {
+                s.push_str(" nul");
+            }
             s
         }
         other => format!("{other:?}"),
