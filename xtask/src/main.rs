@@ -8,8 +8,9 @@
 //!   (Stalwart's parser) measured in the same run; extra arguments go to criterion.
 
 use std::env;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+use std::process::{Command, ExitCode, Stdio};
 use std::time::Instant;
 
 fn main() -> ExitCode {
@@ -57,6 +58,52 @@ fn run(name: &str, program: &str, args: &[&str], envs: &[(&str, &str)]) -> Resul
     }
 }
 
+/// Test counts summed over every `test result:` line a test step printed.
+#[derive(Default)]
+struct Tally {
+    passed: u64,
+    failed: u64,
+    ignored: u64,
+}
+
+/// Runs a `cargo test` step, echoing its output and adding its counts to `tally`.
+fn run_tests(name: &str, args: &[&str], tally: &mut Tally) -> Result<(), String> {
+    println!("==> {name}: cargo {}", args.join(" "));
+    let start = Instant::now();
+    let mut child = Command::new("cargo")
+        .args(args)
+        .current_dir(root())
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("{name}: cannot run cargo: {e}"))?;
+    let stdout = child.stdout.take().ok_or("no stdout")?;
+    for line in BufReader::new(stdout).lines() {
+        let line = line.map_err(|e| e.to_string())?;
+        println!("{line}");
+        if let Some(rest) = line.strip_prefix("test result: ") {
+            for part in rest.split([';', '.']) {
+                let mut words = part.split_whitespace();
+                if let (Some(n), Some(what)) = (words.next(), words.next()) {
+                    let n: u64 = n.parse().unwrap_or(0);
+                    match what {
+                        "passed" => tally.passed += n,
+                        "failed" => tally.failed += n,
+                        "ignored" => tally.ignored += n,
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+    let status = child.wait().map_err(|e| e.to_string())?;
+    println!("<== {name}: {:.1}s", start.elapsed().as_secs_f64());
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{name} failed ({status})"))
+    }
+}
+
 fn ci() -> Result<(), String> {
     let start = Instant::now();
     run("fmt", "cargo", &["fmt", "--all", "--check"], &[])?;
@@ -88,18 +135,27 @@ fn ci() -> Result<(), String> {
         ],
         &[],
     )?;
-    run(
+    let mut tally = Tally::default();
+    let tests = run_tests(
         "test",
-        "cargo",
         &["test", "--workspace", "--all-targets", "--all-features"],
-        &[],
-    )?;
-    run(
-        "doctest",
-        "cargo",
-        &["test", "--workspace", "--doc", "--all-features"],
-        &[],
-    )?;
+        &mut tally,
+    )
+    .and_then(|()| {
+        run_tests(
+            "doctest",
+            &["test", "--workspace", "--doc", "--all-features"],
+            &mut tally,
+        )
+    });
+    if let Err(e) = tests {
+        println!(
+            "tests: {} passed, {} failed",
+            tally.passed,
+            tally.failed.max(1)
+        );
+        return Err(e);
+    }
     run(
         "build --no-default-features",
         "cargo",
@@ -110,13 +166,15 @@ fn ci() -> Result<(), String> {
     run(
         "rustdoc",
         "cargo",
-        &["doc", "--workspace", "--no-deps"],
+        &["doc", "--workspace", "--no-deps", "--all-features"],
         &[("RUSTDOCFLAGS", "-D warnings")],
     )?;
     println!(
-        "xtask ci: all steps passed in {:.0}s",
-        start.elapsed().as_secs_f64()
+        "xtask ci: all steps passed in {:.0}s ({} tests ignored)",
+        start.elapsed().as_secs_f64(),
+        tally.ignored
     );
+    println!("tests: {} passed, {} failed", tally.passed, tally.failed);
     Ok(())
 }
 

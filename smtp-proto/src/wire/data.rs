@@ -144,7 +144,7 @@ pub enum BareLineEnding {
     /// Replace each bare CR and bare LF by CRLF in the content (and record them).
     /// The line start this creates is still not a line start for end-of-data or
     /// dot-unstuffing, as with Postfix's `smtpd_forbid_bare_newline = normalize`
-    /// ("Require the standard End-of-DATA sequence <CR><LF>.<CR><LF>").
+    /// ("Require the standard End-of-DATA sequence `<CR><LF>.<CR><LF>`").
     Normalize,
 }
 
