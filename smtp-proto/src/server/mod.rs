@@ -36,6 +36,8 @@
 mod config;
 mod event;
 mod handlers;
+#[cfg(test)]
+mod tests;
 
 use alloc::collections::VecDeque;
 use alloc::format;
