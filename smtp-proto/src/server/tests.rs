@@ -85,7 +85,7 @@ fn application_reply_text_cannot_inject_lines() {
     let evil = Reply::new(
         ReplyCode::new(550).unwrap(),
         EnhancedCode::new(5, 7, 1),
-        "no\r\n250 2.1.0 Ok\r\n\0354 go",
+        "no\r\n250 2.1.0 Ok\r\n\x00 354 go",
     );
     let out = drain(&mut s, &mut |e| match e {
         ServerEvent::MailFrom { .. } => Some(Decision::Reject(evil.clone())),
