@@ -114,6 +114,23 @@ pub enum ServerEvent {
     ProtocolError(Reply),
 }
 
+impl ServerEvent {
+    /// Whether the session is paused until the application calls
+    /// [`ServerSession::respond`](super::ServerSession::respond) for this event.
+    pub fn needs_decision(&self) -> bool {
+        matches!(
+            self,
+            ServerEvent::Connected
+                | ServerEvent::Hello { .. }
+                | ServerEvent::Auth { .. }
+                | ServerEvent::MailFrom { .. }
+                | ServerEvent::RcptTo { .. }
+                | ServerEvent::DataStart
+                | ServerEvent::MessageEnd(_)
+        )
+    }
+}
+
 /// The application's answer to an event that needs a decision.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

@@ -67,6 +67,11 @@ impl ServerSession {
         let reply = self.build(code, enhanced, text);
         self.send_reply(&reply);
         self.events.push_back(ServerEvent::ProtocolError(reply));
+        self.count_error();
+    }
+
+    /// One more error against the budget; at the limit, `421 4.7.0` and close.
+    fn count_error(&mut self) {
         self.errors = self.errors.saturating_add(1);
         if self.errors >= self.config.max_errors.max(1) {
             let text = format!("{} Error: too many errors", self.config.hostname);
@@ -816,12 +821,7 @@ impl ServerSession {
                 self.send_reply(&reply);
                 self.events.push_back(ServerEvent::ProtocolError(reply));
                 if counts {
-                    self.errors = self.errors.saturating_add(1);
-                    if self.errors >= self.config.max_errors.max(1) {
-                        let text = format!("{} Error: too many errors", self.config.hostname);
-                        self.send(421, (4, 7, 0), &text);
-                        self.close();
-                    }
+                    self.count_error();
                 }
                 if last {
                     self.reset_tx();

@@ -283,7 +283,7 @@ impl ServerSession {
         let Phase::Pending(pending) = &self.phase else {
             return Err(ApiMisuse::NoPendingDecision);
         };
-        if !self.events.is_empty() && self.events.iter().any(needs_decision) {
+        if !self.events.is_empty() && self.events.iter().any(ServerEvent::needs_decision) {
             // The event has not been handed out yet.
             return Err(ApiMisuse::NoPendingDecision);
         }
@@ -516,19 +516,6 @@ enum Outcome {
     Accept(Option<Reply>),
     Reject(Reply),
     PerRecipient,
-}
-
-fn needs_decision(event: &ServerEvent) -> bool {
-    matches!(
-        event,
-        ServerEvent::Connected
-            | ServerEvent::Hello { .. }
-            | ServerEvent::Auth { .. }
-            | ServerEvent::MailFrom { .. }
-            | ServerEvent::RcptTo { .. }
-            | ServerEvent::DataStart
-            | ServerEvent::MessageEnd(_)
-    )
 }
 
 /// The usage hint in a `501` reply.

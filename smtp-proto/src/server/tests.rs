@@ -34,7 +34,7 @@ fn drain(
 }
 
 fn accept_all(e: &ServerEvent) -> Option<Decision> {
-    super::needs_decision(e).then_some(Decision::Accept)
+    e.needs_decision().then_some(Decision::Accept)
 }
 
 fn text(bytes: &[u8]) -> String {

@@ -106,19 +106,6 @@ pub(crate) fn describe(event: &ServerEvent) -> String {
     }
 }
 
-fn needs_decision(event: &ServerEvent) -> bool {
-    matches!(
-        event,
-        ServerEvent::Connected
-            | ServerEvent::Hello { .. }
-            | ServerEvent::Auth { .. }
-            | ServerEvent::MailFrom { .. }
-            | ServerEvent::RcptTo { .. }
-            | ServerEvent::DataStart
-            | ServerEvent::MessageEnd(_)
-    )
-}
-
 /// `CODE [X.Y.Z] text`.
 fn parse_reply(s: &str) -> Result<Reply, String> {
     let s = s.trim();
@@ -245,7 +232,7 @@ impl Run<'_> {
             ServerEvent::TransactionReset | ServerEvent::DataStart => self.content.clear(),
             _ => {}
         }
-        if !needs_decision(&event) {
+        if !event.needs_decision() {
             return Ok(());
         }
         let described = describe(&event);
