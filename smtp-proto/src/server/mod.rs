@@ -5,6 +5,27 @@
 //! returns [`Output::Wait`]. Events that need a decision (see [`ServerEvent`]) pause
 //! the session until [`ServerSession::respond`]; pipelined input waits, in order.
 //!
+//! ## Choices, and where they differ from the reference design
+//!
+//! * Message content is streamed to the application as [`ServerEvent::MessageData`]
+//!   (dot-unstuffed, in order) instead of being collected by the core: the core's
+//!   memory stays bounded by its input buffer whatever the message size, and the
+//!   application decides where content goes (memory, disk, a filter).
+//! * `new` and `handle_tls_established` take no peer or TLS details: nothing in the
+//!   protocol depends on them, and the adapter already holds them for the application.
+//! * Refusals follow Postfix where the RFCs leave a choice: `501` for malformed
+//!   paths and parameters (`555` only for valid but unsupported ones), `554 5.5.1`
+//!   for DATA after every RCPT was refused, `502` for VRFY when disabled, an error
+//!   budget of 20 before `421 4.7.0`, and `252` for VRFY by default.
+//! * A bare CR or LF in DATA never ends the message (only `CRLF.CRLF` does, RFC 5321
+//!   §4.1.1.4); by default such a message is read to its end and refused with
+//!   `550 5.6.0` (Postfix's `smtpd_forbid_bare_newline = reject`, without its
+//!   disconnect), or normalised to CRLF when configured.
+//! * Timeouts: the command deadline starts when the session becomes ready for the
+//!   next command and is not moved by trickled bytes; the data deadline moves only
+//!   after [`Timeouts::data_progress`] octets. No deadline runs while the
+//!   application is deciding.
+//!
 //! ```
 //! use std::sync::Arc;
 //! use smtp_proto::output::Output;
