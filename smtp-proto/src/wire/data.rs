@@ -293,31 +293,7 @@ impl DataDecoder {
         while i < input.len() {
             match self.state {
                 State::Done => break,
-                State::Mid => {
-                    let rest = &input[i..];
-                    match memchr::memchr2(b'\r', b'\n', rest) {
-                        None => {
-                            self.content(rest, out);
-                            i = input.len();
-                        }
-                        Some(pos) => {
-                            self.content(&rest[..pos], out);
-                            i += pos + 1;
-                            if rest[pos] == b'\r' {
-                                // Fast path for the common CRLF within this chunk.
-                                if input.get(i) == Some(&b'\n') {
-                                    i += 1;
-                                    self.crlf(out);
-                                    self.state = State::LineStart;
-                                } else {
-                                    self.state = State::Cr;
-                                }
-                            } else {
-                                self.bare_lf(out);
-                            }
-                        }
-                    }
-                }
+                State::Mid => i += self.mid(&input[i..], out),
                 State::LineStart => match input[i] {
                     b'.' => {
                         i += 1;
@@ -421,16 +397,63 @@ impl DataDecoder {
         }
     }
 
-    /// Ordinary content bytes (no CR, no LF).
+    /// Inside a line: copies runs of ordinary lines in one `extend_from_slice`,
+    /// stopping only where the state machine is needed — a CR or LF that is not
+    /// part of a CRLF, a line that starts with `.` or CR, or the end of the input.
+    /// Returns the octets consumed.
+    fn mid(&mut self, rest: &[u8], out: &mut Vec<u8>) -> usize {
+        let mut pos = 0;
+        let mut line_start = 0;
+        loop {
+            let Some(off) = memchr::memchr2(b'\r', b'\n', &rest[pos..]) else {
+                self.span(rest, out);
+                self.line_len = self
+                    .line_len
+                    .saturating_add((rest.len() - line_start) as u64);
+                return rest.len();
+            };
+            let p = pos + off;
+            if rest[p] == b'\r' && rest.get(p + 1) == Some(&b'\n') {
+                let after = p + 2;
+                let line = self.line_len.saturating_add((after - line_start) as u64);
+                if line > self.findings.longest_line {
+                    self.findings.longest_line = line;
+                }
+                self.line_len = 0;
+                match rest.get(after) {
+                    Some(&b) if b != b'.' && b != b'\r' => {
+                        pos = after;
+                        line_start = after;
+                    }
+                    _ => {
+                        self.span(&rest[..after], out);
+                        self.state = State::LineStart;
+                        return after;
+                    }
+                }
+            } else {
+                self.span(&rest[..p], out);
+                self.line_len = self.line_len.saturating_add((p - line_start) as u64);
+                if rest[p] == b'\r' {
+                    // Maybe the first half of a CRLF split across reads.
+                    self.state = State::Cr;
+                } else {
+                    self.bare_lf(out);
+                }
+                return p + 1;
+            }
+        }
+    }
+
+    /// Content copied verbatim (lines already accounted for by the caller).
     #[inline]
-    fn content(&mut self, run: &[u8], out: &mut Vec<u8>) {
+    fn span(&mut self, run: &[u8], out: &mut Vec<u8>) {
         if run.is_empty() {
             return;
         }
         out.extend_from_slice(run);
         let len = u64::try_from(run.len()).unwrap_or(u64::MAX);
         self.findings.content_len = self.findings.content_len.saturating_add(len);
-        self.line_len = self.line_len.saturating_add(len);
         if !self.findings.nul && memchr::memchr(0, run).is_some() {
             self.findings.nul = true;
         }
