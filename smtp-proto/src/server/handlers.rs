@@ -469,6 +469,7 @@ impl ServerSession {
                 keep: false,
                 refusal: Some((reply, true)),
             };
+            self.await_data();
             return;
         }
         let max = self.config.max_message_size;
