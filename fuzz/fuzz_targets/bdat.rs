@@ -206,7 +206,11 @@ fuzz_target!(|data: &[u8]| {
     };
 
     let whole = framed(&[&stream]);
-    assert_eq!(whole, reference(&stream), "streaming framer differs from slicing");
+    assert_eq!(
+        whole,
+        reference(&stream),
+        "streaming framer differs from slicing"
+    );
     assert_eq!(framed(&split(&stream, &pattern)), whole, "pattern split");
     assert_eq!(
         framed(&split_random(&stream, seed, 1 + usize::from(mode >> 1))),
@@ -228,10 +232,7 @@ fuzz_target!(|data: &[u8]| {
             })
             .collect();
         assert_eq!(chunks, sent, "chunks sent and chunks read differ");
-        let lines = whole
-            .iter()
-            .filter(|i| matches!(i, Item::Line(..)))
-            .count();
+        let lines = whole.iter().filter(|i| matches!(i, Item::Line(..))).count();
         assert_eq!(lines, sent.len(), "chunk content was read as commands");
     }
 });

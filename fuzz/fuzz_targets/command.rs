@@ -55,7 +55,12 @@ fn check_line(line: &[u8], opts: &ParseOptions) {
         );
         let again = parse_command(body, opts)
             .unwrap_or_else(|e| panic!("{cmd:?} encodes to {body:?}, which fails: {e}"));
-        assert_eq!(&again, cmd, "re-parse of {:?}", String::from_utf8_lossy(body));
+        assert_eq!(
+            &again,
+            cmd,
+            "re-parse of {:?}",
+            String::from_utf8_lossy(body)
+        );
         assert_eq!(again.to_bytes(), bytes, "encoding is not idempotent");
         assert_eq!(cmd.validate(opts), Ok(()), "{cmd:?}");
         assert_eq!(&cmd.clone().into_owned(), cmd);

@@ -164,7 +164,11 @@ fn normalised(content: &[u8]) -> Vec<u8> {
         match content[i] {
             b'\r' => {
                 out.extend_from_slice(b"\r\n");
-                i += if content.get(i + 1) == Some(&b'\n') { 2 } else { 1 };
+                i += if content.get(i + 1) == Some(&b'\n') {
+                    2
+                } else {
+                    1
+                };
             }
             b'\n' => {
                 out.extend_from_slice(b"\r\n");
@@ -212,7 +216,10 @@ fuzz_target!(|data: &[u8]| {
     let whole = run(config, &[bytes]);
     let by_pattern = run(config, &split(bytes, &pattern));
     assert_eq!(by_pattern, whole, "pattern split {pattern:?}");
-    let random = run(config, &split_random(bytes, seed, 1 + usize::from(flags >> 4) * 8));
+    let random = run(
+        config,
+        &split_random(bytes, seed, 1 + usize::from(flags >> 4) * 8),
+    );
     assert_eq!(random, whole, "random split {seed}");
     if bytes.len() <= 4096 {
         let singles: Vec<&[u8]> = bytes.chunks(1).collect();

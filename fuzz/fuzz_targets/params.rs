@@ -85,7 +85,10 @@ fuzz_target!(|data: &[u8]| {
         }
         Err(_) => {
             if let Ok(dec) = xtext::decode_utf8(s) {
-                assert!(!s.is_ascii(), "decode_utf8 accepted ASCII that decode refused");
+                assert!(
+                    !s.is_ascii(),
+                    "decode_utf8 accepted ASCII that decode refused"
+                );
                 let re = xtext::encode(&dec);
                 assert_eq!(xtext::decode(&re).as_deref(), Ok(&*dec));
             }

@@ -49,8 +49,16 @@ fn check_reply(reply: &Reply, opts: &ReplyParseOptions) {
         line_ending: LineEnding::Strict,
     };
     match parse_reply(&bytes, &wide) {
-        Ok(ReplyParse::Complete { reply: again, consumed }) => {
-            assert_eq!(consumed, bytes.len(), "{:?}", String::from_utf8_lossy(&bytes));
+        Ok(ReplyParse::Complete {
+            reply: again,
+            consumed,
+        }) => {
+            assert_eq!(
+                consumed,
+                bytes.len(),
+                "{:?}",
+                String::from_utf8_lossy(&bytes)
+            );
             assert_eq!(&again, reply, "{:?}", String::from_utf8_lossy(&bytes));
         }
         other => panic!(

@@ -26,9 +26,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use smtp_proto::ext::{Capabilities, Extension, ServerLimits};
-use smtp_proto::reply::{
-    EnhancedCode, Reply, ReplyParse, ReplyParseOptions, parse_reply,
-};
+use smtp_proto::reply::{EnhancedCode, Reply, ReplyParse, ReplyParseOptions, parse_reply};
 use smtp_proto::wire::command::{Command, HeloName, ParseOptions, parse_command};
 use smtp_proto::wire::line::{Framed, LineEnding, frame_line};
 use smtp_proto::wire::params::{
@@ -40,16 +38,17 @@ use smtp_proto::wire::path::{
 };
 use smtp_proto::wire::sasl::{
     MAX_ENCODED_LEN, Mechanism, OAuthBearer, PlainCredentials, SaslResponse, XOAuth2,
-    decode_challenge, decode_initial_response, decode_oauthbearer, decode_plain,
-    decode_response, decode_xoauth2, encode_challenge, encode_initial_response,
-    encode_oauthbearer, encode_plain, encode_response, encode_xoauth2,
+    decode_challenge, decode_initial_response, decode_oauthbearer, decode_plain, decode_response,
+    decode_xoauth2, encode_challenge, encode_initial_response, encode_oauthbearer, encode_plain,
+    encode_response, encode_xoauth2,
 };
 use smtp_proto::wire::xtext;
 
 // ----- generators: raw arbitrary values mapped into a grammar -----------------
 
 const LDH: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-";
-const ATEXT: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'*+-/=?^_`{|}~";
+const ATEXT: &[u8] =
+    b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'*+-/=?^_`{|}~";
 const VCHAR_NO_EQ: &[u8] =
     b"!\"#$%&'()*+,-./0123456789:;<>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~";
 
@@ -187,7 +186,11 @@ fn value(raw: &[u8], extra: &Option<String>, utf8: bool) -> Option<String> {
     let mut v = from_set(raw, VCHAR_NO_EQ, 20);
     if utf8 {
         if let Some(e) = extra {
-            v.extend(e.chars().filter(|c| !c.is_ascii() && !c.is_control()).take(4));
+            v.extend(
+                e.chars()
+                    .filter(|c| !c.is_ascii() && !c.is_control())
+                    .take(4),
+            );
         }
     }
     (!v.is_empty()).then_some(v)
@@ -302,7 +305,9 @@ fn mail_params(r: &RawMailParams) -> MailParameters<'static> {
             .body
             .map(|b| [Body::SevenBit, Body::EightBitMime, Body::BinaryMime][usize::from(b % 3)]),
         smtputf8: r.smtputf8,
-        ret: r.ret.map(|full| if full { Ret::Full } else { Ret::Headers }),
+        ret: r
+            .ret
+            .map(|full| if full { Ret::Full } else { Ret::Headers }),
         envid: r
             .envid
             .as_deref()
@@ -349,7 +354,10 @@ fn rcpt_params(r: &RawRcptParams, utf8: bool) -> RcptParameters<'static> {
         }),
         orcpt: r.orcpt.as_ref().and_then(|(t, a)| {
             // An atom (RFC 3461 §4.2) that fits an esmtp-value, which excludes "=".
-            let t: String = from_set(t, ATEXT, 10).chars().filter(|&c| c != '=').collect();
+            let t: String = from_set(t, ATEXT, 10)
+                .chars()
+                .filter(|&c| c != '=')
+                .collect();
             let a = free_text(a, 200)?;
             (!t.is_empty()).then(|| OriginalRecipient {
                 addr_type: Cow::Owned(t),
@@ -385,7 +393,10 @@ enum RawCommand {
 fn command(raw: &RawCommand) -> Option<(Command<'static>, bool)> {
     let own = |s: &str| Cow::Owned(s.to_owned());
     Some(match raw {
-        RawCommand::Helo(d) => (Command::Helo(HeloName::Host(Host::Domain(domain(d, false)?))), true),
+        RawCommand::Helo(d) => (
+            Command::Helo(HeloName::Host(Host::Domain(domain(d, false)?))),
+            true,
+        ),
         RawCommand::Ehlo(h) => (Command::Ehlo(HeloName::Host(host(h, false)?)), true),
         RawCommand::Lhlo(h) => (Command::Lhlo(HeloName::Host(host(h, false)?)), true),
         RawCommand::Mail(m, p) => {
@@ -459,7 +470,12 @@ enum RawExt {
     RequireTls,
     Auth(Vec<Vec<u8>>),
     Size(Option<u64>),
-    Limits(Option<u32>, Option<u32>, Option<u32>, Vec<(Vec<u8>, Option<Vec<u8>>)>),
+    Limits(
+        Option<u32>,
+        Option<u32>,
+        Option<u32>,
+        Vec<(Vec<u8>, Option<Vec<u8>>)>,
+    ),
     MtPriority(Option<Vec<u8>>),
     FutureRelease(u32, RawDateTime),
     DeliverBy(Option<u32>),
@@ -605,7 +621,10 @@ fn check_reply(r: &Reply) {
             assert_eq!(consumed, bytes.len());
             assert_eq!(&reply, r, "{:?}", String::from_utf8_lossy(&bytes));
         }
-        other => panic!("{r:?} encodes to {:?}: {other:?}", String::from_utf8_lossy(&bytes)),
+        other => panic!(
+            "{r:?} encodes to {:?}: {other:?}",
+            String::from_utf8_lossy(&bytes)
+        ),
     }
     assert_eq!(&Reply::new(r.code(), r.enhanced(), &r.text()), r);
 }
@@ -621,8 +640,7 @@ fn check_command(cmd: &Command<'static>, structured: bool) {
         Framed::Line { line, consumed } if consumed == bytes.len() => Some(line),
         _ => None,
     };
-    let round_trips =
-        one_line.is_some_and(|line| parse_command(line, &opts).as_ref() == Ok(cmd));
+    let round_trips = one_line.is_some_and(|line| parse_command(line, &opts).as_ref() == Ok(cmd));
     if structured {
         assert!(
             round_trips,
@@ -631,7 +649,11 @@ fn check_command(cmd: &Command<'static>, structured: bool) {
             one_line.map(|l| parse_command(l, &opts))
         );
     }
-    assert_eq!(cmd.validate(&opts).is_ok(), round_trips, "validate of {cmd:?}");
+    assert_eq!(
+        cmd.validate(&opts).is_ok(),
+        round_trips,
+        "validate of {cmd:?}"
+    );
 }
 
 fn check_caps(caps: &Capabilities) {
@@ -666,13 +688,21 @@ fuzz_target!(|case: Case| {
             let opts = ParamOptions {
                 allow_utf8: p.smtputf8,
             };
-            assert_eq!(parse_mail_parameters(&wire, &opts), Ok(p.clone()), "{wire:?}");
+            assert_eq!(
+                parse_mail_parameters(&wire, &opts),
+                Ok(p.clone()),
+                "{wire:?}"
+            );
         }
         Case::RcptParams(raw, utf8) => {
             let p = rcpt_params(&raw, utf8);
             let wire = p.to_string();
             let opts = ParamOptions { allow_utf8: utf8 };
-            assert_eq!(parse_rcpt_parameters(&wire, &opts), Ok(p.clone()), "{wire:?}");
+            assert_eq!(
+                parse_rcpt_parameters(&wire, &opts),
+                Ok(p.clone()),
+                "{wire:?}"
+            );
         }
         Case::Caps(domain, greeting, exts) => {
             let domain: String = domain

@@ -20,9 +20,9 @@
 use libfuzzer_sys::fuzz_target;
 use smtp_proto::wire::sasl::{
     LoginPrompt, MAX_ENCODED_LEN, Mechanism, SaslError, SaslResponse, decode_challenge,
-    decode_initial_response, decode_login_field, decode_oauthbearer, decode_plain,
-    decode_response, decode_xoauth2, encode_challenge, encode_initial_response,
-    encode_oauthbearer, encode_plain, encode_response, encode_xoauth2,
+    decode_initial_response, decode_login_field, decode_oauthbearer, decode_plain, decode_response,
+    decode_xoauth2, encode_challenge, encode_initial_response, encode_oauthbearer, encode_plain,
+    encode_response, encode_xoauth2,
 };
 
 fuzz_target!(|data: &[u8]| {

@@ -16,7 +16,11 @@ pub fn split<'a>(data: &'a [u8], pattern: &[u8]) -> Vec<&'a [u8]> {
             None => 0,
             Some(&b) => SIZES[usize::from(b) % SIZES.len()],
         };
-        let n = if size == 0 { rest.len() } else { size.min(rest.len()) };
+        let n = if size == 0 {
+            rest.len()
+        } else {
+            size.min(rest.len())
+        };
         pieces.push(&rest[..n]);
         rest = &rest[n..];
         i += 1;

@@ -2,8 +2,8 @@
 //! reply (RFC 5321 §4.2), so nothing a peer or an application writes can make a
 //! client see a reply that was not sent, or half of one.
 
-use smtp_proto::wire::line::LineEnding;
 use smtp_proto::reply::{Reply, ReplyParse, ReplyParseOptions, parse_reply};
+use smtp_proto::wire::line::LineEnding;
 
 /// Accumulates transmitted bytes and splits them into replies.
 #[derive(Debug)]

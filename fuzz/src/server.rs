@@ -377,7 +377,11 @@ impl ServerHarness {
             trace!("> handle_bytes {:?}", String::from_utf8_lossy(piece));
             self.session.handle_bytes(self.now, piece);
             let after = self.session.buffered_input();
-            assert_eq!(after, before + n, "bytes fed while reading were not all buffered");
+            assert_eq!(
+                after,
+                before + n,
+                "bytes fed while reading were not all buffered"
+            );
             assert!(after <= self.capacity + n);
             self.m.lf_fed += piece.iter().filter(|&&b| b == b'\n').count() as u64;
             self.accepted.extend_from_slice(piece);
@@ -411,7 +415,10 @@ impl ServerHarness {
         match deadline {
             Some(t) if self.now >= t => {
                 self.drain();
-                assert!(self.m.closed, "the deadline passed but the session did not close");
+                assert!(
+                    self.m.closed,
+                    "the deadline passed but the session did not close"
+                );
                 if !in_handshake {
                     assert!(self.m.replies > replies, "timeout without a 421");
                 }
@@ -443,7 +450,10 @@ impl ServerHarness {
         trace!("> handle_tls_established: {result:?}");
         match result {
             Ok(()) => {
-                assert!(expect_ok, "handle_tls_established accepted without StartTls");
+                assert!(
+                    expect_ok,
+                    "handle_tls_established accepted without StartTls"
+                );
                 assert_eq!(self.session.buffered_input(), 0);
                 self.m.in_handshake = false;
                 self.m.tls = true;
@@ -457,7 +467,10 @@ impl ServerHarness {
                 self.pump();
             }
             Err(e) => {
-                assert!(!expect_ok, "handle_tls_established refused after StartTls: {e}");
+                assert!(
+                    !expect_ok,
+                    "handle_tls_established refused after StartTls: {e}"
+                );
                 assert_eq!(e, ApiMisuse::NoTlsUpgrade);
                 self.expect_no_effect(snapshot, "refused handle_tls_established");
             }
@@ -538,7 +551,10 @@ impl ServerHarness {
         };
         match result {
             Err(e) => {
-                assert!(!must_succeed, "respond refused {decision:?} for {event:?}: {e}");
+                assert!(
+                    !must_succeed,
+                    "respond refused {decision:?} for {event:?}: {e}"
+                );
                 assert_eq!(e, ApiMisuse::InvalidDecision, "for {decision:?}");
                 false
             }
@@ -599,7 +615,10 @@ impl ServerHarness {
         let mut polls = 0u64;
         loop {
             polls += 1;
-            assert!(polls <= budget, "poll_output did not reach Wait in {budget} calls");
+            assert!(
+                polls <= budget,
+                "poll_output did not reach Wait in {budget} calls"
+            );
             let output = self.session.poll_output();
             match &output {
                 Output::Transmit(b) => trace!("< Transmit {:?}", String::from_utf8_lossy(b)),
@@ -632,7 +651,10 @@ impl ServerHarness {
         self.m.outputs += 1;
         assert!(!self.m.closed, "Transmit after Close");
         assert!(!self.m.in_handshake, "Transmit during the TLS handshake");
-        assert!(self.m.greeting_decided, "Transmit before the greeting was decided");
+        assert!(
+            self.m.greeting_decided,
+            "Transmit before the greeting was decided"
+        );
         assert!(!bytes.is_empty(), "empty Transmit");
         let bound = OUTPUT_HIGH_WATER
             + 4096
@@ -673,7 +695,10 @@ impl ServerHarness {
     fn on_event(&mut self, event: ServerEvent) {
         self.m.outputs += 1;
         assert!(!self.m.closed, "event after Close: {event:?}");
-        assert!(!self.m.in_handshake, "event during the TLS handshake: {event:?}");
+        assert!(
+            !self.m.in_handshake,
+            "event during the TLS handshake: {event:?}"
+        );
         let cfg = &self.spec.config;
         let lmtp = cfg.protocol == Protocol::Lmtp;
         let m = &mut self.m;
@@ -696,7 +721,12 @@ impl ServerHarness {
                 m.connected_seen = true;
             }
             ServerEvent::Hello { kind, .. } => {
-                assert_eq!(*kind == HelloKind::Lhlo, lmtp, "{kind:?} in {:?}", cfg.protocol);
+                assert_eq!(
+                    *kind == HelloKind::Lhlo,
+                    lmtp,
+                    "{kind:?} in {:?}",
+                    cfg.protocol
+                );
             }
             ServerEvent::Auth { mechanism, .. } => {
                 assert!(offered_auth, "AUTH when not offered");
@@ -726,7 +756,10 @@ impl ServerHarness {
             }
             ServerEvent::MessageEnd(findings) => {
                 assert!(m.data_open, "MessageEnd without an accepted data start");
-                assert_eq!(findings.size, m.data_bytes, "size differs from the content given");
+                assert_eq!(
+                    findings.size, m.data_bytes,
+                    "size differs from the content given"
+                );
             }
             ServerEvent::TransactionReset => {
                 assert!(m.tx_open, "TransactionReset without a transaction");
@@ -773,10 +806,16 @@ impl ServerHarness {
             assert!(!wants_read, "reading during the TLS handshake");
             assert!(deadline.is_some(), "no deadline for the TLS handshake");
         } else if m.outstanding.is_some() {
-            assert!(deadline.is_none(), "a deadline runs while the application decides");
+            assert!(
+                deadline.is_none(),
+                "a deadline runs while the application decides"
+            );
         } else {
             assert!(wants_read, "waiting for the peer without reading");
-            assert!(deadline.is_some(), "waiting for the peer without a deadline");
+            assert!(
+                deadline.is_some(),
+                "waiting for the peer without a deadline"
+            );
             assert!(
                 !tail.contains(&b'\n'),
                 "a complete line is buffered and unanswered: {:?}",

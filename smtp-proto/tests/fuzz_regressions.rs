@@ -73,8 +73,12 @@ fn reply(code: u16, text: &str) -> Reply {
 fn refused_greeting_still_times_out() {
     let t0 = Instant::ZERO;
     let mut s = ServerSession::new(Arc::new(ServerConfig::new("mx.test")), t0);
-    assert_eq!(drain(&mut s, t0, &mut none).events, [ServerEvent::Connected]);
-    s.respond(t0, Decision::Reject(reply(554, "go away"))).unwrap();
+    assert_eq!(
+        drain(&mut s, t0, &mut none).events,
+        [ServerEvent::Connected]
+    );
+    s.respond(t0, Decision::Reject(reply(554, "go away")))
+        .unwrap();
     let d = drain(&mut s, t0, &mut none);
     assert_eq!(d.out, "554 go away\r\n");
     let (deadline, wants_read) = d.wait.unwrap();
@@ -108,8 +112,17 @@ fn oauth_failure_acknowledgement_times_out() {
         ServerEvent::Auth { .. } => Some(Decision::Reject(reply(535, "5.7.8 bad token"))),
         e => accept(e),
     });
-    assert!(d.out.ends_with("334 eyJzdGF0dXMiOiJpbnZhbGlkX3Rva2VuIn0=\r\n"), "{}", d.out);
-    let deadline = d.wait.unwrap().0.expect("a deadline while waiting for the ack");
+    assert!(
+        d.out
+            .ends_with("334 eyJzdGF0dXMiOiJpbnZhbGlkX3Rva2VuIn0=\r\n"),
+        "{}",
+        d.out
+    );
+    let deadline = d
+        .wait
+        .unwrap()
+        .0
+        .expect("a deadline while waiting for the ack");
     s.handle_timeout(deadline);
     let d = drain(&mut s, deadline, &mut none);
     assert!(d.out.starts_with("421 4.4.2 "), "{}", d.out);
