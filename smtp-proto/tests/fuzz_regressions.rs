@@ -128,3 +128,63 @@ fn oauth_failure_acknowledgement_times_out() {
     assert!(d.out.starts_with("421 4.4.2 "), "{}", d.out);
     assert!(d.closed);
 }
+
+/// fuzz `ehlo` (`crash-a687b1db…`: text lines starting `2.1.0 2.15.0 ` and a first
+/// line filled to the limit): capabilities read from an EHLO reply whose domain
+/// is spelled like an enhanced code did not round-trip through `to_reply` when the
+/// first line was full, because `to_reply` prefixed the lines with the domain's
+/// own code (`2.15.0`), longer than the prefix the line came with (`2.1.0`), and
+/// so wrapped it. It now uses `2.0.0`, the shortest code.
+#[test]
+fn ehlo_domain_spelled_like_a_code_round_trips_at_full_length() {
+    use smtp_proto::ext::Capabilities;
+    use smtp_proto::reply::{ReplyParse, ReplyParseOptions, parse_reply};
+    let parse = |wire: &[u8]| match parse_reply(wire, &ReplyParseOptions::default()) {
+        Ok(ReplyParse::Complete { reply, .. }) => reply,
+        other => panic!("{other:?}"),
+    };
+    let text = format!("2.15.0 {}", "g".repeat(493));
+    let wire = format!("250-2.1.0 {text}\r\n250 2.1.0 PIPELINING\r\n");
+    assert_eq!(wire.find("\r\n"), Some(510), "a first line of 512 octets");
+    let caps = Capabilities::from_ehlo_reply(&parse(wire.as_bytes())).unwrap();
+    assert_eq!(caps.domain, "2.15.0");
+    assert!(caps.pipelining());
+    let out = caps.to_reply();
+    assert_eq!(out.lines().len(), 2, "the first line was wrapped");
+    assert_eq!(Capabilities::from_ehlo_reply(&out).as_ref(), Some(&caps));
+    let again = parse(&out.to_bytes());
+    assert_eq!(Capabilities::from_ehlo_reply(&again), Some(caps));
+}
+
+/// fuzz `server` (`crash-accecaf5…`, minimised to EHLO, MAIL, RCPT, `BDAT 8 LAST`
+/// and the timer firing while the application decided on the first chunk): the
+/// first BDAT paused the session for its DataStart decision and reported no
+/// deadline, yet had armed the data timeout, so a `handle_timeout` while the
+/// application was deciding closed the session with 421. No deadline runs during
+/// a decision now; accepting the chunk starts the data timeout.
+#[test]
+fn no_timeout_while_the_application_decides_on_a_bdat_chunk() {
+    let t0 = Instant::ZERO;
+    let mut s = ServerSession::new(Arc::new(ServerConfig::new("mx.test")), t0);
+    drain(&mut s, t0, &mut accept);
+    s.handle_bytes(
+        t0,
+        b"EHLO c.test\r\nMAIL FROM:<a@c.test>\r\nRCPT TO:<b@mx.test>\r\nBDAT 3 LAST\r\nabc",
+    );
+    let d = drain(&mut s, t0, &mut |e| match e {
+        ServerEvent::DataStart => None,
+        e => accept(e),
+    });
+    assert_eq!(d.events.last(), Some(&ServerEvent::DataStart));
+    assert_eq!(d.wait, Some((None, true)), "no deadline while deciding");
+    let late = t0 + std::time::Duration::from_secs(86_400);
+    s.handle_timeout(late);
+    let d = drain(&mut s, late, &mut none);
+    assert_eq!(d.out, "", "the timeout fired during the decision");
+    assert!(!d.closed);
+    s.respond(late, Decision::Accept).unwrap();
+    let d = drain(&mut s, late, &mut accept);
+    assert_eq!(d.out, "250 2.0.0 Ok: queued\r\n");
+    let deadline = d.wait.unwrap().0.expect("the command timeout runs again");
+    assert!(deadline > late);
+}
