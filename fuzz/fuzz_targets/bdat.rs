@@ -43,31 +43,36 @@ enum Item {
     },
 }
 
-/// A streaming reader: buffers command lines (as a server does) and hands chunk
-/// octets straight from each read.
+/// A streaming reader, as a server reads: bytes arrive piece by piece into a
+/// buffer; command lines are framed from it, and after a BDAT line the chunk's
+/// octets are taken from it with `BdatChunk::take`, whatever is there.
 #[derive(Default)]
 struct Framer {
     buf: Vec<u8>,
+    /// Bytes of `buf` already used.
+    pos: usize,
     skipping: bool,
     chunk: Option<(BdatChunk, u64, Vec<u8>)>,
     items: Vec<Item>,
 }
 
 impl Framer {
-    fn feed(&mut self, mut piece: &[u8]) {
+    fn feed(&mut self, piece: &[u8]) {
+        self.buf.extend_from_slice(piece);
         loop {
+            let rest = &self.buf[self.pos..];
             if let Some((chunk, size, data)) = &mut self.chunk {
                 let before = chunk.remaining();
-                let (bytes, n) = chunk.take(piece);
+                let (bytes, n) = chunk.take(rest);
                 assert_eq!(bytes.len(), n);
-                assert_eq!(bytes, &piece[..n]);
+                assert_eq!(bytes, &rest[..n]);
                 assert!(n as u64 <= before);
                 assert_eq!(chunk.remaining(), before - n as u64);
-                assert!(n == piece.len() || chunk.is_complete());
+                assert!(n == rest.len() || chunk.is_complete());
                 data.extend_from_slice(bytes);
-                piece = &piece[n..];
+                self.pos += n;
                 if !chunk.is_complete() {
-                    return;
+                    break;
                 }
                 let item = Item::Chunk {
                     size: *size,
@@ -79,45 +84,39 @@ impl Framer {
                 self.chunk = None;
                 continue;
             }
-            // Command mode: buffer, then frame what is complete.
-            self.buf.extend_from_slice(piece);
-            loop {
-                if self.skipping {
-                    let (n, done) = skip_line(&self.buf);
-                    self.buf.drain(..n);
-                    self.skipping = !done;
-                    if !done {
-                        return;
-                    }
-                    continue;
+            if self.skipping {
+                let (n, done) = skip_line(rest);
+                self.pos += n;
+                self.skipping = !done;
+                if !done {
+                    break;
                 }
-                match frame_line(&self.buf, MAX_LINE, LineEnding::Strict) {
-                    Framed::Partial => return,
-                    Framed::Invalid {
-                        consumed, complete, ..
-                    } => {
-                        self.buf.drain(..consumed);
-                        self.skipping = !complete;
-                        self.items.push(Item::BadLine);
+                continue;
+            }
+            match frame_line(rest, MAX_LINE, LineEnding::Strict) {
+                Framed::Partial => break,
+                Framed::Invalid {
+                    consumed, complete, ..
+                } => {
+                    self.pos += consumed;
+                    self.skipping = !complete;
+                    self.items.push(Item::BadLine);
+                }
+                Framed::Line { line, consumed } => {
+                    let parsed =
+                        parse_command(line, &ParseOptions::default()).map(Command::into_owned);
+                    let line = line.to_vec();
+                    self.pos += consumed;
+                    if let Ok(Command::Bdat { size, last }) = &parsed {
+                        self.chunk = Some((BdatChunk::new(*size, *last), *size, Vec::new()));
                     }
-                    Framed::Line { line, consumed } => {
-                        let parsed =
-                            parse_command(line, &ParseOptions::default()).map(Command::into_owned);
-                        let line = line.to_vec();
-                        self.buf.drain(..consumed);
-                        if let Ok(Command::Bdat { size, last }) = &parsed {
-                            self.chunk = Some((BdatChunk::new(*size, *last), *size, Vec::new()));
-                        }
-                        self.items.push(Item::Line(line, parsed));
-                        if self.chunk.is_some() {
-                            // The rest of the buffer is chunk data.
-                            let rest = std::mem::take(&mut self.buf);
-                            self.feed(&rest);
-                            return;
-                        }
-                    }
+                    self.items.push(Item::Line(line, parsed));
                 }
             }
+        }
+        if self.pos > 4096 && self.pos * 2 > self.buf.len() {
+            self.buf.drain(..self.pos);
+            self.pos = 0;
         }
     }
 
@@ -190,7 +189,7 @@ fuzz_target!(|data: &[u8]| {
     } else {
         let mut s = Vec::new();
         while !input.is_empty() && sent.len() < 64 {
-            let len = usize::from(input.u16() % 2048);
+            let len = usize::from(input.u16() % 1024);
             let last = input.u8() & 1 != 0;
             let content = input.bytes(len).to_vec();
             let head = if last {
