@@ -188,3 +188,32 @@ fn no_timeout_while_the_application_decides_on_a_bdat_chunk() {
     let deadline = d.wait.unwrap().0.expect("the command timeout runs again");
     assert!(deadline > late);
 }
+
+/// fuzz `roundtrip` (an early run, `Case::RcptParams` with ORCPT addr-type `=`):
+/// a harness finding, not a library bug — `addr-type` is an atom, and atoms may
+/// hold `=`, but an esmtp-value may not (RFC 5321 §4.1.2), so such an ORCPT
+/// cannot go on the wire. It is constructible through the public fields, so
+/// `Command::validate` must refuse it rather than let it encode to a line that
+/// parses differently.
+#[test]
+fn orcpt_addr_type_with_equals_is_refused_by_validate() {
+    use smtp_proto::wire::command::{Command, ParseOptions};
+    use smtp_proto::wire::params::{OriginalRecipient, RcptParameters, parse_rcpt_parameters};
+    use smtp_proto::wire::path::{ForwardPath, Mailbox, PathOptions};
+    use std::borrow::Cow;
+    let params = RcptParameters {
+        orcpt: Some(OriginalRecipient {
+            addr_type: Cow::Borrowed("="),
+            address: Cow::Borrowed("<"),
+        }),
+        ..RcptParameters::default()
+    };
+    assert_eq!(params.to_string(), " ORCPT==;<");
+    assert!(parse_rcpt_parameters(" ORCPT==;<", &Default::default()).is_err());
+    let to = Mailbox::parse("b@mx.test", &PathOptions::default()).unwrap();
+    let cmd = Command::Rcpt {
+        to: ForwardPath::Mailbox(to),
+        params,
+    };
+    assert!(cmd.validate(&ParseOptions::default()).is_err());
+}
