@@ -124,7 +124,7 @@ impl ServerSpec {
     /// | 8 | command timeout |
     /// | 9 | data timeout |
     /// | 10 | data progress octets |
-    /// | 11 | reserved |
+    /// | 11 | hostname (with byte 2 bit 128); read size of the second play (`run_ops`) |
     pub fn from_header(h: [u8; HEADER_LEN]) -> ServerSpec {
         let bit = |byte: u8, mask: u8| byte & mask != 0;
         let mut c = ServerConfig::new("mx.test");
@@ -286,7 +286,63 @@ pub struct ServerHarness {
     stream: ReplyStream,
     /// Transmitted bytes not yet taken with [`ServerHarness::take_sent`].
     sent: Vec<u8>,
+    /// Everything transmitted, and every output but `Transmit` and `Wait`, in order
+    /// (consecutive `MessageData` merged): what must not depend on read sizes.
+    pub log: Log,
     m: Model,
+}
+
+/// What a dialogue produced, independent of how the input was split.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Log {
+    /// Every byte transmitted.
+    pub sent: Vec<u8>,
+    /// Events (`MessageData` merged), `Close` and `StartTls`, in order.
+    pub outputs: Vec<Logged>,
+}
+
+impl Log {
+    /// The log without the content of messages that did not reach `MessageEnd`.
+    ///
+    /// How much content of a message refused for its size reaches the
+    /// application before the `TransactionReset` depends on the read sizes: the
+    /// session stops handing out content once the total passes the limit, so a
+    /// read that crosses it withholds its whole piece. The application discards
+    /// that content anyway; what it is asked to accept does not vary.
+    pub fn complete_messages_only(mut self) -> Log {
+        let ends_message = |o: &Logged| {
+            matches!(
+                o,
+                Logged::Close
+                    | Logged::Event(
+                        ServerEvent::MessageEnd(_)
+                            | ServerEvent::TransactionReset
+                            | ServerEvent::DataStart
+                    )
+            )
+        };
+        let mut keep = vec![true; self.outputs.len()];
+        for (i, o) in self.outputs.iter().enumerate() {
+            if matches!(o, Logged::Event(ServerEvent::MessageData(_))) {
+                let end = self.outputs[i + 1..].iter().find(|o| ends_message(o));
+                keep[i] = matches!(end, Some(Logged::Event(ServerEvent::MessageEnd(_))));
+            }
+        }
+        let mut k = keep.into_iter();
+        self.outputs.retain(|_| k.next().unwrap_or(true));
+        self
+    }
+}
+
+/// One entry of [`Log::outputs`].
+#[derive(Debug, PartialEq, Eq)]
+pub enum Logged {
+    /// An event.
+    Event(ServerEvent),
+    /// `Output::StartTls`.
+    StartTls,
+    /// `Output::Close`.
+    Close,
 }
 
 impl ServerHarness {
@@ -318,6 +374,7 @@ impl ServerHarness {
             lf_free: 0,
             stream: ReplyStream::new(),
             sent: Vec::new(),
+            log: Log::default(),
             m,
         };
         h.drain();
@@ -633,6 +690,7 @@ impl ServerHarness {
                 Output::Event(event) => self.on_event(event),
                 Output::StartTls => self.on_starttls(),
                 Output::Close => {
+                    self.log.outputs.push(Logged::Close);
                     assert!(!self.m.closed, "Close twice");
                     self.m.outputs += 1;
                     self.m.closed = true;
@@ -675,6 +733,7 @@ impl ServerHarness {
             self.m.lf_fed
         );
         self.sent.extend_from_slice(bytes);
+        self.log.sent.extend_from_slice(bytes);
     }
 
     fn on_starttls(&mut self) {
@@ -695,6 +754,11 @@ impl ServerHarness {
         self.accepted.clear();
         self.lf_free = 0;
         self.m.in_handshake = true;
+        // What the peer sent in plaintext after STARTTLS and the session has not
+        // read cannot be read after the handshake either: drop it, as the
+        // session dropped what it had buffered.
+        self.backlog_pos = self.backlog.len();
+        self.log.outputs.push(Logged::StartTls);
     }
 
     fn on_event(&mut self, event: ServerEvent) {
@@ -781,6 +845,17 @@ impl ServerHarness {
             }
             other => panic!("unknown event {other:?}"),
         }
+        match (self.log.outputs.last_mut(), &event) {
+            (
+                Some(Logged::Event(ServerEvent::MessageData(prev))),
+                ServerEvent::MessageData(more),
+            ) => {
+                let mut joined = prev.to_vec();
+                joined.extend_from_slice(more);
+                *prev = joined.into();
+            }
+            _ => self.log.outputs.push(Logged::Event(event.clone())),
+        }
         if event.needs_decision() {
             self.m.outstanding = Some(event);
             if self.spec.autopilot {
@@ -864,43 +939,100 @@ impl ServerHarness {
 /// | `0x3n` | | time passes by `DURATIONS[n]`; no timer call |
 /// | `0x4n` | | EOF from the peer |
 /// | `0x5n` | | the TLS handshake completes |
-///
-/// At the end of the ops, [`ServerHarness::finish`] answers what is outstanding
-/// and closes.
-pub fn run_ops(data: &[u8]) {
+#[derive(Debug, Clone)]
+pub enum Op<'a> {
+    /// The peer sends bytes; the adapter reads `chunk` at a time (0: all).
+    Feed(&'a [u8], usize),
+    /// The application answers.
+    Respond(Choice),
+    /// Time passes; with `true` the timer fires.
+    Advance(Duration, bool),
+    /// The peer closes.
+    Eof,
+    /// The TLS handshake completes.
+    Tls,
+}
+
+/// Decodes a `server` input into its configuration and ops.
+pub fn parse_ops(data: &[u8]) -> (ServerSpec, Vec<Op<'_>>) {
     let mut input = Input::new(data);
     let spec = ServerSpec::from_header(input.array::<HEADER_LEN>());
-    trace!("{spec:#?}");
-    let mut h = ServerHarness::new(spec);
-    let mut ops = 0;
-    while !input.is_empty() && ops < 4096 {
-        ops += 1;
+    let mut ops = Vec::new();
+    while !input.is_empty() && ops.len() < 4096 {
         let op = input.u8();
         let arg = op & 15;
-        match op >> 4 {
-            1 => {
-                let choice = decisions::read(arg, &mut input);
-                h.decide(choice);
-            }
+        ops.push(match op >> 4 {
+            1 => Op::Respond(decisions::read(arg, &mut input)),
             2 => {
                 let d = if arg == 0 {
                     Duration::from_millis(u64::from(input.u32()))
                 } else {
                     DURATIONS[usize::from(arg)]
                 };
-                h.advance(d, true);
+                Op::Advance(d, true)
             }
-            3 => h.advance(DURATIONS[usize::from(arg)], false),
-            4 => h.eof(),
-            5 => h.tls_established(),
+            3 => Op::Advance(DURATIONS[usize::from(arg)], false),
+            4 => Op::Eof,
+            5 => Op::Tls,
             _ => {
                 let len = usize::from(input.u16());
-                let bytes = input.bytes(len);
-                h.feed(bytes, crate::chunks::SIZES[usize::from(arg)]);
+                Op::Feed(input.bytes(len), crate::chunks::SIZES[usize::from(arg)])
             }
+        });
+    }
+    (spec, ops)
+}
+
+/// Plays `ops` against a new session (reads of `chunk` octets instead of each
+/// feed's own, when given), then [`ServerHarness::finish`]es; returns the log.
+pub fn play(spec: &ServerSpec, ops: &[Op<'_>], chunk: Option<usize>) -> Log {
+    trace!("{spec:#?}");
+    let mut h = ServerHarness::new(spec.clone());
+    for op in ops {
+        match op {
+            Op::Feed(bytes, c) => h.feed(bytes, chunk.unwrap_or(*c)),
+            Op::Respond(choice) => h.decide(choice.clone()),
+            Op::Advance(d, fire) => h.advance(*d, *fire),
+            Op::Eof => h.eof(),
+            Op::Tls => h.tls_established(),
         }
     }
     h.finish();
+    h.log
+}
+
+/// The `server` target: plays the ops with the read sizes they give, then again
+/// with the reads of `chunks::SIZES[header byte 11]` (13 octets when that is
+/// the same), and checks that both produced the same bytes, events, STARTTLS and
+/// Close (DESIGN rule 7: results never depend on how input is split).
+pub fn run_ops(data: &[u8]) {
+    let (spec, ops) = parse_ops(data);
+    let first = play(&spec, &ops, None);
+    let mut alt =
+        crate::chunks::SIZES[usize::from(data.get(HEADER_LEN - 1).copied().unwrap_or(0)) % 16];
+    if ops
+        .iter()
+        .all(|op| !matches!(op, Op::Feed(_, c) if *c != alt))
+    {
+        alt = 13;
+    }
+    let second = play(&spec, &ops, Some(alt));
+    let (first, second) = (
+        first.complete_messages_only(),
+        second.complete_messages_only(),
+    );
+    if first != second {
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        assert_eq!(
+            text(&first.sent),
+            text(&second.sent),
+            "the replies depend on the read size ({alt})"
+        );
+        assert_eq!(
+            first.outputs, second.outputs,
+            "the events depend on the read size ({alt})"
+        );
+    }
 }
 
 /// Time steps for the advance ops (index 0 of the firing op reads an explicit value).
