@@ -130,11 +130,17 @@ impl ServerSession {
         self.deadline = Some(self.now + self.config.timeouts.data);
     }
 
-    /// Content arrived: move the data deadline once enough of it did.
+    /// Content arrived: move the data deadline once enough of it did. Octets past
+    /// the threshold count towards the next move, so the deadline does not depend
+    /// on how the content was split into reads.
     fn data_progressed(&mut self, octets: usize) {
-        self.data_progress = self.data_progress.saturating_add(octets as u64);
-        if self.data_progress >= self.config.timeouts.data_progress {
+        let step = self.config.timeouts.data_progress;
+        let progress = self.data_progress.saturating_add(octets as u64);
+        if progress >= step {
             self.await_data();
+            self.data_progress = progress.checked_rem(step).unwrap_or(0);
+        } else {
+            self.data_progress = progress;
         }
     }
 
