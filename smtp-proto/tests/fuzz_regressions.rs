@@ -217,3 +217,50 @@ fn orcpt_addr_type_with_equals_is_refused_by_validate() {
     };
     assert!(cmd.validate(&ParseOptions::default()).is_err());
 }
+
+/// fuzz `server` (the read-size differential; input built by hand from the
+/// invariant, then confirmed with the target): 1500 octets of DATA in one read
+/// moved the data deadline and forgot the 476 octets past the 1024-octet
+/// threshold, while reads of 13 octets carried them over, so 600 more octets a
+/// minute later moved the deadline in one case only, and a timer at 310 s closed
+/// one session and not the other. Octets past the threshold now count towards
+/// the next move, whatever the reads.
+#[test]
+fn data_deadline_does_not_depend_on_read_sizes() {
+    use std::time::Duration;
+    let run = |read: usize| {
+        let t0 = Instant::ZERO;
+        let mut s = ServerSession::new(Arc::new(ServerConfig::new("mx.test")), t0);
+        drain(&mut s, t0, &mut accept);
+        s.handle_bytes(
+            t0,
+            b"EHLO c.test\r\nMAIL FROM:<a@c.test>\r\nRCPT TO:<d@mx.test>\r\nDATA\r\n",
+        );
+        drain(&mut s, t0, &mut accept);
+        let feed = |s: &mut ServerSession, now: Instant, bytes: &[u8]| {
+            for piece in bytes.chunks(read) {
+                s.handle_bytes(now, piece);
+                drain(s, now, &mut accept);
+            }
+        };
+        feed(
+            &mut s,
+            t0,
+            &[b"x".repeat(98), b"\r\n".to_vec()].concat().repeat(15),
+        );
+        let t1 = t0 + Duration::from_secs(60);
+        feed(
+            &mut s,
+            t1,
+            &[b"y".repeat(98), b"\r\n".to_vec()].concat().repeat(6),
+        );
+        drain(&mut s, t1, &mut accept).wait.unwrap().0
+    };
+    let whole = run(usize::MAX);
+    assert_eq!(whole, run(13));
+    assert_eq!(whole, run(1));
+    assert_eq!(
+        whole,
+        Some(Instant::ZERO + std::time::Duration::from_secs(360))
+    );
+}
