@@ -634,7 +634,7 @@ fn run_one(target: &'static str, bin_dir: &Path, secs: u64) -> Result<Report, St
         "-workers=1".into(),
         "-print_final_stats=1".into(),
         "-timeout=30".into(),
-        "-rss_limit_mb=2048".into(),
+        "-rss_limit_mb=3072".into(),
         format!("-max_len={}", max_len(target)),
         format!("-artifact_prefix={}/", path(&artifacts)),
     ];
