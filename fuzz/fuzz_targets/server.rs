@@ -9,7 +9,9 @@
 //! waiting for the peer, one decision at a time with `respond` succeeding exactly
 //! when documented (and a refused one having no effect), events in protocol
 //! order, at most one MessageEnd per accepted data start with content adding up,
-//! deadlines that close, STARTTLS discarding pipelined input.
+//! deadlines that close, STARTTLS discarding pipelined input. Every input is
+//! played twice, under different read sizes, and both runs must send the same
+//! bytes and produce the same events (DESIGN rule 7).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

@@ -4,8 +4,9 @@
 //! # Input format (`server` target)
 //!
 //! `[header: HEADER_LEN bytes][op]*` — see [`ServerSpec::from_header`] for the
-//! header and [`run_ops`] for the ops. `cargo xtask fuzz-seed` writes the
-//! conformance transcripts in this format.
+//! header and [`Op`] for the ops. `cargo xtask fuzz-seed` writes the
+//! conformance transcripts in this format. [`run_ops`] plays an input twice,
+//! under different read sizes, and compares the two runs.
 //!
 //! # Invariants
 //!
@@ -49,6 +50,10 @@
 //!   only between the two, adding up to the size `MessageEnd` reports;
 //! * **deadlines**: `handle_timeout` at or after the reported deadline closes the
 //!   session (with a `421` unless in a TLS handshake); before it, has no effect;
+//! * **read sizes do not matter** (DESIGN rule 7, [`run_ops`]): played again with
+//!   other read sizes, the dialogue sends the same bytes and produces the same
+//!   events, content, `StartTls` and `Close` (except how much content of a message
+//!   that never reaches `MessageEnd` was handed out, see [`Log::complete_messages_only`]);
 //! * **TLS**: `StartTls` only when offered; at that point the input buffer is
 //!   empty (pipelined plaintext discarded); `handle_tls_established` succeeds
 //!   exactly after `StartTls`, and is followed by `TlsEstablished`, after which
