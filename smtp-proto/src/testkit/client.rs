@@ -318,7 +318,7 @@ fn describe_error(error: &SessionError) -> String {
 }
 
 /// Describes a client event the way `E:` lines are written:
-/// `Ready DOMAIN: EXT, EXT`, `Authenticated MECH`,
+/// `Ready DOMAIN[: EXT, EXT]`, `Authenticated MECH`,
 /// `Complete [data=CODE] <rcpt>=RCPT[/FINAL] ...`,
 /// `Failed MailRefused CODE`, `Failed NoRecipientAccepted <rcpt>=CODE ...`,
 /// `Failed DataRefused CODE <rcpt>=CODE ...`, `Reply VERB CODE`, `Error ...`.
@@ -326,7 +326,11 @@ pub fn describe_client_event(event: &ClientEvent) -> String {
     match event {
         ClientEvent::Ready(caps) => {
             let ext: Vec<String> = caps.extensions.iter().map(ToString::to_string).collect();
-            format!("Ready {}: {}", caps.domain, ext.join(", "))
+            if ext.is_empty() {
+                format!("Ready {}", caps.domain)
+            } else {
+                format!("Ready {}: {}", caps.domain, ext.join(", "))
+            }
         }
         ClientEvent::Authenticated(m) => format!("Authenticated {m}"),
         ClientEvent::BodyWanted => "BodyWanted".to_string(),
@@ -621,10 +625,14 @@ impl Run<'_> {
                 }
                 r
             }
+            Call::Body(bytes) if self.body.is_empty() => self.session.body(now, &bytes).map(|n| {
+                self.body.extend(&bytes[n..]);
+            }),
             Call::Body(bytes) => {
                 self.body.extend(bytes);
                 Ok(())
             }
+            Call::EndBody if self.body.is_empty() => self.session.end_body(now),
             Call::EndBody => {
                 self.end_pending = true;
                 Ok(())
