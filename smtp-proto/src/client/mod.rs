@@ -523,14 +523,17 @@ impl ClientSession {
 
     // ----- the engine -----------------------------------------------------------
 
-    /// Reads replies, writes what may be written, and produces body output.
+    /// Writes what may be written and produces body output, then reads a
+    /// reply, and again: output is produced between any two replies the same
+    /// way whether they arrived together or apart, so nothing depends on how
+    /// the input was split (DESIGN rule 7).
     fn process(&mut self) {
-        while !self.closing && self.handshake.is_none() && self.step_reply() {
-            self.flush();
-        }
-        if !self.closing && self.handshake.is_none() {
+        while !self.closing && self.handshake.is_none() {
             self.flush();
             self.pump_body();
+            if !self.step_reply() {
+                break;
+            }
         }
         if self.eof && !self.closing {
             if self.quit_queued {

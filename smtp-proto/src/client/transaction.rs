@@ -717,3 +717,19 @@ impl ClientSession {
         );
     }
 }
+
+#[cfg(test)]
+pub(super) mod tests_support {
+    use alloc::vec::Vec;
+
+    /// The BDAT form of a text body handed over in these pieces.
+    pub(in crate::client) fn normalise(pieces: &[&[u8]]) -> Vec<u8> {
+        let mut normalizer = super::LineNormalizer::new();
+        let mut out = Vec::new();
+        for piece in pieces {
+            normalizer.encode(piece, &mut out);
+        }
+        normalizer.finish(&mut out);
+        out
+    }
+}
