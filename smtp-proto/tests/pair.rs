@@ -600,3 +600,117 @@ fn normalised_is_what_data_delivers() {
     assert_eq!(normalised(b"a"), b"a\r\n");
     assert_eq!(normalised(b".a\n.\r..\r"), b".a\r\n.\r\n..\r\n");
 }
+
+/// STARTTLS and AUTH between the two real sessions: the in-memory "handshake"
+/// is both sides calling `handle_tls_established`. The client must not send
+/// AUTH or MAIL before TLS, must use only the post-TLS capabilities, and each
+/// side discards what the other sent before its upgrade.
+#[test]
+fn starttls_and_auth_between_the_two_sessions() {
+    use smtp_proto::client::{Credentials, TlsPolicy};
+    use smtp_proto::server::Credentials as Offered;
+    use smtp_proto::wire::sasl::Mechanism;
+
+    for (password, delivered) in [("secret", true), ("wrong", false)] {
+        let mut server_config = ServerConfig::new("mx.test");
+        server_config.extensions.starttls = true;
+        server_config.extensions.auth = vec![Mechanism::Login, Mechanism::Plain];
+        server_config.require_tls = true;
+        server_config.require_auth = true;
+        let mut client_config = ClientConfig::new("client.test").unwrap();
+        client_config.tls = TlsPolicy::Required;
+        client_config.credentials = Some(Credentials::password("tim", password));
+        let now = Instant::ZERO;
+        let mut client = ClientSession::new(Arc::new(client_config), now);
+        let mut server = ServerSession::new(Arc::new(server_config), now);
+        let (mut c2s, mut s2c) = (Vec::new(), Vec::new());
+        let (mut client_tls, mut server_tls) = (false, false);
+        let mut log = Vec::new();
+        let mut content = Vec::new();
+        for _ in 0..1000 {
+            loop {
+                match client.poll_output() {
+                    Output::Transmit(b) => c2s.extend_from_slice(&b),
+                    Output::StartTls => client_tls = true,
+                    Output::Event(ClientEvent::Ready(caps)) => {
+                        assert!(client.is_tls() && client.is_authenticated());
+                        assert!(!caps.starttls(), "post-TLS capabilities only");
+                        let env = Envelope::parse("<tim@client.test>", ["<b@mx.test>"]).unwrap();
+                        client.send_mail(now, env).unwrap();
+                        client.body(now, b"hello\n").unwrap();
+                        client.end_body(now).unwrap();
+                    }
+                    Output::Event(ClientEvent::TransactionComplete(r)) => {
+                        log.push(format!("complete {}", r.all_delivered()));
+                        client.quit(now).unwrap();
+                    }
+                    Output::Event(e) => log.push(format!("{e:?}")),
+                    Output::Close => log.push("client closed".to_string()),
+                    Output::Wait { .. } => break,
+                    _ => {}
+                }
+            }
+            loop {
+                match server.poll_output() {
+                    Output::Transmit(b) => s2c.extend_from_slice(&b),
+                    Output::StartTls => server_tls = true,
+                    Output::Event(ServerEvent::Auth { credentials, .. }) => {
+                        let ok = matches!(&credentials,
+                            Offered::Password { username, password, .. }
+                                if username == "tim" && password == "secret");
+                        let d = if ok {
+                            Decision::Accept
+                        } else {
+                            Decision::Reject(reply(535, (5, 7, 8), "bad credentials"))
+                        };
+                        server.respond(now, d).unwrap();
+                    }
+                    Output::Event(ServerEvent::MessageData(b)) => content.extend_from_slice(&b),
+                    Output::Event(ServerEvent::MessageEnd(_)) => {
+                        server.respond(now, Decision::Accept).unwrap()
+                    }
+                    Output::Event(
+                        ServerEvent::Connected
+                        | ServerEvent::Hello { .. }
+                        | ServerEvent::MailFrom { .. }
+                        | ServerEvent::RcptTo { .. }
+                        | ServerEvent::DataStart,
+                    ) => server.respond(now, Decision::Accept).unwrap(),
+                    Output::Event(_) => {}
+                    Output::Close | Output::Wait { .. } => break,
+                    _ => {}
+                }
+            }
+            // Bytes move once both sides have flushed; the handshake happens
+            // when both asked for it.
+            if client_tls && server_tls {
+                client_tls = false;
+                server_tls = false;
+                client.handle_tls_established(now).unwrap();
+                server.handle_tls_established(now).unwrap();
+                continue;
+            }
+            if c2s.is_empty() && s2c.is_empty() {
+                break;
+            }
+            let text = String::from_utf8_lossy(&c2s).into_owned();
+            if !server.is_tls() {
+                assert!(!text.contains("AUTH") && !text.contains("MAIL"), "{text}");
+            }
+            server.handle_bytes(now, &std::mem::take(&mut c2s));
+            client.handle_bytes(now, &std::mem::take(&mut s2c));
+        }
+        if delivered {
+            assert_eq!(
+                log,
+                ["Authenticated(Plain)", "complete true", "client closed"]
+            );
+            assert_eq!(content, b"hello\r\n");
+        } else {
+            assert_eq!(log.len(), 2, "{log:?}");
+            assert!(log[0].starts_with("Error(Auth(Rejected"), "{log:?}");
+            assert_eq!(log[1], "client closed");
+            assert!(content.is_empty());
+        }
+    }
+}

@@ -374,9 +374,13 @@ impl ClientSession {
             return Ok(bytes.len());
         }
         let n = bytes.len().min(capacity.saturating_sub(msg.staged.len()));
-        msg.staged.extend_from_slice(&bytes[..n]);
-        msg.wanted_signalled = false;
-        msg.last_progress = now;
+        if n > 0 {
+            msg.staged.extend_from_slice(&bytes[..n]);
+            // Taking something re-arms BodyWanted; an empty call does not, so an
+            // application that has nothing yet cannot make the session spin.
+            msg.wanted_signalled = false;
+            msg.last_progress = now;
+        }
         Ok(n)
     }
 

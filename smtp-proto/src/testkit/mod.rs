@@ -53,6 +53,10 @@
 //! `send_mail` without `stream` hands over its body (empty by default) and ends
 //! it at once; with `stream`, `A: body` and `A: end_body` follow. The runner
 //! answers `BodyWanted` with whatever body is pending.
+//!
+//! The client's output is split at CRLF only, so BDAT chunk data, which need
+//! not end with a line ending, runs into the line that follows it
+//! (`C: abcdBDAT 4 LAST`).
 
 mod client;
 mod runner;
