@@ -640,7 +640,7 @@ impl ClientSession {
             }
         }
         let capacity = self.config.body_capacity();
-        if msg.accepts_body() && !msg.wanted_signalled && msg.staged.len() * 2 <= capacity {
+        if msg.accepts_body() && !msg.wanted_signalled && msg.staged.len() <= capacity / 2 {
             msg.wanted_signalled = true;
             self.events.push_back(ClientEvent::BodyWanted);
         }
