@@ -8,6 +8,8 @@
 //! ## Layers
 //!
 //! * [`server`]: [`ServerSession`](server::ServerSession), the server state machine.
+//! * [`client`]: [`ClientSession`](client::ClientSession), the client state machine:
+//!   connection setup, STARTTLS, AUTH, pipelined transactions, DATA and BDAT.
 //! * [`wire`]: pure parsers and encoders for everything that crosses the wire —
 //!   [commands](wire::command), [paths](wire::path), [MAIL/RCPT parameters](wire::params),
 //!   the [DATA and BDAT codecs](wire::data), [SASL](wire::sasl) and line framing.
@@ -105,6 +107,7 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod client;
 pub mod ext;
 pub mod limits;
 pub mod output;

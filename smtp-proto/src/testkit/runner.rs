@@ -35,7 +35,8 @@ pub struct TranscriptError {
     pub step: usize,
     /// What went wrong.
     pub message: String,
-    /// The server lines seen so far.
+    /// The lines the session under test wrote so far (server transcripts:
+    /// the server's replies; client transcripts: the client's commands).
     pub server_lines: Vec<String>,
 }
 
@@ -46,9 +47,9 @@ impl fmt::Display for TranscriptError {
             "transcript {:?} ({:?}), step {}: {}",
             self.name, self.chunking, self.step, self.message
         )?;
-        writeln!(f, "server said:")?;
+        writeln!(f, "the session under test wrote:")?;
         for line in &self.server_lines {
-            writeln!(f, "  S: {line}")?;
+            writeln!(f, "  > {line}")?;
         }
         Ok(())
     }
@@ -148,7 +149,7 @@ fn parse_decision(s: &str) -> Result<Decision, String> {
     }
 }
 
-fn matches(actual: &str, pattern: &str, prefix: bool) -> bool {
+pub(crate) fn matches(actual: &str, pattern: &str, prefix: bool) -> bool {
     if prefix {
         actual.starts_with(pattern)
     } else {
@@ -156,10 +157,10 @@ fn matches(actual: &str, pattern: &str, prefix: bool) -> bool {
     }
 }
 
-struct Xorshift(u64);
+pub(crate) struct Xorshift(pub(crate) u64);
 
 impl Xorshift {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x << 13;
         x ^= x >> 7;

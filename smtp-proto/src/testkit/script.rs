@@ -60,7 +60,7 @@ pub struct Script {
 }
 
 /// Decodes the escapes of a `C:`/`D:` line.
-fn unescape(s: &str, line_no: usize) -> Result<Vec<u8>, String> {
+pub(crate) fn unescape(s: &str, line_no: usize) -> Result<Vec<u8>, String> {
     let mut out = Vec::with_capacity(s.len());
     let bytes = s.as_bytes();
     let mut i = 0;
@@ -101,7 +101,7 @@ fn unescape(s: &str, line_no: usize) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
-fn parse_duration(s: &str, line_no: usize) -> Result<Duration, String> {
+pub(crate) fn parse_duration(s: &str, line_no: usize) -> Result<Duration, String> {
     let s = s.trim();
     let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
     let n: u64 = num
@@ -115,7 +115,7 @@ fn parse_duration(s: &str, line_no: usize) -> Result<Duration, String> {
 }
 
 /// Strips one trailing `*` (a prefix match) from a pattern.
-fn glob(s: &str) -> (String, bool) {
+pub(crate) fn glob(s: &str) -> (String, bool) {
     match s.strip_suffix('*') {
         Some(p) => (p.to_string(), true),
         None => (s.to_string(), false),
@@ -195,7 +195,7 @@ pub fn parse_script(text: &str) -> Result<Script, String> {
     Ok(script)
 }
 
-fn flag(v: &str) -> Result<bool, String> {
+pub(crate) fn flag(v: &str) -> Result<bool, String> {
     match v {
         "true" | "on" | "yes" => Ok(true),
         "false" | "off" | "no" => Ok(false),
@@ -203,7 +203,7 @@ fn flag(v: &str) -> Result<bool, String> {
     }
 }
 
-fn number<T: core::str::FromStr>(v: &str) -> Result<T, String> {
+pub(crate) fn number<T: core::str::FromStr>(v: &str) -> Result<T, String> {
     v.parse().map_err(|_| format!("not a number: {v}"))
 }
 
