@@ -177,6 +177,9 @@ pub struct ServerSession {
     deadline: Option<Instant>,
     data_progress: u64,
     skipping_line: bool,
+    /// The application refused the last MAIL: the RCPTs and DATA a pipelining
+    /// client sent behind it are answered but not counted as errors.
+    mail_refused: bool,
     starttls_pending: bool,
     closing: bool,
     close_emitted: bool,
@@ -201,6 +204,7 @@ impl ServerSession {
             deadline: None,
             data_progress: 0,
             skipping_line: false,
+            mail_refused: false,
             starttls_pending: false,
             closing: false,
             close_emitted: false,
