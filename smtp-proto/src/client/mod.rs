@@ -44,8 +44,9 @@
 //!   application that has the whole message may hand it over at once (when it
 //!   fits) right after `send_mail`.
 //! * **Text bodies are normalised under BDAT too**: bare CR and LF become CRLF
-//!   and a final line ending is added, exactly as the DATA encoder does, so the
-//!   server receives the same message whichever way it was sent. Only
+//!   and a final line ending is added ([`LineNormalizer`](crate::wire::data::LineNormalizer),
+//!   the same code that does it for the DATA encoder), so the server receives
+//!   the same message whichever way it was sent. Only
 //!   `BODY=BINARYMIME` content is sent verbatim.
 //! * **LMTP with BDAT ends with a separate `BDAT 0 LAST`**, written only after
 //!   every content chunk was accepted, and chunks are not pipelined: the reply

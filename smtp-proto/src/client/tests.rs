@@ -9,9 +9,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 use core::time::Duration;
 
-use super::transaction::tests_support::normalise;
 use super::*;
-use crate::wire::data::DotStuffer;
 use crate::wire::path::{AddressLiteral, ForwardPath, Host, Mailbox, PathOptions, ReversePath};
 
 struct Harness {
@@ -467,35 +465,6 @@ fn hello_name_must_be_a_host() {
     assert!(ClientConfig::new("bad name").is_err());
     assert!(ClientConfig::new("a\r\nb").is_err());
     assert!(ClientConfig::new("").is_err());
-}
-
-#[test]
-fn bdat_normalisation_matches_data() {
-    let inputs: [&[u8]; 8] = [
-        b"",
-        b"a",
-        b"a\r\nb",
-        b"\r\r\n\n",
-        b".\r\n..\n.",
-        b"x\ry\nz\r\n",
-        b"\r",
-        b"end\r\n",
-    ];
-    for input in inputs {
-        let mut data = Vec::new();
-        let mut stuffer = DotStuffer::new();
-        stuffer.encode(input, &mut data);
-        stuffer.finish(&mut data);
-        // Un-stuff DATA's wire form to get the content it delivers.
-        let mut delivered = Vec::new();
-        for line in data[..data.len() - 3].split_inclusive(|&b| b == b'\n') {
-            delivered.extend_from_slice(line.strip_prefix(b".").unwrap_or(line));
-        }
-        for split in 0..=input.len() {
-            let got = normalise(&[&input[..split], &input[split..]]);
-            assert_eq!(got, delivered, "{input:?} split at {split}");
-        }
-    }
 }
 
 #[test]

@@ -13,70 +13,12 @@ use crate::output::ApiMisuse;
 use crate::reply::Reply;
 use crate::time::Instant;
 use crate::wire::command::{Command, HeloSyntax, ParseOptions};
-use crate::wire::data::DotStuffer;
+use crate::wire::data::{DotStuffer, LineNormalizer};
 use crate::wire::params::{Body, MailParameters, RcptParameters};
 use crate::wire::path::{ForwardPath, PathOptions};
 
 /// Most body octets encoded in one step.
 const BODY_STEP: usize = 16 * 1024;
-
-/// Turns bare CR and bare LF into CRLF, streaming, as [`DotStuffer`] does but
-/// without dot-stuffing: the BDAT form of a text body (RFC 5321 §2.3.8).
-#[derive(Debug, Clone)]
-struct LineNormalizer {
-    line_start: bool,
-    after_cr: bool,
-}
-
-impl LineNormalizer {
-    fn new() -> Self {
-        LineNormalizer {
-            line_start: true,
-            after_cr: false,
-        }
-    }
-
-    fn encode(&mut self, input: &[u8], out: &mut Vec<u8>) {
-        let mut i = 0;
-        while i < input.len() {
-            if self.after_cr {
-                self.after_cr = false;
-                if input[i] == b'\n' {
-                    i += 1;
-                    continue;
-                }
-            }
-            let rest = &input[i..];
-            match memchr::memchr2(b'\r', b'\n', rest) {
-                None => {
-                    out.extend_from_slice(rest);
-                    self.line_start = false;
-                    return;
-                }
-                Some(pos) => {
-                    out.extend_from_slice(&rest[..pos]);
-                    out.extend_from_slice(b"\r\n");
-                    self.line_start = true;
-                    i += pos + 1;
-                    if rest[pos] == b'\r' {
-                        match input.get(i) {
-                            Some(b'\n') => i += 1,
-                            Some(_) => {}
-                            None => self.after_cr = true,
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    /// Ends the last line with CRLF if it has no line ending.
-    fn finish(&self, out: &mut Vec<u8>) {
-        if !self.line_start {
-            out.extend_from_slice(b"\r\n");
-        }
-    }
-}
 
 /// How the content goes.
 #[derive(Debug)]
@@ -685,7 +627,7 @@ impl ClientSession {
             }
             let done = msg.ended && msg.staged.is_empty();
             if done {
-                if let Some(n) = normalizer {
+                if let Some(n) = normalizer.take() {
                     n.finish(chunk);
                 }
                 let content = core::mem::take(chunk);
@@ -719,21 +661,5 @@ impl ClientSession {
                 sync,
             },
         );
-    }
-}
-
-#[cfg(test)]
-pub(super) mod tests_support {
-    use alloc::vec::Vec;
-
-    /// The BDAT form of a text body handed over in these pieces.
-    pub(in crate::client) fn normalise(pieces: &[&[u8]]) -> Vec<u8> {
-        let mut normalizer = super::LineNormalizer::new();
-        let mut out = Vec::new();
-        for piece in pieces {
-            normalizer.encode(piece, &mut out);
-        }
-        normalizer.finish(&mut out);
-        out
     }
 }
