@@ -1,8 +1,6 @@
 //! Client configuration: who the client says it is, its TLS and AUTH policy,
 //! how it uses the server's extensions, limits and timeouts.
 
-use alloc::string::String;
-use core::fmt;
 use core::time::Duration;
 
 use crate::limits::Limits;
@@ -10,6 +8,7 @@ use crate::wire::line::LineEnding;
 use crate::wire::path::{Host, PathError, PathOptions};
 
 pub use crate::server::Protocol;
+use crate::wire::sasl::Credentials;
 
 /// What the client does about STARTTLS (RFC 3207) on a plaintext connection.
 ///
@@ -30,72 +29,6 @@ pub enum TlsPolicy {
     Opportunistic,
     /// Never send STARTTLS.
     Disabled,
-}
-
-/// What the client authenticates with (RFC 4954). The mechanism is chosen from
-/// those the server offers: OAUTHBEARER (RFC 7628) then XOAUTH2 for a bearer
-/// token; PLAIN (RFC 4616) then LOGIN for a password (LOGIN only without an
-/// authorization identity, which it cannot carry).
-///
-/// `Debug` does not show the secret.
-#[derive(Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Credentials {
-    /// A user name and password.
-    Password {
-        /// The identity to act as, if different from `username` (PLAIN's authzid).
-        authzid: Option<String>,
-        /// Who is authenticating.
-        username: String,
-        /// The password.
-        password: String,
-    },
-    /// An OAuth 2.0 bearer token (RFC 6750) for `user`.
-    Bearer {
-        /// The user, usually an e-mail address (XOAUTH2 `user=`, OAUTHBEARER `a=`).
-        user: String,
-        /// The token, without the `Bearer ` prefix.
-        token: String,
-    },
-}
-
-impl Credentials {
-    /// Password credentials without an authorization identity.
-    pub fn password(username: impl Into<String>, password: impl Into<String>) -> Credentials {
-        Credentials::Password {
-            authzid: None,
-            username: username.into(),
-            password: password.into(),
-        }
-    }
-
-    /// Bearer-token credentials.
-    pub fn bearer(user: impl Into<String>, token: impl Into<String>) -> Credentials {
-        Credentials::Bearer {
-            user: user.into(),
-            token: token.into(),
-        }
-    }
-}
-
-impl fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Credentials::Password {
-                authzid, username, ..
-            } => f
-                .debug_struct("Password")
-                .field("authzid", authzid)
-                .field("username", username)
-                .field("password", &"<redacted>")
-                .finish(),
-            Credentials::Bearer { user, .. } => f
-                .debug_struct("Bearer")
-                .field("user", user)
-                .field("token", &"<redacted>")
-                .finish(),
-        }
-    }
 }
 
 /// How long the client waits for each reply (RFC 5321 §4.5.3.2). The defaults

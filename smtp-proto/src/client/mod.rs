@@ -137,7 +137,9 @@ use core::time::Duration;
 
 use bytes::{Buf, BytesMut};
 
-pub use config::{ClientConfig, ClientTimeouts, Credentials, Protocol, TlsPolicy};
+/// The one SASL credentials type, shared with the server (`server::Credentials`).
+pub use crate::wire::sasl::Credentials;
+pub use config::{ClientConfig, ClientTimeouts, Protocol, TlsPolicy};
 pub use event::{
     AuthError, ClientError, ClientEvent, ConfigError, Envelope, ProtocolError, Recipient,
     RecipientResult, RequiredExtension, SessionError, TransactionFailure, TransactionResult,

@@ -60,7 +60,13 @@ fn initial_message(creds: &Credentials, mechanism: &Mechanism<'_>) -> Result<Vec
             },
             &mut out,
         )?,
-        (Credentials::Bearer { user, token }, Mechanism::XOAuth2) => sasl::encode_xoauth2(
+        (
+            Credentials::Bearer {
+                user: Some(user),
+                token,
+            },
+            Mechanism::XOAuth2,
+        ) => sasl::encode_xoauth2(
             &XOAuth2 {
                 user: user.clone(),
                 token: token.clone(),
@@ -69,7 +75,7 @@ fn initial_message(creds: &Credentials, mechanism: &Mechanism<'_>) -> Result<Vec
         )?,
         (Credentials::Bearer { user, token }, Mechanism::OAuthBearer) => sasl::encode_oauthbearer(
             &OAuthBearer {
-                authzid: Some(user.clone()),
+                authzid: user.clone(),
                 token: token.clone(),
                 ..OAuthBearer::default()
             },
@@ -90,7 +96,11 @@ fn candidates(creds: &Credentials) -> Vec<Mechanism<'static>> {
         Credentials::Password { authzid: None, .. } => [Mechanism::Plain, Mechanism::Login].into(),
         // LOGIN cannot carry an authorization identity.
         Credentials::Password { .. } => [Mechanism::Plain].into(),
-        Credentials::Bearer { .. } => [Mechanism::OAuthBearer, Mechanism::XOAuth2].into(),
+        Credentials::Bearer { user: Some(_), .. } => {
+            [Mechanism::OAuthBearer, Mechanism::XOAuth2].into()
+        }
+        // XOAUTH2 cannot go without a user.
+        Credentials::Bearer { user: None, .. } => [Mechanism::OAuthBearer].into(),
     }
 }
 
@@ -106,8 +116,10 @@ pub(super) fn check_config(config: &ClientConfig) -> Result<(), ConfigError> {
         Some(creds @ Credentials::Password { .. }) => {
             initial_message(creds, &Mechanism::Plain).map_err(ConfigError::Credentials)?;
         }
-        Some(creds @ Credentials::Bearer { .. }) => {
-            initial_message(creds, &Mechanism::XOAuth2).map_err(ConfigError::Credentials)?;
+        Some(creds @ Credentials::Bearer { user, .. }) => {
+            if user.is_some() {
+                initial_message(creds, &Mechanism::XOAuth2).map_err(ConfigError::Credentials)?;
+            }
             initial_message(creds, &Mechanism::OAuthBearer).map_err(ConfigError::Credentials)?;
         }
     }

@@ -194,6 +194,24 @@ fn credentials_debug_hides_secrets() {
 }
 
 #[test]
+fn bearer_without_user_is_valid_and_never_tries_xoauth2() {
+    let mut c = config();
+    c.credentials = Some(Credentials::bearer_without_user("abc123"));
+    c.auth_without_tls = true;
+    let mut h = Harness::new(c);
+    h.feed("220 mx.test\r\n");
+    assert_eq!(h.take_wire(), "EHLO client.test\r\n");
+    h.feed("250-mx.test\r\n250 AUTH XOAUTH2\r\n");
+    assert!(matches!(
+        h.take_events().as_slice(),
+        [ClientEvent::Error(SessionError::Auth(
+            AuthError::NoMechanism
+        ))]
+    ));
+    assert_eq!(h.take_wire(), "QUIT\r\n");
+}
+
+#[test]
 fn deadlines_follow_rfc_5321_timeouts() {
     let mut h = Harness::new(config());
     assert_eq!(

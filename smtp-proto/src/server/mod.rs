@@ -67,8 +67,10 @@ use alloc::sync::Arc;
 
 use bytes::{Buf, BytesMut};
 
+/// The one SASL credentials type, shared with the client (`client::Credentials`).
+pub use crate::wire::sasl::Credentials;
 pub use config::{Extensions, Protocol, ServerConfig, Timeouts, VrfyPolicy};
-pub use event::{Credentials, Decision, HelloKind, MessageFindings, ServerEvent};
+pub use event::{Decision, HelloKind, MessageFindings, ServerEvent};
 
 use crate::output::{ApiMisuse, Output};
 use crate::reply::Reply;

@@ -166,7 +166,8 @@ pub fn parse_client_script(text: &str) -> Result<ClientScript, String> {
 /// Applies one `@config key=value` setting to a client configuration.
 ///
 /// Keys: `hello=NAME`, `lmtp`, `tls=required|opportunistic|disabled`,
-/// `user=`, `password=`, `authzid=`, `token=` (a bearer token for `user`),
+/// `user=`, `password=`, `authzid=`, `token=` (a bearer token, for `user` if
+/// one is given: without it only OAUTHBEARER can be used),
 /// `auth_without_tls`, `pipelining`, `chunking` (use them when offered),
 /// `chunk_size=N`, `body_buffer=N`, `reply_line=N`, `reply_lines=N`,
 /// `reply_lf=strict|lenient`, and the timeouts `greeting_timeout`,
@@ -217,9 +218,10 @@ pub fn apply_client_config(
                     username: v,
                     password,
                 },
-                ("user", Credentials::Bearer { token, .. }) => {
-                    Credentials::Bearer { user: v, token }
-                }
+                ("user", Credentials::Bearer { token, .. }) => Credentials::Bearer {
+                    user: Some(v),
+                    token,
+                },
                 (
                     "password",
                     Credentials::Password {
@@ -241,7 +243,7 @@ pub fn apply_client_config(
                     password,
                 },
                 ("token", Credentials::Password { username, .. }) => Credentials::Bearer {
-                    user: username,
+                    user: Some(username).filter(|u| !u.is_empty()),
                     token: v,
                 },
                 ("token", Credentials::Bearer { user, .. }) => {
