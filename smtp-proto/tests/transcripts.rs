@@ -7,7 +7,8 @@ use std::fs;
 use std::path::PathBuf;
 
 use smtp_proto::testkit::{
-    Chunking, parse_client_script, parse_script, run_client_transcript, run_server_transcript,
+    Chunking, TranscriptError, parse_client_script, parse_script, run_client_transcript,
+    run_server_transcript,
 };
 
 const CHUNKINGS: [Chunking; 5] = [
@@ -37,12 +38,17 @@ fn transcripts(kind: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-#[test]
-fn server_transcripts_under_every_chunking() {
-    let files = transcripts("server");
+/// Parses every transcript of `kind` and plays it under every chunking with
+/// `run`; fails listing every transcript that did not parse or pass.
+fn run_all<S>(
+    kind: &str,
+    parse: fn(&str) -> Result<S, String>,
+    run: fn(&S, Chunking) -> Result<(), TranscriptError>,
+) {
+    let files = transcripts(kind);
     let mut failures = Vec::new();
     for (file, text) in &files {
-        let script = match parse_script(text) {
+        let script = match parse(text) {
             Ok(s) => s,
             Err(e) => {
                 failures.push(format!("{file}: {e}"));
@@ -50,7 +56,7 @@ fn server_transcripts_under_every_chunking() {
             }
         };
         for chunking in CHUNKINGS {
-            if let Err(e) = run_server_transcript(&script, chunking) {
+            if let Err(e) = run(&script, chunking) {
                 failures.push(format!("{file}: {e}"));
                 break;
             }
@@ -58,11 +64,16 @@ fn server_transcripts_under_every_chunking() {
     }
     assert!(
         failures.is_empty(),
-        "{} of {} transcripts failed:\n{}",
+        "{} of {} {kind} transcripts failed:\n{}",
         failures.len(),
         files.len(),
         failures.join("\n")
     );
+}
+
+#[test]
+fn server_transcripts_under_every_chunking() {
+    run_all("server", parse_script, run_server_transcript);
 }
 
 #[test]
@@ -73,30 +84,7 @@ fn at_least_sixty_server_transcripts() {
 
 #[test]
 fn client_transcripts_under_every_chunking() {
-    let files = transcripts("client");
-    let mut failures = Vec::new();
-    for (file, text) in &files {
-        let script = match parse_client_script(text) {
-            Ok(s) => s,
-            Err(e) => {
-                failures.push(format!("{file}: {e}"));
-                continue;
-            }
-        };
-        for chunking in CHUNKINGS {
-            if let Err(e) = run_client_transcript(&script, chunking) {
-                failures.push(format!("{file}: {e}"));
-                break;
-            }
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "{} of {} transcripts failed:\n{}",
-        failures.len(),
-        files.len(),
-        failures.join("\n")
-    );
+    run_all("client", parse_client_script, run_client_transcript);
 }
 
 #[test]
