@@ -8,13 +8,14 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::time::Duration;
 
-use super::runner::{Chunking, TranscriptError, Xorshift, matches};
-use super::script::{flag, glob, number, parse_duration, unescape};
+use super::common::{
+    Chunking, Driver, Runner, Transcript, TranscriptError, flag, glob, matches, number,
+    parse_duration, parse_transcript, repeated, split_tag, unescape, written,
+};
 use crate::client::{
     AuthError, ClientConfig, ClientError, ClientEvent, ClientSession, Credentials, Envelope,
     Protocol, ProtocolError, RecipientResult, SessionError, TlsPolicy, TransactionFailure, Waiting,
 };
-use crate::output::Output;
 use crate::time::Instant;
 use crate::wire::line::LineEnding;
 use crate::wire::params::{Body, Notify, OriginalRecipient, Ret};
@@ -61,67 +62,22 @@ pub enum ClientStep {
 }
 
 /// A parsed client transcript.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct ClientScript {
-    /// From `# name:`, if given.
-    pub name: String,
-    /// `@config` settings, in order.
-    pub config: Vec<(String, String)>,
-    /// `@implicit-tls`: the session starts with TLS already up.
-    pub implicit_tls: bool,
-    /// The steps.
-    pub steps: Vec<ClientStep>,
-}
+pub type ClientScript = Transcript<ClientStep>;
 
 /// Parses a client transcript.
 pub fn parse_client_script(text: &str) -> Result<ClientScript, String> {
-    let mut script = ClientScript::default();
-    for (i, raw) in text.lines().enumerate() {
-        let line_no = i + 1;
-        let line = raw.trim_end_matches('\r');
-        if line.trim().is_empty() {
-            continue;
-        }
-        if let Some(comment) = line.strip_prefix('#') {
-            if let Some(name) = comment.trim().strip_prefix("name:") {
-                script.name = name.trim().to_string();
-            }
-            continue;
-        }
-        if let Some(rest) = line.strip_prefix("@config") {
-            for kv in rest.split_whitespace() {
-                let (k, v) = kv.split_once('=').unwrap_or((kv, "true"));
-                script.config.push((k.to_string(), v.to_string()));
-            }
-            continue;
-        }
-        if line.trim() == "@implicit-tls" {
-            script.implicit_tls = true;
-            continue;
-        }
+    parse_transcript(text, |line, line_no| {
         if line == "C:" {
             // An empty line (a trailing space is easily lost).
-            script.steps.push(ClientStep::Client {
+            return Ok(ClientStep::Client {
                 text: String::new(),
                 prefix: false,
             });
-            continue;
         }
-        let (tag, rest) = line
-            .split_at_checked(3)
-            .ok_or_else(|| format!("line {line_no}: too short: {line}"))?;
-        let rest = rest.strip_prefix(' ').unwrap_or(rest);
-        let step = match tag {
+        let (tag, rest) = split_tag(line, line_no)?;
+        Ok(match tag {
             "S: " | "S:" => ClientStep::Server(unescape(rest, line_no)?),
-            "S* " => {
-                let (n, bytes) = rest
-                    .split_once(' ')
-                    .ok_or_else(|| format!("line {line_no}: S* needs a count"))?;
-                let n: usize = n
-                    .parse()
-                    .map_err(|_| format!("line {line_no}: bad count"))?;
-                ClientStep::Server(unescape(bytes, line_no)?.repeat(n))
-            }
+            "S* " => ClientStep::Server(repeated(rest, "S*", line_no)?),
             "C: " => {
                 let (text, prefix) = glob(rest);
                 ClientStep::Client { text, prefix }
@@ -157,10 +113,8 @@ pub fn parse_client_script(text: &str) -> Result<ClientScript, String> {
                 (_, other) => return Err(format!("line {line_no}: unknown {tag}{other}")),
             },
             _ => return Err(format!("line {line_no}: unknown step: {line}")),
-        };
-        script.steps.push(step);
-    }
-    Ok(script)
+        })
+    })
 }
 
 /// Applies one `@config key=value` setting to a client configuration.
@@ -507,27 +461,33 @@ fn parse_call(call: &str) -> Result<Call, String> {
     Ok(Call::SendMail { envelope, body })
 }
 
-struct Run<'s> {
-    script: &'s ClientScript,
-    chunking: Chunking,
-    rng: Xorshift,
-    session: ClientSession,
-    now: Instant,
-    out: Vec<u8>,
-    lines: Vec<String>,
-    cursor: usize,
+struct Run {
+    driver: Driver<ClientSession>,
+    /// Every event but `BodyWanted`, described, in order.
     events: Vec<String>,
+    /// How many of `events` were matched.
     event_cursor: usize,
-    pending_server: VecDeque<u8>,
-    wants_read: bool,
-    closed: bool,
-    starttls: bool,
+    /// Body the application handed over that the session has not taken yet.
     body: VecDeque<u8>,
+    /// `end_body` is due once `body` is taken.
     end_pending: bool,
-    step: usize,
 }
 
-impl Run<'_> {
+impl Runner for Run {
+    type Session = ClientSession;
+    type Step = ClientStep;
+    const TAG: &'static str = "C";
+    const WHO: &'static str = "client";
+
+    fn driver(&self) -> &Driver<ClientSession> {
+        &self.driver
+    }
+
+    fn driver_mut(&mut self) -> &mut Driver<ClientSession> {
+        &mut self.driver
+    }
+
+    /// Also lists the events not matched yet.
     fn fail(&self, message: String) -> TranscriptError {
         let mut message = message;
         if self.event_cursor < self.events.len() {
@@ -537,49 +497,56 @@ impl Run<'_> {
                 message.push_str(e);
             }
         }
-        TranscriptError {
-            name: self.script.name.clone(),
-            chunking: self.chunking,
-            step: self.step,
-            message,
-            server_lines: self.lines.clone(),
-        }
+        self.driver.error(message)
     }
 
-    fn drain(&mut self) -> Result<(), TranscriptError> {
-        for _ in 0..1_000_000 {
-            match self.session.poll_output() {
-                Output::Transmit(bytes) => {
-                    if self.closed {
-                        return Err(self.fail("output after Close".to_string()));
-                    }
-                    self.out.extend_from_slice(&bytes);
-                    while let Some(pos) = self.out.windows(2).position(|w| w == b"\r\n") {
-                        let line: Vec<u8> = self.out.drain(..pos + 2).collect();
-                        self.lines
-                            .push(String::from_utf8_lossy(&line[..pos]).into_owned());
-                    }
-                }
-                Output::Event(ClientEvent::BodyWanted) => self.feed_body()?,
-                Output::Event(event) => self.events.push(describe_client_event(&event)),
-                Output::StartTls => self.starttls = true,
-                Output::Close => self.closed = true,
-                Output::Wait { wants_read, .. } => {
-                    self.wants_read = wants_read;
-                    return Ok(());
-                }
+    fn event(&mut self, event: ClientEvent) -> Result<(), TranscriptError> {
+        match event {
+            ClientEvent::BodyWanted => self.feed_body(),
+            event => {
+                self.events.push(describe_client_event(&event));
+                Ok(())
             }
         }
-        Err(self.fail("poll_output never returned Wait".to_string()))
     }
 
+    fn step(&mut self, step: &ClientStep) -> Result<(), TranscriptError> {
+        match step {
+            ClientStep::Server(bytes) => self.peer_sends(bytes),
+            ClientStep::Client { text, prefix } => self.expect_line(text, *prefix),
+            ClientStep::App { call, error } => self.app(call, error),
+            ClientStep::Event { pattern, prefix } => {
+                self.drain()?;
+                let Some(event) = self.events.get(self.event_cursor) else {
+                    return Err(self.fail(format!("expected E: {pattern}, but no event came")));
+                };
+                if !matches(event, pattern, *prefix) {
+                    return Err(self.fail(format!(
+                        "event mismatch:\n  expected E: {}\n  got      E: {event}",
+                        written(pattern, *prefix)
+                    )));
+                }
+                self.event_cursor += 1;
+                Ok(())
+            }
+            ClientStep::ExpectClose => self.expect_close(),
+            ClientStep::ExpectSilence => self.expect_silence(),
+            ClientStep::StartTls => self.start_tls(),
+            ClientStep::Eof => self.eof(),
+            ClientStep::Advance(d) => self.advance(*d),
+        }
+    }
+}
+
+impl Run {
     /// Hands the application's pending body to the session, as much as it takes.
     fn feed_body(&mut self) -> Result<(), TranscriptError> {
         while !self.body.is_empty() {
             let piece: Vec<u8> = self.body.iter().copied().collect();
-            let n = self
+            let d = &mut self.driver;
+            let n = d
                 .session
-                .body(self.now, &piece)
+                .body(d.now, &piece)
                 .map_err(|e| self.fail(format!("body: {e:?}")))?;
             self.body.drain(..n);
             if n == 0 {
@@ -588,37 +555,20 @@ impl Run<'_> {
         }
         if self.end_pending {
             self.end_pending = false;
-            self.session
-                .end_body(self.now)
-                .map_err(|e| self.fail(format!("end_body: {e:?}")))?;
-        }
-        Ok(())
-    }
-
-    fn feed(&mut self) -> Result<(), TranscriptError> {
-        while !self.pending_server.is_empty() && self.wants_read && !self.closed {
-            let n = match self.chunking {
-                Chunking::Whole => self.pending_server.len(),
-                Chunking::ByteByByte => 1,
-                Chunking::Random(_) => 1 + (self.rng.next() % 17) as usize,
-            }
-            .min(self.pending_server.len());
-            let chunk: Vec<u8> = self.pending_server.drain(..n).collect();
-            self.session.handle_bytes(self.now, &chunk);
-            self.drain()?;
-        }
-        if self.closed {
-            self.pending_server.clear();
+            let d = &mut self.driver;
+            let result = d.session.end_body(d.now);
+            result.map_err(|e| self.fail(format!("end_body: {e:?}")))?;
         }
         Ok(())
     }
 
     fn app(&mut self, call: &str, error: &Option<(String, bool)>) -> Result<(), TranscriptError> {
         let parsed = parse_call(call).map_err(|e| self.fail(e))?;
-        let now = self.now;
+        let now = self.driver.now;
+        let session = &mut self.driver.session;
         let result: Result<(), ClientError> = match parsed {
             Call::SendMail { envelope, body } => {
-                let r = self.session.send_mail(now, envelope);
+                let r = session.send_mail(now, envelope);
                 if r.is_ok()
                     && let Some(body) = body
                 {
@@ -627,21 +577,21 @@ impl Run<'_> {
                 }
                 r
             }
-            Call::Body(bytes) if self.body.is_empty() => self.session.body(now, &bytes).map(|n| {
+            Call::Body(bytes) if self.body.is_empty() => session.body(now, &bytes).map(|n| {
                 self.body.extend(&bytes[n..]);
             }),
             Call::Body(bytes) => {
                 self.body.extend(bytes);
                 Ok(())
             }
-            Call::EndBody if self.body.is_empty() => self.session.end_body(now),
+            Call::EndBody if self.body.is_empty() => session.end_body(now),
             Call::EndBody => {
                 self.end_pending = true;
                 Ok(())
             }
-            Call::Quit => self.session.quit(now).map_err(Into::into),
-            Call::Rset => self.session.rset(now).map_err(Into::into),
-            Call::Noop => self.session.noop(now).map_err(Into::into),
+            Call::Quit => session.quit(now).map_err(Into::into),
+            Call::Rset => session.rset(now).map_err(Into::into),
+            Call::Noop => session.noop(now).map_err(Into::into),
         };
         match (result, error) {
             (Ok(()), None) => {}
@@ -661,88 +611,6 @@ impl Run<'_> {
         self.feed_body()?;
         self.drain()
     }
-
-    fn step(&mut self, step: &ClientStep) -> Result<(), TranscriptError> {
-        match step {
-            ClientStep::Server(bytes) => {
-                if !self.closed {
-                    self.pending_server.extend(bytes.iter().copied());
-                }
-                self.feed()?;
-            }
-            ClientStep::Client { text, prefix } => {
-                self.drain()?;
-                let Some(line) = self.lines.get(self.cursor) else {
-                    return Err(
-                        self.fail(format!("expected C: {text}, but the client wrote nothing"))
-                    );
-                };
-                if !matches(line, text, *prefix) {
-                    return Err(self.fail(format!(
-                        "client line mismatch:\n  expected C: {text}{}\n  got      C: {line}",
-                        if *prefix { "*" } else { "" }
-                    )));
-                }
-                self.cursor += 1;
-            }
-            ClientStep::App { call, error } => self.app(call, error)?,
-            ClientStep::Event { pattern, prefix } => {
-                self.drain()?;
-                let Some(event) = self.events.get(self.event_cursor) else {
-                    return Err(self.fail(format!("expected E: {pattern}, but no event came")));
-                };
-                if !matches(event, pattern, *prefix) {
-                    return Err(self.fail(format!(
-                        "event mismatch:\n  expected E: {pattern}{}\n  got      E: {event}",
-                        if *prefix { "*" } else { "" }
-                    )));
-                }
-                self.event_cursor += 1;
-            }
-            ClientStep::ExpectClose => {
-                self.drain()?;
-                if !self.closed {
-                    return Err(self.fail("expected the client to close".to_string()));
-                }
-            }
-            ClientStep::ExpectSilence => {
-                self.drain()?;
-                if self.cursor != self.lines.len() || !self.out.is_empty() {
-                    let extra = self
-                        .lines
-                        .get(self.cursor)
-                        .cloned()
-                        .unwrap_or_else(|| String::from_utf8_lossy(&self.out).into_owned());
-                    return Err(self.fail(format!("expected silence, got C: {extra}")));
-                }
-            }
-            ClientStep::StartTls => {
-                self.drain()?;
-                if !self.starttls {
-                    return Err(self.fail("expected a STARTTLS upgrade".to_string()));
-                }
-                self.starttls = false;
-                // Whatever the server sent before the handshake was plaintext.
-                self.pending_server.clear();
-                self.session
-                    .handle_tls_established(self.now)
-                    .map_err(|e| self.fail(format!("handle_tls_established: {e}")))?;
-                self.drain()?;
-            }
-            ClientStep::Eof => {
-                self.pending_server.clear();
-                self.session.handle_eof(self.now);
-                self.drain()?;
-            }
-            ClientStep::Advance(d) => {
-                self.now = self.now + *d;
-                self.session.handle_timeout(self.now);
-                self.drain()?;
-                self.feed()?;
-            }
-        }
-        Ok(())
-    }
 }
 
 /// Plays `script` against a fresh client session, splitting the scripted
@@ -751,57 +619,25 @@ pub fn run_client_transcript(
     script: &ClientScript,
     chunking: Chunking,
 ) -> Result<(), TranscriptError> {
-    let setup_error = |message: String| TranscriptError {
-        name: script.name.clone(),
-        chunking,
-        step: 0,
-        message,
-        server_lines: Vec::new(),
-    };
+    let setup_error = |message: String| TranscriptError::setup(script, chunking, message);
     let mut config = ClientConfig::new("client.test").map_err(|e| setup_error(e.to_string()))?;
     for (k, v) in &script.config {
         apply_client_config(&mut config, k, v).map_err(setup_error)?;
     }
     let config = Arc::new(config);
-    let now = Instant::ZERO;
     let session = if script.implicit_tls {
-        ClientSession::new_tls(config, now)
+        ClientSession::new_tls(config, Instant::ZERO)
     } else {
-        ClientSession::new(config, now)
-    };
-    let seed = match chunking {
-        Chunking::Random(seed) => seed | 1,
-        _ => 1,
+        ClientSession::new(config, Instant::ZERO)
     };
     let mut run = Run {
-        script,
-        chunking,
-        rng: Xorshift(seed),
-        session,
-        now,
-        out: Vec::new(),
-        lines: Vec::new(),
-        cursor: 0,
+        driver: Driver::new(script, chunking, session),
         events: Vec::new(),
         event_cursor: 0,
-        pending_server: VecDeque::new(),
-        wants_read: true,
-        closed: false,
-        starttls: false,
         body: VecDeque::new(),
         end_pending: false,
-        step: 0,
     };
-    run.drain()?;
-    for (i, step) in script.steps.iter().enumerate() {
-        run.step = i + 1;
-        run.step(step)?;
-    }
-    run.step = 0;
-    run.drain()?;
-    if let Some(line) = run.lines.get(run.cursor) {
-        return Err(run.fail(format!("unexpected client output: C: {line}")));
-    }
+    run.play(&script.steps)?;
     if run.event_cursor < run.events.len() {
         return Err(run.fail("events left unmatched".to_string()));
     }

@@ -54,11 +54,18 @@
 //! it at once; with `stream`, `A: body` and `A: end_body` follow. The runner
 //! answers `BodyWanted` with whatever body is pending.
 //!
+//! Both kinds parse into a [`Transcript`] ([`Script`] is `Transcript<Step>`,
+//! [`ClientScript`] is `Transcript<ClientStep>`), and both runners drive their
+//! session with the same code: the chunking of the peer's bytes, and the
+//! checks of the session's lines, silence, close, STARTTLS, EOF and the clock
+//! behave the same on either side.
+//!
 //! The client's output is split at CRLF only, so BDAT chunk data, which need
 //! not end with a line ending, runs into the line that follows it
 //! (`C: abcdBDAT 4 LAST`).
 
 mod client;
+mod common;
 mod runner;
 mod script;
 
@@ -66,5 +73,6 @@ pub use client::{
     ClientScript, ClientStep, apply_client_config, describe_client_event, parse_client_script,
     run_client_transcript,
 };
-pub use runner::{Chunking, TranscriptError, run_server_transcript};
+pub use common::{Chunking, Transcript, TranscriptError};
+pub use runner::run_server_transcript;
 pub use script::{Script, Step, apply_config, parse_script};
