@@ -147,7 +147,7 @@ pub use event::{
 };
 
 use crate::ext::Capabilities;
-use crate::output::{ApiMisuse, Output};
+use crate::output::{ApiMisuse, Output, ready_output};
 use crate::reply::{Reply, ReplyParse, ReplyParseOptions, parse_reply};
 use crate::time::Instant;
 use crate::wire::command::{Command, Verb};
@@ -498,25 +498,14 @@ impl ClientSession {
     /// [`Output::Wait`].
     pub fn poll_output(&mut self) -> Output<ClientEvent> {
         self.process();
-        if !self.out.is_empty() {
-            return Output::Transmit(self.out.split().freeze());
-        }
-        if let Some(event) = self.events.pop_front() {
-            return Output::Event(event);
-        }
-        if self.starttls_output {
-            self.starttls_output = false;
-            return Output::StartTls;
-        }
-        if self.closing {
-            if !self.close_emitted {
-                self.close_emitted = true;
-                return Output::Close;
-            }
-            return Output::Wait {
-                deadline: None,
-                wants_read: false,
-            };
+        if let Some(output) = ready_output(
+            &mut self.out,
+            &mut self.events,
+            &mut self.starttls_output,
+            self.closing,
+            &mut self.close_emitted,
+        ) {
+            return output;
         }
         Output::Wait {
             deadline: self.deadline(),

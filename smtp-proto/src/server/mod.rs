@@ -72,7 +72,7 @@ pub use crate::wire::sasl::Credentials;
 pub use config::{Extensions, Protocol, ServerConfig, Timeouts, VrfyPolicy};
 pub use event::{Decision, HelloKind, MessageFindings, ServerEvent};
 
-use crate::output::{ApiMisuse, Output};
+use crate::output::{ApiMisuse, Output, ready_output};
 use crate::reply::Reply;
 use crate::time::Instant;
 use crate::wire::command::{CommandError, ParseOptions, Verb, parse_command};
@@ -371,26 +371,18 @@ impl ServerSession {
     /// [`Output::Wait`].
     pub fn poll_output(&mut self) -> Output<ServerEvent> {
         self.process();
-        if !self.out.is_empty() {
-            return Output::Transmit(self.out.split().freeze());
-        }
-        if let Some(event) = self.events.pop_front() {
-            return Output::Event(event);
-        }
-        if self.starttls_pending {
-            self.starttls_pending = false;
-            return Output::StartTls;
-        }
-        if self.closing {
-            self.phase = Phase::Closed;
-            if !self.close_emitted {
-                self.close_emitted = true;
-                return Output::Close;
+        if let Some(output) = ready_output(
+            &mut self.out,
+            &mut self.events,
+            &mut self.starttls_pending,
+            self.closing,
+            &mut self.close_emitted,
+        ) {
+            if matches!(output, Output::Close | Output::Wait { .. }) {
+                // Everything was handed out: the session is over.
+                self.phase = Phase::Closed;
             }
-            return Output::Wait {
-                deadline: None,
-                wants_read: false,
-            };
+            return output;
         }
         let wants_read = match self.phase {
             Phase::TlsHandshake | Phase::Closed => false,
