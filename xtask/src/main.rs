@@ -6,6 +6,15 @@
 //! * `nostd`   — the no_std link check alone (see `nostd-check/Cargo.toml`).
 //! * `bench`   — the criterion benchmarks in `bench/`: smtp-proto beside a peer
 //!   (Stalwart's parser) measured in the same run; extra arguments go to criterion.
+//! * `fuzz [--time SECS] [TARGET...]` — seeds the corpora from the conformance
+//!   transcripts, builds the cargo-fuzz targets in `fuzz/` (nightly, ASan, debug
+//!   assertions) and runs each named target (default: all, one after another) for
+//!   SECS seconds (default 60) with one libFuzzer job and `fuzz/smtp.dict`, then
+//!   prints executions, coverage and crashes per target; fails on a crash.
+//! * `fuzz-seed` — only writes the seed corpora (`fuzz/corpus/<target>/seed-*`).
+//!
+//! `ci` ends with a fuzz smoke (every target for 20 s) when both `cargo +nightly`
+//! and `cargo fuzz` are available, and says that it skipped it otherwise.
 
 use std::env;
 use std::io::{BufRead, BufReader};
@@ -13,14 +22,21 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::Instant;
 
+mod fuzz;
+
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci(),
         Some("nostd") => nostd(),
         Some("bench") => bench(&args[1..]),
+        Some("fuzz") => fuzz::fuzz(&args[1..]),
+        Some("fuzz-seed") => fuzz::seed(),
         _ => {
-            eprintln!("usage: cargo xtask <ci | nostd | bench [criterion args]>");
+            eprintln!(
+                "usage: cargo xtask <ci | nostd | bench [criterion args] | \
+                 fuzz [--time SECS] [TARGET...] | fuzz-seed>"
+            );
             return ExitCode::from(2);
         }
     };
@@ -169,6 +185,9 @@ fn ci() -> Result<(), String> {
         &["doc", "--workspace", "--no-deps", "--all-features"],
         &[("RUSTDOCFLAGS", "-D warnings")],
     )?;
+    let fuzz_start = Instant::now();
+    fuzz::smoke()?;
+    println!("<== fuzz smoke: {:.1}s", fuzz_start.elapsed().as_secs_f64());
     println!(
         "xtask ci: all steps passed in {:.0}s ({} tests ignored)",
         start.elapsed().as_secs_f64(),

@@ -495,8 +495,8 @@ impl Capabilities {
     /// The EHLO reply (RFC 5321 §4.1.1.1): 250, the first line `domain
     /// [SP greeting]`, then one line per extension, in order. No enhanced code
     /// (RFC 2034 §4 exempts EHLO replies), except in the odd case of a domain
-    /// spelled like one (`2.0.0`): then every line carries it, so that a reader
-    /// strips that prefix and still finds the domain.
+    /// spelled like one (`2.15.0`): then every line carries `2.0.0`, so that a
+    /// reader strips that prefix and still finds the domain.
     pub fn to_reply(&self) -> Reply {
         let mut lines = Vec::with_capacity(self.extensions.len() + 1);
         let mut first = self.domain.clone();
@@ -504,11 +504,14 @@ impl Capabilities {
             first.push(' ');
             first.push_str(&self.greeting);
         }
-        // A domain spelled like an enhanced code ("2.0.0") would be read as one
-        // (RFC 2034 §4); prefixing every line with it keeps the domain intact.
+        // A domain spelled like an enhanced code ("2.15.0") would be read as one
+        // (RFC 2034 §4); prefixing every line with a code keeps the domain intact.
+        // The shortest code, 2.0.0, leaves each line the most room: a reply read
+        // from the wire had some prefix of at least that length on its first line,
+        // so that line still fits and the capabilities round-trip.
         let enhanced = EnhancedCode::parse(&first)
             .filter(|(e, rest)| e.class() == 2 && (rest.is_empty() || rest.starts_with(' ')))
-            .map(|(e, _)| e);
+            .map(|_| EnhancedCode::OK);
         lines.push(first);
         lines.extend(self.extensions.iter().map(Extension::to_string));
         Reply::from_lines(ReplyCode::OK, enhanced, lines)

@@ -518,7 +518,11 @@ impl ServerSession {
                 }
             }
         }
-        self.await_data();
+        // No deadline while the application decides on the first chunk: its
+        // decision starts the data timeout.
+        if !matches!(self.phase, Phase::Pending(_)) {
+            self.await_data();
+        }
     }
 
     /// RFC 1870 §6.3 for BDAT: the chunk that takes the message over the limit

@@ -361,7 +361,9 @@ impl ServerSession {
                 self.tx = None;
             }
         }
-        if matches!(self.phase, Phase::Command) {
+        // Waiting for the client again, after the greeting was refused (it may
+        // still send QUIT) or inside an AUTH exchange too: the command timeout runs.
+        if matches!(self.phase, Phase::Command | Phase::Refused | Phase::Sasl(_)) {
             self.await_command();
         }
         Ok(())
