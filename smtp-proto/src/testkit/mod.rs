@@ -66,6 +66,7 @@
 
 mod client;
 mod common;
+pub mod pair;
 mod runner;
 mod script;
 
