@@ -21,6 +21,11 @@
 //! (zero-copy) and offer `into_owned` conversions. Every wire type encodes back to
 //! bytes, and `parse(encode(x)) == x` holds (tested with proptest).
 //!
+//! The grammar parsers are small hand-written single-pass scanners over `&str`
+//! and `&[u8]` (with `memchr` for the hot loops) rather than `nom` combinators:
+//! SMTP's grammar is line-based and shallow, and a scanner gives exact errors
+//! per RFC rule, no allocation and no extra dependency.
+//!
 //! ## The contract: feed, drain, decide
 //!
 //! A session has three kinds of methods:
