@@ -30,7 +30,15 @@ pub extern "C" fn smtp_proto_nostd_check() -> usize {
     let mut decoder = smtp_proto::wire::data::DataDecoder::new(Default::default());
     let mut out = alloc_vec();
     let status = decoder.decode(b"hi\r\n.\r\n", &mut out);
-    usize::from(cmd.is_ok()) + status.consumed
+    let config = alloc::sync::Arc::new(smtp_proto::client::ClientConfig::default());
+    let mut client =
+        smtp_proto::client::ClientSession::new(config, smtp_proto::time::Instant::ZERO);
+    client.handle_bytes(smtp_proto::time::Instant::ZERO, b"220 mx.example ESMTP\r\n");
+    let polled = matches!(
+        client.poll_output(),
+        smtp_proto::output::Output::Transmit(_)
+    );
+    usize::from(cmd.is_ok()) + status.consumed + usize::from(polled)
 }
 
 extern crate alloc;

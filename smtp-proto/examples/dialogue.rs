@@ -1,136 +1,179 @@
-//! Plays one SMTP dialogue in memory and prints it: a scripted client built from
-//! the wire layer talks to a real [`ServerSession`].
+//! Plays one SMTP dialogue in memory and prints it: a [`ClientSession`] sends
+//! two messages to a [`ServerSession`].
 //!
-//! The client encodes commands with [`Command::encode`], dot-stuffs the message
-//! with [`DotStuffer`] and parses every reply with [`parse_reply`] (reading the
-//! EHLO capabilities with [`Capabilities`]); the server is the sans-IO state
-//! machine, driven through its `handle_bytes` / `poll_output` / `respond` loop
-//! with an application that accepts everything and collects the message.
+//! Both sides are the sans-IO state machines, driven through their
+//! `handle_bytes` / `poll_output` loops; this program only moves bytes between
+//! them (in a real program, a socket does) and plays both applications: the
+//! client's sends a message with PIPELINING (one recipient is unknown), then a
+//! second one over the same connection, then quits; the server's accepts
+//! everything but `nobody@example.net` and collects the messages.
 //!
 //! Run with `cargo run -p smtp-proto --example dialogue`.
 
 use std::sync::Arc;
 
-use smtp_proto::ext::Capabilities;
+use smtp_proto::client::{ClientConfig, ClientEvent, ClientSession, Envelope};
 use smtp_proto::output::Output;
-use smtp_proto::reply::{Reply, ReplyParse, ReplyParseOptions, parse_reply};
+use smtp_proto::reply::{EnhancedCode, Reply, ReplyCode};
 use smtp_proto::server::{Decision, ServerConfig, ServerEvent, ServerSession};
 use smtp_proto::time::Instant;
-use smtp_proto::wire::command::{Command, ParseOptions, parse_command};
-use smtp_proto::wire::data::DotStuffer;
+use smtp_proto::wire::path::ForwardPath;
 
+/// Prints what one side wrote, line by line.
 fn show(prefix: &str, bytes: &[u8]) {
     for line in String::from_utf8_lossy(bytes).split_inclusive("\r\n") {
         println!("{prefix} {}", line.trim_end_matches("\r\n"));
     }
 }
 
-/// The server side: feeds bytes in, drives the session until it waits, and
-/// returns what it transmitted. The "application" accepts every decision.
-struct Server {
-    session: ServerSession,
-    message: Vec<u8>,
+/// The client's application: two messages, handed over as they are asked for.
+struct Sender {
+    messages: Vec<(Envelope, &'static [u8])>,
+    body: &'static [u8],
 }
 
-impl Server {
-    fn exchange(&mut self, input: &[u8]) -> Vec<u8> {
-        let now = Instant::ZERO;
-        if !input.is_empty() {
-            self.session.handle_bytes(now, input);
+impl Sender {
+    fn next(&mut self, client: &mut ClientSession, now: Instant) {
+        if self.messages.is_empty() {
+            client.quit(now).expect("idle");
+            return;
         }
-        let mut wire = Vec::new();
-        loop {
-            match self.session.poll_output() {
-                Output::Transmit(bytes) => wire.extend_from_slice(&bytes),
-                Output::Event(ServerEvent::MessageData(bytes)) => {
-                    self.message.extend_from_slice(&bytes)
-                }
-                Output::Event(ServerEvent::MessageEnd(findings)) => {
-                    println!(
-                        "   [server application: message of {} octets queued]",
-                        findings.size
-                    );
-                    self.session
-                        .respond(now, Decision::Accept)
-                        .expect("pending decision");
-                }
-                Output::Event(
-                    ServerEvent::Connected
-                    | ServerEvent::Hello { .. }
-                    | ServerEvent::MailFrom { .. }
-                    | ServerEvent::RcptTo { .. }
-                    | ServerEvent::DataStart,
-                ) => self
-                    .session
-                    .respond(now, Decision::Accept)
-                    .expect("pending decision"),
-                Output::Event(_) => {}
-                Output::Close | Output::Wait { .. } => return wire,
-                Output::StartTls => unreachable!("not offered"),
-                _ => return wire,
+        let (envelope, body) = self.messages.remove(0);
+        client.send_mail(now, envelope).expect("valid envelope");
+        self.body = body;
+    }
+
+    fn feed(&mut self, client: &mut ClientSession, now: Instant) {
+        let n = client.body(now, self.body).expect("a message is open");
+        self.body = &self.body[n..];
+        if self.body.is_empty() {
+            client.end_body(now).expect("a message is open");
+        }
+    }
+
+    fn on_event(&mut self, client: &mut ClientSession, now: Instant, event: ClientEvent) {
+        match event {
+            ClientEvent::Ready(caps) => {
+                let names: Vec<String> = caps.extensions.iter().map(|e| e.to_string()).collect();
+                println!("   [client: ready, server offers {}]", names.join(", "));
+                self.next(client, now);
             }
+            ClientEvent::BodyWanted => self.feed(client, now),
+            ClientEvent::TransactionComplete(result) => {
+                for r in &result.recipients {
+                    let verdict = if r.is_delivered() {
+                        "delivered"
+                    } else {
+                        "refused"
+                    };
+                    println!("   [client: {} {verdict}: {}]", r.path, r.reply());
+                }
+                self.next(client, now);
+            }
+            ClientEvent::TransactionFailed(failure) => {
+                println!("   [client: transaction failed: {failure:?}]");
+                self.next(client, now);
+            }
+            other => println!("   [client: {other:?}]"),
         }
     }
 }
 
-/// The client side: parses one complete reply.
-fn read_reply(bytes: &[u8]) -> Reply {
-    match parse_reply(bytes, &ReplyParseOptions::default()) {
-        Ok(ReplyParse::Complete { reply, .. }) => reply,
-        other => panic!("bad reply: {other:?}"),
+/// The server's application.
+fn decide(event: &ServerEvent, message: &mut Vec<u8>) -> Option<Decision> {
+    match event {
+        ServerEvent::RcptTo {
+            to: ForwardPath::Mailbox(m),
+            ..
+        } if m.local_part.as_wire() == "nobody" => Some(Decision::Reject(Reply::new(
+            ReplyCode::MAILBOX_UNAVAILABLE,
+            Some(EnhancedCode::BAD_DESTINATION_MAILBOX),
+            "No such user",
+        ))),
+        ServerEvent::MessageData(bytes) => {
+            message.extend_from_slice(bytes);
+            None
+        }
+        ServerEvent::MessageEnd(findings) => {
+            println!("   [server: message of {} octets queued]", findings.size);
+            Some(Decision::Accept)
+        }
+        ServerEvent::TransactionReset | ServerEvent::ProtocolError(_) => None,
+        _ => Some(Decision::Accept),
     }
 }
 
 fn main() {
-    let config = ServerConfig::new("mx.example.net");
-    let mut server = Server {
-        session: ServerSession::new(Arc::new(config), Instant::ZERO),
-        message: Vec::new(),
+    let now = Instant::ZERO;
+    let client_config = ClientConfig::new("client.example.org").expect("a domain");
+    let mut client = ClientSession::new(Arc::new(client_config), now);
+    let mut server_config = ServerConfig::new("mx.example.net");
+    // Without CHUNKING the content goes with DATA, dot-stuffed (turn it back on
+    // to see BDAT chunks instead).
+    server_config.extensions.chunking = false;
+    let mut server = ServerSession::new(Arc::new(server_config), now);
+
+    let first = Envelope::parse(
+        "<alice@example.org>",
+        [
+            "<bob@example.net>",
+            "<nobody@example.net>",
+            "<carol@example.net>",
+        ],
+    )
+    .expect("valid paths");
+    let second = Envelope::parse("<alice@example.org>", ["<dave@example.net>"]).expect("valid");
+    // A line starting with a dot and a bare LF: the client dot-stuffs the one
+    // and turns the other into CRLF.
+    let mut sender = Sender {
+        messages: vec![
+            (first, b"Subject: hello\r\n\r\n.signature line\nbye\r\n"),
+            (second, b"Subject: again\r\n\r\nsecond message\r\n"),
+        ],
+        body: b"",
     };
-    let greeting = server.exchange(b"");
-    show("S:", &greeting);
-    assert_eq!(read_reply(&greeting).code().get(), 220);
-
-    for text in [
-        "EHLO client.example.org",
-        "MAIL FROM:<alice@example.org> SIZE=64 BODY=8BITMIME",
-        "RCPT TO:<bob@example.net>",
-        "DATA",
-    ] {
-        let command =
-            parse_command(text.as_bytes(), &ParseOptions::default()).expect("valid command");
-        let bytes = command.to_bytes();
-        show("C:", &bytes);
-        let reply_bytes = server.exchange(&bytes);
-        show("S:", &reply_bytes);
-        let reply = read_reply(&reply_bytes);
-        if text.starts_with("EHLO") {
-            let caps = Capabilities::from_ehlo_reply(&reply).expect("EHLO reply");
-            println!(
-                "   [client: {} extensions, SIZE limit {:?}]",
-                caps.extensions.len(),
-                caps.max_message_size()
-            );
+    let mut message = Vec::new();
+    let (mut client_closed, mut server_closed) = (false, false);
+    while !(client_closed && server_closed) {
+        let mut progress = false;
+        // The server side: output goes to the client, decisions are made at once.
+        loop {
+            match server.poll_output() {
+                Output::Transmit(bytes) => {
+                    show("S:", &bytes);
+                    client.handle_bytes(now, &bytes);
+                }
+                Output::Event(event) => {
+                    if let Some(decision) = decide(&event, &mut message) {
+                        server.respond(now, decision).expect("pending decision");
+                    }
+                }
+                Output::Close => server_closed = true,
+                Output::Wait { .. } => break,
+                Output::StartTls => unreachable!("not offered"),
+                _ => break,
+            }
+            progress = true;
         }
-        assert!(reply.code().is_positive(), "{reply}");
+        // The client side: output goes to the server.
+        loop {
+            match client.poll_output() {
+                Output::Transmit(bytes) => {
+                    show("C:", &bytes);
+                    server.handle_bytes(now, &bytes);
+                }
+                Output::Event(event) => sender.on_event(&mut client, now, event),
+                Output::Close => client_closed = true,
+                Output::Wait { .. } => break,
+                Output::StartTls => unreachable!("not offered"),
+                _ => break,
+            }
+            progress = true;
+        }
+        assert!(progress, "the dialogue stalled");
     }
-
-    // The message: a line starting with a dot and a bare LF, which the client repairs.
-    let body = b"Subject: hello\r\n\r\n.signature line\nbye\r\n";
-    let mut wire = Vec::new();
-    let mut stuffer = DotStuffer::new();
-    stuffer.encode(body, &mut wire);
-    stuffer.finish(&mut wire);
-    show("C:", &wire);
-    let reply = server.exchange(&wire);
-    show("S:", &reply);
-    assert_eq!(read_reply(&reply).code().get(), 250);
     assert_eq!(
-        server.message,
-        b"Subject: hello\r\n\r\n.signature line\r\nbye\r\n"
+        message,
+        b"Subject: hello\r\n\r\n.signature line\r\nbye\r\nSubject: again\r\n\r\nsecond message\r\n"
     );
-
-    let quit = Command::Quit.to_bytes();
-    show("C:", &quit);
-    show("S:", &server.exchange(&quit));
 }

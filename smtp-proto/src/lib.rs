@@ -8,6 +8,8 @@
 //! ## Layers
 //!
 //! * [`server`]: [`ServerSession`](server::ServerSession), the server state machine.
+//! * [`client`]: [`ClientSession`](client::ClientSession), the client state machine:
+//!   connection setup, STARTTLS, AUTH, pipelined transactions, DATA and BDAT.
 //! * [`wire`]: pure parsers and encoders for everything that crosses the wire —
 //!   [commands](wire::command), [paths](wire::path), [MAIL/RCPT parameters](wire::params),
 //!   the [DATA and BDAT codecs](wire::data), [SASL](wire::sasl) and line framing.
@@ -18,6 +20,11 @@
 //! Parsers are strict by default, bounded by [`limits`], borrow from their input
 //! (zero-copy) and offer `into_owned` conversions. Every wire type encodes back to
 //! bytes, and `parse(encode(x)) == x` holds (tested with proptest).
+//!
+//! The grammar parsers are small hand-written single-pass scanners over `&str`
+//! and `&[u8]` (with `memchr` for the hot loops) rather than `nom` combinators:
+//! SMTP's grammar is line-based and shallow, and a scanner gives exact errors
+//! per RFC rule, no allocation and no extra dependency.
 //!
 //! ## The contract: feed, drain, decide
 //!
@@ -105,6 +112,7 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod client;
 pub mod ext;
 pub mod limits;
 pub mod output;

@@ -3,6 +3,7 @@
 use proptest::prelude::*;
 use smtp_proto::wire::data::{
     BareLineEnding, BdatChunk, DataDecoder, DataDecoderConfig, DecodeStatus, DotStuffer,
+    LineNormalizer,
 };
 
 /// Bytes biased towards the interesting ones: CR, LF, '.', NUL and 8-bit.
@@ -47,6 +48,16 @@ fn stuff(pieces: &[&[u8]]) -> Vec<u8> {
         s.encode(p, &mut out);
     }
     s.finish(&mut out);
+    out
+}
+
+fn normalize_lines(pieces: &[&[u8]]) -> Vec<u8> {
+    let mut n = LineNormalizer::new();
+    let mut out = Vec::new();
+    for p in pieces {
+        n.encode(p, &mut out);
+    }
+    n.finish(&mut out);
     out
 }
 
@@ -146,6 +157,29 @@ proptest! {
         let (_, st) = decode(BareLineEnding::Reject, &[&wire]);
         prop_assert!(st.done);
         prop_assert_eq!(st.consumed, wire.len());
+    }
+
+    /// (1b) Normalised output: CR only in CRLF, LF only in CRLF, identical for
+    /// every split of the input (byte by byte and random), and equal to the
+    /// reference `normalise` (so nothing but line endings changes: no stuffing,
+    /// no end-of-data).
+    #[test]
+    fn normalizer_output_is_clean_and_split_invariant(
+        msg in interesting_bytes(300),
+        cuts in cuts(),
+    ) {
+        let whole = normalize_lines(&[&msg]);
+        for (i, &b) in whole.iter().enumerate() {
+            if b == b'\r' {
+                prop_assert_eq!(whole.get(i + 1), Some(&b'\n'), "bare CR at {}", i);
+            }
+            if b == b'\n' {
+                prop_assert!(i > 0 && whole[i - 1] == b'\r', "bare LF at {}", i);
+            }
+        }
+        prop_assert_eq!(&normalize_lines(&chunks(&msg, &cuts)), &whole);
+        prop_assert_eq!(&normalize_lines(&bytewise(&msg)), &whole);
+        prop_assert_eq!(&whole, &normalise(&msg));
     }
 
     /// (2) decode(stuff(x)) == normalise(x), for any chunking on both sides.

@@ -17,7 +17,7 @@ use std::time::Instant;
 use crate::root;
 
 /// Every fuzz target, in the order `cargo xtask fuzz` runs them.
-pub(crate) const TARGETS: [&str; 10] = [
+pub(crate) const TARGETS: [&str; 12] = [
     "command",
     "reply",
     "path",
@@ -28,6 +28,8 @@ pub(crate) const TARGETS: [&str; 10] = [
     "sasl",
     "roundtrip",
     "server",
+    "client",
+    "pair",
 ];
 
 /// libFuzzer's `-max_len` per target: room for what each parses (SASL lines of
@@ -38,6 +40,8 @@ fn max_len(target: &str) -> usize {
         "path" | "params" | "roundtrip" => 4096,
         "command" | "reply" | "ehlo" => 8192,
         "server" => 32768,
+        "client" => 16384,
+        "pair" => 16384,
         _ => 16384,
     }
 }
@@ -380,6 +384,31 @@ fn collect_seeds(ts: &[Transcript]) -> Seeds {
             .flatten()
             .copied()
             .collect();
+        // client: the server's side of the transcript as the peer's byte stream
+        // (opportunistic TLS, pipelining), with a message sent after the second reply.
+        let mut peer = vec![0x22u8];
+        let mut replies = 0;
+        for st in &t.steps {
+            if let Step::Server(line) = st {
+                let mut bytes = unescape(line);
+                if !bytes.ends_with(b"\n") {
+                    bytes.extend_from_slice(b"\r\n");
+                }
+                for chunk in bytes.chunks(256) {
+                    peer.push(0);
+                    peer.push(u8::try_from(chunk.len() - 1).unwrap_or(255));
+                    peer.extend_from_slice(chunk);
+                }
+                replies += 1;
+                if replies == 2 {
+                    peer.extend_from_slice(&[5, 0, 1, 6, 5]);
+                    peer.extend_from_slice(b"hello");
+                    peer.extend_from_slice(&[7, 0]);
+                }
+            }
+        }
+        s.add("client", Some(&t.name), peer);
+
         // bdat and data_decoder: the client stream from the first BDAT / DATA on.
         let find = |needle: &[u8]| {
             client

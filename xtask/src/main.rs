@@ -215,6 +215,11 @@ fn nostd() -> Result<(), String> {
 }
 
 fn bench(extra: &[String]) -> Result<(), String> {
+    // `cargo xtask bench -- dot_stuff` and `cargo xtask bench dot_stuff` both work.
+    let extra = match extra.first().map(String::as_str) {
+        Some("--") => &extra[1..],
+        _ => extra,
+    };
     let manifest = root().join("bench/Cargo.toml");
     let target = root().join("target/bench");
     let mut args = vec![

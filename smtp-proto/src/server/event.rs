@@ -1,6 +1,5 @@
 //! Events a server session hands to the application, and the application's decisions.
 
-use alloc::string::String;
 use alloc::vec::Vec;
 use bytes::Bytes;
 
@@ -8,7 +7,7 @@ use crate::reply::Reply;
 use crate::wire::command::HeloName;
 use crate::wire::params::{MailParameters, RcptParameters};
 use crate::wire::path::{ForwardPath, ReversePath};
-use crate::wire::sasl::Mechanism;
+use crate::wire::sasl::{Credentials, Mechanism};
 
 /// Which greeting command the client used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,28 +18,6 @@ pub enum HelloKind {
     Ehlo,
     /// LHLO: LMTP.
     Lhlo,
-}
-
-/// Credentials from an AUTH exchange, for the application to verify.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Credentials {
-    /// PLAIN (RFC 4616) and LOGIN: an identity and a password.
-    Password {
-        /// The identity to act as, if different from `username` (PLAIN's authzid).
-        authzid: Option<String>,
-        /// Who is authenticating.
-        username: String,
-        /// The password.
-        password: String,
-    },
-    /// XOAUTH2 or OAUTHBEARER (RFC 7628): a bearer token.
-    Bearer {
-        /// The user (XOAUTH2 `user=`, OAUTHBEARER `a=`), if given.
-        user: Option<String>,
-        /// The token.
-        token: String,
-    },
 }
 
 /// Why a message is suspicious, found while reading it to its end.

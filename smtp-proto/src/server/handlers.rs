@@ -24,6 +24,9 @@ const HTTP_METHODS: [&str; 7] = ["GET", "POST", "HEAD", "PUT", "CONNECT", "OPTIO
 /// A refusal computed by a check: code, enhanced code, text.
 type Refusal = (u16, (u8, u16, u16), &'static str);
 
+const NEED_MAIL: &str = "Error: need MAIL command";
+const NO_VALID_RECIPIENTS: &str = "Error: no valid recipients";
+
 impl ServerSession {
     // ----- replies ----------------------------------------------------------
 
@@ -80,8 +83,18 @@ impl ServerSession {
         }
     }
 
+    /// Refuses a command. Refusals that only follow from an application decision
+    /// (RCPT or DATA pipelined behind a refused MAIL, DATA after every RCPT was
+    /// refused) are not the client's fault (RFC 2920 §3.1 lets it send them
+    /// before seeing the replies), so they do not count against the error budget.
     fn refuse(&mut self, refusal: Refusal) {
-        self.error(refusal.0, refusal.1, refusal.2);
+        let consequence =
+            refusal.2 == NO_VALID_RECIPIENTS || (refusal.2 == NEED_MAIL && self.mail_refused);
+        if consequence {
+            self.refuse_uncounted(refusal);
+        } else {
+            self.error(refusal.0, refusal.1, refusal.2);
+        }
     }
 
     /// A refusal that is policy, not misbehaviour: reported, not counted
@@ -116,6 +129,7 @@ impl ServerSession {
     }
 
     pub(super) fn reset_tx(&mut self) {
+        self.mail_refused = false;
         if self.tx.take().is_some() {
             self.events.push_back(ServerEvent::TransactionReset);
         }
@@ -390,7 +404,7 @@ impl ServerSession {
         let max = self.config.max_recipients.max(100);
         let dsn = self.config.extensions.dsn;
         let check = match &mut self.tx {
-            None => Err((503, (5, 5, 1), "Error: need MAIL command")),
+            None => Err((503, (5, 5, 1), NEED_MAIL)),
             Some(tx) => {
                 tx.rcpt_commands = tx.rcpt_commands.saturating_add(1);
                 if tx.accepted_rcpts >= max {
@@ -422,10 +436,7 @@ impl ServerSession {
     /// (RFC 5321 §3.3: 503, or 554 when every RCPT was refused, as Postfix does).
     fn content_ready(&self) -> Result<&Transaction, Refusal> {
         self.transaction_ready()?;
-        let tx = self
-            .tx
-            .as_ref()
-            .ok_or((503, (5, 5, 1), "Error: need MAIL command"))?;
+        let tx = self.tx.as_ref().ok_or((503, (5, 5, 1), NEED_MAIL))?;
         if tx.accepted_rcpts == 0 {
             // RFC 2033 §4.2: in LMTP, DATA MUST fail with 503 then.
             let code = match self.config.protocol {
@@ -433,7 +444,7 @@ impl ServerSession {
                 Protocol::Lmtp => 503,
             };
             return Err(if tx.rcpt_commands > 0 {
-                (code, (5, 5, 1), "Error: no valid recipients")
+                (code, (5, 5, 1), NO_VALID_RECIPIENTS)
             } else {
                 (503, (5, 5, 1), "Error: need RCPT command")
             });
@@ -469,11 +480,13 @@ impl ServerSession {
             self.content_ready().err()
         };
         if let Some(refusal) = refusal {
+            let counted = !(refusal.2 == NO_VALID_RECIPIENTS
+                || (refusal.2 == NEED_MAIL && self.mail_refused));
             let reply = self.build(refusal.0, refusal.1, refusal.2);
             self.phase = Phase::Bdat {
                 chunk,
                 keep: false,
-                refusal: Some((reply, true)),
+                refusal: Some((reply, counted)),
             };
             self.await_data();
             return;
@@ -829,7 +842,12 @@ impl ServerSession {
         let last = chunk.is_last();
         match refusal {
             Some((reply, counts)) => {
-                self.send_reply(&reply);
+                if last {
+                    // RFC 2033 §4.2: after the last chunk, LMTP answers per recipient.
+                    self.end_of_data_reply(&reply);
+                } else {
+                    self.send_reply(&reply);
+                }
                 self.events.push_back(ServerEvent::ProtocolError(reply));
                 if counts {
                     self.count_error();
@@ -890,6 +908,7 @@ impl ServerSession {
                 self.send_reply(&r);
             }
             Pending::Mail { smtputf8, binary } => {
+                self.mail_refused = false;
                 self.tx = Some(Transaction {
                     smtputf8,
                     binary,
@@ -968,11 +987,11 @@ impl ServerSession {
                 self.end_of_data_reply(&reply);
                 self.tx = None;
             }
-            Pending::Hello(_)
-            | Pending::Auth(_)
-            | Pending::Mail { .. }
-            | Pending::Rcpt
-            | Pending::Data => {
+            Pending::Mail { .. } => {
+                self.mail_refused = true;
+                self.send_reply(&reply);
+            }
+            Pending::Hello(_) | Pending::Auth(_) | Pending::Rcpt | Pending::Data => {
                 self.send_reply(&reply);
             }
         }

@@ -67,10 +67,12 @@ use alloc::sync::Arc;
 
 use bytes::{Buf, BytesMut};
 
+/// The one SASL credentials type, shared with the client (`client::Credentials`).
+pub use crate::wire::sasl::Credentials;
 pub use config::{Extensions, Protocol, ServerConfig, Timeouts, VrfyPolicy};
-pub use event::{Credentials, Decision, HelloKind, MessageFindings, ServerEvent};
+pub use event::{Decision, HelloKind, MessageFindings, ServerEvent};
 
-use crate::output::{ApiMisuse, Output};
+use crate::output::{ApiMisuse, Output, ready_output};
 use crate::reply::Reply;
 use crate::time::Instant;
 use crate::wire::command::{CommandError, ParseOptions, Verb, parse_command};
@@ -177,6 +179,9 @@ pub struct ServerSession {
     deadline: Option<Instant>,
     data_progress: u64,
     skipping_line: bool,
+    /// The application refused the last MAIL: the RCPTs and DATA a pipelining
+    /// client sent behind it are answered but not counted as errors.
+    mail_refused: bool,
     starttls_pending: bool,
     closing: bool,
     close_emitted: bool,
@@ -201,6 +206,7 @@ impl ServerSession {
             deadline: None,
             data_progress: 0,
             skipping_line: false,
+            mail_refused: false,
             starttls_pending: false,
             closing: false,
             close_emitted: false,
@@ -367,26 +373,18 @@ impl ServerSession {
     /// [`Output::Wait`].
     pub fn poll_output(&mut self) -> Output<ServerEvent> {
         self.process();
-        if !self.out.is_empty() {
-            return Output::Transmit(self.out.split().freeze());
-        }
-        if let Some(event) = self.events.pop_front() {
-            return Output::Event(event);
-        }
-        if self.starttls_pending {
-            self.starttls_pending = false;
-            return Output::StartTls;
-        }
-        if self.closing {
-            self.phase = Phase::Closed;
-            if !self.close_emitted {
-                self.close_emitted = true;
-                return Output::Close;
+        if let Some(output) = ready_output(
+            &mut self.out,
+            &mut self.events,
+            &mut self.starttls_pending,
+            self.closing,
+            &mut self.close_emitted,
+        ) {
+            if matches!(output, Output::Close | Output::Wait { .. }) {
+                // Everything was handed out: the session is over.
+                self.phase = Phase::Closed;
             }
-            return Output::Wait {
-                deadline: None,
-                wants_read: false,
-            };
+            return output;
         }
         let wants_read = match self.phase {
             Phase::TlsHandshake | Phase::Closed => false,

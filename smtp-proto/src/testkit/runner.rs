@@ -5,54 +5,12 @@ use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::fmt;
 
+use super::common::{Chunking, Driver, Runner, TranscriptError, matches, written};
 use super::script::{Script, Step, apply_config};
-use crate::output::Output;
 use crate::reply::{EnhancedCode, Reply, ReplyCode};
 use crate::server::{Credentials, Decision, HelloKind, ServerConfig, ServerEvent, ServerSession};
 use crate::time::Instant;
-
-/// How the client's bytes are split before they reach the session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Chunking {
-    /// Each `C:` step in one piece.
-    Whole,
-    /// One byte at a time, draining the session after each.
-    ByteByByte,
-    /// Pieces of 1 to 17 bytes, from a xorshift generator with this seed.
-    Random(u64),
-}
-
-/// Why a transcript failed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TranscriptError {
-    /// The transcript's name.
-    pub name: String,
-    /// The chunking in use.
-    pub chunking: Chunking,
-    /// The 1-based index of the step that failed (0: setup or the end).
-    pub step: usize,
-    /// What went wrong.
-    pub message: String,
-    /// The server lines seen so far.
-    pub server_lines: Vec<String>,
-}
-
-impl fmt::Display for TranscriptError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
-            f,
-            "transcript {:?} ({:?}), step {}: {}",
-            self.name, self.chunking, self.step, self.message
-        )?;
-        writeln!(f, "server said:")?;
-        for line in &self.server_lines {
-            writeln!(f, "  S: {line}")?;
-        }
-        Ok(())
-    }
-}
 
 /// Describes an event the way `E:` lines are written.
 pub(crate) fn describe(event: &ServerEvent) -> String {
@@ -148,82 +106,27 @@ fn parse_decision(s: &str) -> Result<Decision, String> {
     }
 }
 
-fn matches(actual: &str, pattern: &str, prefix: bool) -> bool {
-    if prefix {
-        actual.starts_with(pattern)
-    } else {
-        actual == pattern
-    }
-}
-
-struct Xorshift(u64);
-
-impl Xorshift {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-}
-
 struct Run<'s> {
-    script: &'s Script,
-    chunking: Chunking,
-    rng: Xorshift,
-    session: ServerSession,
-    now: Instant,
-    out: Vec<u8>,
-    lines: Vec<String>,
-    cursor: usize,
+    driver: Driver<ServerSession>,
+    /// The `E:` steps still to come: step index, pattern, prefix, decision.
     decisions: VecDeque<(usize, &'s str, bool, &'s str)>,
-    decided: usize,
-    pending_client: VecDeque<u8>,
-    wants_read: bool,
+    /// The content of the message being received.
     content: Vec<u8>,
     last_message: Option<Vec<u8>>,
-    closed: bool,
-    starttls: bool,
-    step: usize,
 }
 
-impl Run<'_> {
-    fn fail(&self, message: String) -> TranscriptError {
-        TranscriptError {
-            name: self.script.name.clone(),
-            chunking: self.chunking,
-            step: self.step,
-            message,
-            server_lines: self.lines.clone(),
-        }
+impl Runner for Run<'_> {
+    type Session = ServerSession;
+    type Step = Step;
+    const TAG: &'static str = "S";
+    const WHO: &'static str = "server";
+
+    fn driver(&self) -> &Driver<ServerSession> {
+        &self.driver
     }
 
-    fn drain(&mut self) -> Result<(), TranscriptError> {
-        for _ in 0..1_000_000 {
-            match self.session.poll_output() {
-                Output::Transmit(bytes) => {
-                    if self.closed {
-                        return Err(self.fail("output after Close".to_string()));
-                    }
-                    self.out.extend_from_slice(&bytes);
-                    while let Some(pos) = self.out.windows(2).position(|w| w == b"\r\n") {
-                        let line: Vec<u8> = self.out.drain(..pos + 2).collect();
-                        let text = String::from_utf8_lossy(&line[..pos]).into_owned();
-                        self.lines.push(text);
-                    }
-                }
-                Output::Event(event) => self.event(event)?,
-                Output::StartTls => self.starttls = true,
-                Output::Close => self.closed = true,
-                Output::Wait { wants_read, .. } => {
-                    self.wants_read = wants_read;
-                    return Ok(());
-                }
-            }
-        }
-        Err(self.fail("poll_output never returned Wait".to_string()))
+    fn driver_mut(&mut self) -> &mut Driver<ServerSession> {
+        &mut self.driver
     }
 
     fn event(&mut self, event: ServerEvent) -> Result<(), TranscriptError> {
@@ -241,91 +144,33 @@ impl Run<'_> {
         };
         if !matches(&described, pattern, prefix) {
             return Err(self.fail(format!(
-                "event mismatch:\n  expected E: {pattern}{}\n  got      E: {described}",
-                if prefix { "*" } else { "" }
+                "event mismatch:\n  expected E: {}\n  got      E: {described}",
+                written(pattern, prefix)
             )));
         }
         if let ServerEvent::MessageEnd(_) = event {
             self.last_message = Some(core::mem::take(&mut self.content));
         }
         let decision = parse_decision(decision).map_err(|e| self.fail(e))?;
-        self.decided += 1;
-        self.session
-            .respond(self.now, decision)
-            .map_err(|e| self.fail(format!("respond failed: {e}")))
-    }
-
-    fn feed(&mut self) -> Result<(), TranscriptError> {
-        while !self.pending_client.is_empty() && self.wants_read && !self.closed {
-            let n = match self.chunking {
-                Chunking::Whole => self.pending_client.len(),
-                Chunking::ByteByByte => 1,
-                Chunking::Random(_) => 1 + (self.rng.next() % 17) as usize,
-            }
-            .min(self.pending_client.len());
-            let chunk: Vec<u8> = self.pending_client.drain(..n).collect();
-            self.session.handle_bytes(self.now, &chunk);
-            self.drain()?;
-        }
-        Ok(())
+        let d = &mut self.driver;
+        let result = d.session.respond(d.now, decision);
+        result.map_err(|e| self.fail(format!("respond failed: {e}")))
     }
 
     fn step(&mut self, step: &Step) -> Result<(), TranscriptError> {
         match step {
-            Step::Client(bytes) => {
-                if !self.closed {
-                    self.pending_client.extend(bytes.iter().copied());
-                }
-                self.feed()?;
-            }
-            Step::Server { text, prefix } => {
-                self.drain()?;
-                let Some(line) = self.lines.get(self.cursor) else {
-                    return Err(
-                        self.fail(format!("expected S: {text}, but the server said nothing"))
-                    );
-                };
-                if !matches(line, text, *prefix) {
-                    return Err(self.fail(format!(
-                        "server line mismatch:\n  expected S: {text}{}\n  got      S: {line}",
-                        if *prefix { "*" } else { "" }
-                    )));
-                }
-                self.cursor += 1;
-            }
-            Step::ExpectClose => {
-                self.drain()?;
-                if !self.closed {
-                    return Err(self.fail("expected the session to close".to_string()));
-                }
-                self.pending_client.clear();
-            }
-            Step::ExpectStartTls => {
-                self.drain()?;
-                if !self.starttls {
-                    return Err(self.fail("expected a STARTTLS upgrade".to_string()));
-                }
-                self.starttls = false;
-                // Whatever the client sent before the handshake was plaintext.
-                self.pending_client.clear();
-                self.session
-                    .handle_tls_established(self.now)
-                    .map_err(|e| self.fail(format!("handle_tls_established: {e}")))?;
-                self.drain()?;
-            }
-            Step::ExpectSilence => {
-                self.drain()?;
-                if self.cursor != self.lines.len() || !self.out.is_empty() {
-                    let extra = self.lines.get(self.cursor).cloned().unwrap_or_default();
-                    return Err(self.fail(format!("expected silence, got S: {extra}")));
-                }
-            }
+            Step::Client(bytes) => self.peer_sends(bytes),
+            Step::Server { text, prefix } => self.expect_line(text, *prefix),
+            Step::ExpectClose => self.expect_close(),
+            Step::ExpectStartTls => self.start_tls(),
+            Step::ExpectSilence => self.expect_silence(),
             Step::Event { .. } => {
                 self.drain()?;
-                let index = self.step;
+                let index = self.driver.step;
                 if self.decisions.iter().any(|d| d.0 == index) {
                     return Err(self.fail("the event did not happen".to_string()));
                 }
+                Ok(())
             }
             Step::Content(expected) => {
                 self.drain()?;
@@ -336,42 +181,25 @@ impl Run<'_> {
                         self.last_message.as_deref().map(String::from_utf8_lossy)
                     )));
                 }
+                Ok(())
             }
-            Step::Advance(d) => {
-                self.now = self.now + *d;
-                self.session.handle_timeout(self.now);
-                self.drain()?;
-                self.feed()?;
-            }
-            Step::Eof => {
-                self.pending_client.clear();
-                self.session.handle_eof(self.now);
-                self.drain()?;
-            }
+            Step::Advance(d) => self.advance(*d),
+            Step::Eof => self.eof(),
         }
-        Ok(())
     }
 }
 
 /// Plays `script` against a fresh server session with the given chunking.
 pub fn run_server_transcript(script: &Script, chunking: Chunking) -> Result<(), TranscriptError> {
-    let setup_error = |message: String| TranscriptError {
-        name: script.name.clone(),
-        chunking,
-        step: 0,
-        message,
-        server_lines: Vec::new(),
-    };
     let mut config = ServerConfig::new("mx.test");
     for (k, v) in &script.config {
-        apply_config(&mut config, k, v).map_err(setup_error)?;
+        apply_config(&mut config, k, v).map_err(|e| TranscriptError::setup(script, chunking, e))?;
     }
     let config = Arc::new(config);
-    let now = Instant::ZERO;
     let session = if script.implicit_tls {
-        ServerSession::new_tls(config, now)
+        ServerSession::new_tls(config, Instant::ZERO)
     } else {
-        ServerSession::new(config, now)
+        ServerSession::new(config, Instant::ZERO)
     };
     let decisions = script
         .steps
@@ -386,42 +214,15 @@ pub fn run_server_transcript(script: &Script, chunking: Chunking) -> Result<(), 
             _ => None,
         })
         .collect();
-    let seed = match chunking {
-        Chunking::Random(seed) => seed | 1,
-        _ => 1,
-    };
     let mut run = Run {
-        script,
-        chunking,
-        rng: Xorshift(seed),
-        session,
-        now,
-        out: Vec::new(),
-        lines: Vec::new(),
-        cursor: 0,
+        driver: Driver::new(script, chunking, session),
         decisions,
-        decided: 0,
-        pending_client: VecDeque::new(),
-        wants_read: true,
         content: Vec::new(),
         last_message: None,
-        closed: false,
-        starttls: false,
-        step: 0,
     };
-    run.drain()?;
-    for (i, step) in script.steps.iter().enumerate() {
-        run.step = i + 1;
-        run.step(step)?;
-    }
-    run.step = 0;
-    run.drain()?;
-    if let Some(line) = run.lines.get(run.cursor) {
-        return Err(run.fail(format!("unexpected server output: S: {line}")));
-    }
+    run.play(&script.steps)?;
     if let Some((i, pattern, _, _)) = run.decisions.front() {
         return Err(run.fail(format!("event of step {i} never happened: E: {pattern}")));
     }
-    let _ = run.decided;
     Ok(())
 }

@@ -1,10 +1,13 @@
-//! The transcript file format: parsing scripts and applying `@config` lines.
+//! The server transcript format: its steps, parsing them, and applying `@config` lines.
 
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::time::Duration;
 
+use super::common::{
+    Transcript, flag, glob, number, parse_duration, parse_transcript, repeated, split_tag, unescape,
+};
 use crate::server::{Protocol, ServerConfig, VrfyPolicy};
 use crate::wire::command::HeloSyntax;
 use crate::wire::data::BareLineEnding;
@@ -46,124 +49,16 @@ pub enum Step {
     Eof,
 }
 
-/// A parsed transcript.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Script {
-    /// From `# name:`, if given.
-    pub name: String,
-    /// `@config` settings, in order.
-    pub config: Vec<(String, String)>,
-    /// The steps.
-    pub steps: Vec<Step>,
-    /// `@implicit-tls`: the session starts with TLS already up.
-    pub implicit_tls: bool,
-}
+/// A parsed server transcript.
+pub type Script = Transcript<Step>;
 
-/// Decodes the escapes of a `C:`/`D:` line.
-fn unescape(s: &str, line_no: usize) -> Result<Vec<u8>, String> {
-    let mut out = Vec::with_capacity(s.len());
-    let bytes = s.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if b != b'\\' {
-            out.push(b);
-            i += 1;
-            continue;
-        }
-        let esc = *bytes
-            .get(i + 1)
-            .ok_or_else(|| format!("line {line_no}: dangling backslash"))?;
-        i += 2;
-        match esc {
-            b'r' => out.push(b'\r'),
-            b'n' => out.push(b'\n'),
-            b't' => out.push(b'\t'),
-            b'0' => out.push(0),
-            b'\\' => out.push(b'\\'),
-            b'z' => {}
-            b'x' => {
-                let hex = s
-                    .get(i..i + 2)
-                    .and_then(|h| u8::from_str_radix(h, 16).ok())
-                    .ok_or_else(|| format!("line {line_no}: bad \\x escape"))?;
-                out.push(hex);
-                i += 2;
-            }
-            other => {
-                return Err(format!(
-                    "line {line_no}: unknown escape \\{}",
-                    other as char
-                ));
-            }
-        }
-    }
-    Ok(out)
-}
-
-fn parse_duration(s: &str, line_no: usize) -> Result<Duration, String> {
-    let s = s.trim();
-    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("line {line_no}: bad duration {s}"))?;
-    match unit {
-        "s" => Ok(Duration::from_secs(n)),
-        "ms" => Ok(Duration::from_millis(n)),
-        _ => Err(format!("line {line_no}: duration unit must be s or ms")),
-    }
-}
-
-/// Strips one trailing `*` (a prefix match) from a pattern.
-fn glob(s: &str) -> (String, bool) {
-    match s.strip_suffix('*') {
-        Some(p) => (p.to_string(), true),
-        None => (s.to_string(), false),
-    }
-}
-
-/// Parses a transcript.
+/// Parses a server transcript.
 pub fn parse_script(text: &str) -> Result<Script, String> {
-    let mut script = Script::default();
-    for (i, raw) in text.lines().enumerate() {
-        let line_no = i + 1;
-        let line = raw.trim_end_matches('\r');
-        if line.trim().is_empty() {
-            continue;
-        }
-        if let Some(comment) = line.strip_prefix('#') {
-            if let Some(name) = comment.trim().strip_prefix("name:") {
-                script.name = name.trim().to_string();
-            }
-            continue;
-        }
-        if let Some(rest) = line.strip_prefix("@config") {
-            for kv in rest.split_whitespace() {
-                let (k, v) = kv.split_once('=').unwrap_or((kv, "true"));
-                script.config.push((k.to_string(), v.to_string()));
-            }
-            continue;
-        }
-        if line.trim() == "@implicit-tls" {
-            script.implicit_tls = true;
-            continue;
-        }
-        let (tag, rest) = line
-            .split_at_checked(3)
-            .ok_or_else(|| format!("line {line_no}: too short: {line}"))?;
-        let rest = rest.strip_prefix(' ').unwrap_or(rest);
-        let step = match tag {
+    parse_transcript(text, |line, line_no| {
+        let (tag, rest) = split_tag(line, line_no)?;
+        Ok(match tag {
             "C: " | "C:" => Step::Client(unescape(rest, line_no)?),
-            "C* " => {
-                let (n, bytes) = rest
-                    .split_once(' ')
-                    .ok_or_else(|| format!("line {line_no}: C* needs a count"))?;
-                let n: usize = n
-                    .parse()
-                    .map_err(|_| format!("line {line_no}: bad count"))?;
-                let one = unescape(bytes, line_no)?;
-                Step::Client(one.repeat(n))
-            }
+            "C* " => Step::Client(repeated(rest, "C*", line_no)?),
             "S: " => {
                 let (text, prefix) = glob(rest);
                 Step::Server { text, prefix }
@@ -189,22 +84,8 @@ pub fn parse_script(text: &str) -> Result<Script, String> {
             "T+ " => Step::Advance(parse_duration(rest, line_no)?),
             "C~ " if rest.trim() == "eof" => Step::Eof,
             _ => return Err(format!("line {line_no}: unknown step: {line}")),
-        };
-        script.steps.push(step);
-    }
-    Ok(script)
-}
-
-fn flag(v: &str) -> Result<bool, String> {
-    match v {
-        "true" | "on" | "yes" => Ok(true),
-        "false" | "off" | "no" => Ok(false),
-        _ => Err(format!("not a boolean: {v}")),
-    }
-}
-
-fn number<T: core::str::FromStr>(v: &str) -> Result<T, String> {
-    v.parse().map_err(|_| format!("not a number: {v}"))
+        })
+    })
 }
 
 /// Applies one `@config key=value` setting to a server configuration.

@@ -98,9 +98,12 @@ impl Verb {
 
     /// Looks a verb up, case-insensitively.
     pub fn from_name(name: &str) -> Option<Verb> {
+        if !(4..=8).contains(&name.len()) {
+            return None;
+        }
         Verb::ALL
             .into_iter()
-            .find(|v| v.as_str().eq_ignore_ascii_case(name))
+            .find(|v| v.as_str().len() == name.len() && v.as_str().eq_ignore_ascii_case(name))
     }
 
     /// Whether a client must wait for this command's reply before sending more
@@ -327,7 +330,7 @@ pub fn parse_command<'a>(line: &'a [u8], opts: &ParseOptions) -> Result<Command<
     if line.is_empty() {
         return Err(CommandError::Empty);
     }
-    if line.chars().any(|c| c.is_control() && c != '\t') {
+    if has_control(line) {
         return Err(CommandError::ControlCharacter);
     }
     let (verb_str, args) = match line.split_once(' ') {
@@ -383,6 +386,18 @@ pub fn parse_command<'a>(line: &'a [u8], opts: &ParseOptions) -> Result<Command<
         }
         Verb::Auth => parse_auth(args.ok_or_else(syntax)?).ok_or_else(syntax),
     }
+}
+
+/// Whether `s` holds a control character other than HT: C0, DEL, or C1
+/// (U+0080..=U+009F, encoded in UTF-8 as `C2 80`..`C2 9F`). A byte scan: `s` is
+/// valid UTF-8, so a `C2` byte always starts a two-byte character.
+fn has_control(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.iter().enumerate().any(|(i, &c)| {
+        (c < 0x20 && c != b'\t')
+            || c == 0x7f
+            || (c == 0xc2 && b.get(i + 1).is_some_and(|n| (0x80..=0x9f).contains(n)))
+    })
 }
 
 /// RFC 5321 §4.1.1.1 (and RFC 2033 §4.1): `Domain` for HELO, `Domain /
@@ -761,6 +776,8 @@ mod tests {
             Err(CommandError::ControlCharacter)
         );
         assert_eq!(parse("EHLO a\x7fb"), Err(CommandError::ControlCharacter));
+        assert_eq!(parse("NOOP a\u{85}b"), Err(CommandError::ControlCharacter));
+        assert!(parse("NOOP a\u{a0}\u{100}b").is_ok());
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! The DATA codec (RFC 5321 §4.1.1.4, §4.5.2) and BDAT chunk framing (RFC 3030).
 //!
+//! * [`LineNormalizer`] (client side) normalises the line endings of message
+//!   content to CRLF (RFC 5321 §2.3.8): the form of a text body in BDAT chunks.
 //! * [`DotStuffer`] (client side) turns message content into the bytes sent after
-//!   the 354 reply: line endings normalised to CRLF (RFC 5321 §2.3.8), a '.' at the
+//!   the 354 reply: line endings normalised as by [`LineNormalizer`], a '.' at the
 //!   start of a line doubled (§4.5.2) and the end-of-data sequence appended.
 //! * [`DataDecoder`] (server side) turns the bytes received after the 354 reply back
 //!   into message content, stopping exactly after the end-of-data sequence
@@ -11,7 +13,7 @@
 //! * [`BdatChunk`] (server side) takes exactly the octets announced by a
 //!   `BDAT <size> [LAST]` command, verbatim (RFC 3030 §2).
 //!
-//! All three are streaming: they keep O(1) state, never buffer input internally,
+//! All of them are streaming: they keep O(1) state, never buffer input internally,
 //! and give the same result whatever way the input is split into chunks.
 
 use alloc::vec::Vec;
@@ -23,33 +25,33 @@ use crate::limits::TEXT_LINE_MIN;
 const END_OF_DATA: &[u8] = b".\r\n";
 
 // ---------------------------------------------------------------------------
-// Client side: dot-stuffing
+// Client side: line-ending normalisation and dot-stuffing
 // ---------------------------------------------------------------------------
 
-/// Streaming encoder for the DATA phase, client side (RFC 5321 §4.5.2 transparency,
-/// §2.3.8 line endings, §4.1.1.4 end of data).
+/// Streaming line-ending normaliser for message content, client side
+/// (RFC 5321 §2.3.8): the form of a text body sent in BDAT chunks (RFC 3030),
+/// and the first half of what [`DotStuffer`] does for DATA.
 ///
 /// * Every bare CR and every bare LF becomes CRLF; a CRLF stays one CRLF even
 ///   when the CR ends one chunk and the LF starts the next.
-/// * A '.' at the start of a line is doubled.
-/// * [`finish`](DotStuffer::finish) ends the last line with CRLF if the content
-///   did not end with a line ending, then appends `.` CRLF.
+/// * Nothing else changes: no dot-stuffing, no end-of-data sequence.
+/// * [`finish`](LineNormalizer::finish) ends the last line with CRLF if the
+///   content did not end with a line ending.
 ///
-/// The output never contains a bare CR, a bare LF or an undoubled '.' at the start
-/// of a line, whatever the chunking of the input; it contains exactly one
-/// end-of-data sequence, at its very end.
+/// The output never contains a bare CR or a bare LF, and is the same whatever
+/// the chunking of the input.
 ///
 /// ```
-/// use smtp_proto::wire::data::DotStuffer;
+/// use smtp_proto::wire::data::LineNormalizer;
 /// let mut out = Vec::new();
-/// let mut stuffer = DotStuffer::new();
-/// stuffer.encode(b"Subject: hi\n\n.signature\r", &mut out);
-/// stuffer.encode(b"\nbye", &mut out);
-/// stuffer.finish(&mut out);
-/// assert_eq!(out, b"Subject: hi\r\n\r\n..signature\r\nbye\r\n.\r\n");
+/// let mut normalizer = LineNormalizer::new();
+/// normalizer.encode(b"Subject: hi\n\n.signature\r", &mut out);
+/// normalizer.encode(b"\nbye", &mut out);
+/// normalizer.finish(&mut out);
+/// assert_eq!(out, b"Subject: hi\r\n\r\n.signature\r\nbye\r\n");
 /// ```
 #[derive(Debug, Clone)]
-pub struct DotStuffer {
+pub struct LineNormalizer {
     /// The next byte starts a line (true at the start of the content).
     line_start: bool,
     /// The last byte was a CR, already written as CRLF: an LF right after it is
@@ -57,23 +59,40 @@ pub struct DotStuffer {
     after_cr: bool,
 }
 
-impl Default for DotStuffer {
+impl Default for LineNormalizer {
     fn default() -> Self {
-        DotStuffer::new()
+        LineNormalizer::new()
     }
 }
 
-impl DotStuffer {
-    /// A stuffer at the start of a message.
+impl LineNormalizer {
+    /// A normaliser at the start of the content.
     pub fn new() -> Self {
-        DotStuffer {
+        LineNormalizer {
             line_start: true,
             after_cr: false,
         }
     }
 
-    /// Encodes the next piece of message content, appending wire bytes to `out`.
+    /// Normalises the next piece of content, appending the result to `out`.
     pub fn encode(&mut self, input: &[u8], out: &mut Vec<u8>) {
+        self.encode_lines::<false>(input, out);
+    }
+
+    /// Ends the content: a CRLF if it did not end with a line ending. Empty
+    /// content stays empty.
+    pub fn finish(self, out: &mut Vec<u8>) {
+        if !self.line_start {
+            out.extend_from_slice(b"\r\n");
+        }
+    }
+
+    /// The one loop behind [`LineNormalizer::encode`] and
+    /// [`DotStuffer::encode`]: with `STUFF_DOTS`, a '.' at the start of a line
+    /// is doubled as well. A const parameter, so each caller gets its own
+    /// specialised loop and the normaliser pays nothing for the dots.
+    #[inline]
+    fn encode_lines<const STUFF_DOTS: bool>(&mut self, input: &[u8], out: &mut Vec<u8>) {
         out.reserve(input.len().saturating_add(2));
         let mut i = 0;
         while i < input.len() {
@@ -85,7 +104,7 @@ impl DotStuffer {
                 }
             }
             let rest = &input[i..];
-            if self.line_start && rest[0] == b'.' {
+            if STUFF_DOTS && self.line_start && rest[0] == b'.' {
                 out.push(b'.');
             }
             match memchr::memchr2(b'\r', b'\n', rest) {
@@ -110,14 +129,55 @@ impl DotStuffer {
             }
         }
     }
+}
+
+/// Streaming encoder for the DATA phase, client side (RFC 5321 §4.5.2 transparency,
+/// §2.3.8 line endings, §4.1.1.4 end of data): a [`LineNormalizer`] that also
+/// stuffs dots and ends the data.
+///
+/// * Every bare CR and every bare LF becomes CRLF; a CRLF stays one CRLF even
+///   when the CR ends one chunk and the LF starts the next.
+/// * A '.' at the start of a line is doubled.
+/// * [`finish`](DotStuffer::finish) ends the last line with CRLF if the content
+///   did not end with a line ending, then appends `.` CRLF.
+///
+/// The output never contains a bare CR, a bare LF or an undoubled '.' at the start
+/// of a line, whatever the chunking of the input; it contains exactly one
+/// end-of-data sequence, at its very end.
+///
+/// ```
+/// use smtp_proto::wire::data::DotStuffer;
+/// let mut out = Vec::new();
+/// let mut stuffer = DotStuffer::new();
+/// stuffer.encode(b"Subject: hi\n\n.signature\r", &mut out);
+/// stuffer.encode(b"\nbye", &mut out);
+/// stuffer.finish(&mut out);
+/// assert_eq!(out, b"Subject: hi\r\n\r\n..signature\r\nbye\r\n.\r\n");
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct DotStuffer {
+    /// Line endings and line starts.
+    lines: LineNormalizer,
+}
+
+impl DotStuffer {
+    /// A stuffer at the start of a message.
+    pub fn new() -> Self {
+        DotStuffer {
+            lines: LineNormalizer::new(),
+        }
+    }
+
+    /// Encodes the next piece of message content, appending wire bytes to `out`.
+    pub fn encode(&mut self, input: &[u8], out: &mut Vec<u8>) {
+        self.lines.encode_lines::<true>(input, out);
+    }
 
     /// Ends the message: a CRLF if the content did not end with a line ending,
     /// then the end-of-data `.` CRLF (RFC 5321 §4.1.1.4). An empty message is
     /// just `.` CRLF.
     pub fn finish(self, out: &mut Vec<u8>) {
-        if !self.line_start {
-            out.extend_from_slice(b"\r\n");
-        }
+        self.lines.finish(out);
         out.extend_from_slice(END_OF_DATA);
     }
 }
@@ -846,6 +906,41 @@ mod tests {
         assert_eq!(stuff(&[b"a.", b".b"]), b"a..b\r\n.\r\n");
         assert_eq!(stuff(&[b"a\r\n", b".", b"."]), b"a\r\n...\r\n.\r\n");
         assert_eq!(stuff(&[b"\n\n"]), b"\r\n\r\n.\r\n");
+    }
+
+    /// The BDAT form of a text body (normalised, not stuffed) is the content
+    /// that DATA delivers, for every split of the input.
+    #[test]
+    fn bdat_normalisation_matches_data() {
+        let inputs: [&[u8]; 8] = [
+            b"",
+            b"a",
+            b"a\r\nb",
+            b"\r\r\n\n",
+            b".\r\n..\n.",
+            b"x\ry\nz\r\n",
+            b"\r",
+            b"end\r\n",
+        ];
+        for input in inputs {
+            let mut data = Vec::new();
+            let mut stuffer = DotStuffer::new();
+            stuffer.encode(input, &mut data);
+            stuffer.finish(&mut data);
+            // Un-stuff DATA's wire form to get the content it delivers.
+            let mut delivered = Vec::new();
+            for line in data[..data.len() - 3].split_inclusive(|&b| b == b'\n') {
+                delivered.extend_from_slice(line.strip_prefix(b".").unwrap_or(line));
+            }
+            for split in 0..=input.len() {
+                let mut normalizer = LineNormalizer::new();
+                let mut got = Vec::new();
+                normalizer.encode(&input[..split], &mut got);
+                normalizer.encode(&input[split..], &mut got);
+                normalizer.finish(&mut got);
+                assert_eq!(got, delivered, "{input:?} split at {split}");
+            }
+        }
     }
 
     #[test]

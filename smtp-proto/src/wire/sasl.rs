@@ -742,12 +742,126 @@ pub fn encode_oauthbearer(creds: &OAuthBearer, out: &mut Vec<u8>) -> Result<(), 
     Ok(())
 }
 
+// ---------------------------------------------------------------------------
+// Credentials, as the application sees them
+// ---------------------------------------------------------------------------
+
+/// Credentials for SMTP AUTH (RFC 4954), the same type on both sides: what a
+/// server session hands the application to verify
+/// ([`ServerEvent::Auth`](crate::server::ServerEvent::Auth)) and what a client
+/// session authenticates with
+/// ([`ClientConfig::credentials`](crate::client::ClientConfig::credentials)).
+/// Re-exported as `smtp_proto::server::Credentials` and
+/// `smtp_proto::client::Credentials`.
+///
+/// A client chooses the mechanism from those the server offers: OAUTHBEARER
+/// (RFC 7628) then XOAUTH2 for a bearer token (XOAUTH2 only when a `user` is
+/// given: it cannot go without one); PLAIN (RFC 4616) then LOGIN for a password
+/// (LOGIN only without an authorization identity, which it cannot carry).
+///
+/// `Debug` does not show the password or the token.
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Credentials {
+    /// PLAIN (RFC 4616) and LOGIN: an identity and a password.
+    Password {
+        /// The identity to act as, if different from `username` (PLAIN's authzid).
+        authzid: Option<String>,
+        /// Who is authenticating.
+        username: String,
+        /// The password.
+        password: String,
+    },
+    /// XOAUTH2 or OAUTHBEARER (RFC 7628): an OAuth 2.0 bearer token (RFC 6750).
+    Bearer {
+        /// The user, usually an e-mail address (XOAUTH2 `user=`, OAUTHBEARER
+        /// `a=`), if given. XOAUTH2 always carries one; OAUTHBEARER may not.
+        user: Option<String>,
+        /// The token, without the `Bearer ` prefix.
+        token: String,
+    },
+}
+
+impl Credentials {
+    /// Password credentials without an authorization identity.
+    pub fn password(username: impl Into<String>, password: impl Into<String>) -> Credentials {
+        Credentials::Password {
+            authzid: None,
+            username: username.into(),
+            password: password.into(),
+        }
+    }
+
+    /// Bearer-token credentials for `user` (OAUTHBEARER or XOAUTH2).
+    pub fn bearer(user: impl Into<String>, token: impl Into<String>) -> Credentials {
+        Credentials::Bearer {
+            user: Some(user.into()),
+            token: token.into(),
+        }
+    }
+
+    /// Bearer-token credentials without a user: only OAUTHBEARER can carry
+    /// them (the server learns the user from the token).
+    pub fn bearer_without_user(token: impl Into<String>) -> Credentials {
+        Credentials::Bearer {
+            user: None,
+            token: token.into(),
+        }
+    }
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Credentials::Password {
+                authzid, username, ..
+            } => f
+                .debug_struct("Password")
+                .field("authzid", authzid)
+                .field("username", username)
+                .field("password", &"<redacted>")
+                .finish(),
+            Credentials::Bearer { user, .. } => f
+                .debug_struct("Bearer")
+                .field("user", user)
+                .field("token", &"<redacted>")
+                .finish(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use alloc::vec;
 
     const M: usize = MAX_ENCODED_LEN;
+
+    #[test]
+    fn credentials_debug_hides_secrets() {
+        let password = Credentials::Password {
+            authzid: Some("boss".into()),
+            username: "tim".into(),
+            password: "hunter2".into(),
+        };
+        let text = alloc::format!("{password:?}");
+        assert!(text.contains("boss") && text.contains("tim"), "{text}");
+        assert!(!text.contains("hunter2"), "{text}");
+        for bearer in [
+            Credentials::bearer("tim", "tok3n"),
+            Credentials::bearer_without_user("tok3n"),
+        ] {
+            let text = alloc::format!("{bearer:?}");
+            assert!(!text.contains("tok3n"), "{text}");
+        }
+        assert_eq!(
+            Credentials::bearer("tim", "t"),
+            Credentials::Bearer {
+                user: Some("tim".into()),
+                token: "t".into()
+            }
+        );
+    }
 
     fn data(v: &[u8]) -> Result<SaslResponse, SaslError> {
         Ok(SaslResponse::Data(v.to_vec()))

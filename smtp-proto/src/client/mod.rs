@@ -1,0 +1,729 @@
+//! The client half of SMTP and LMTP as a sans-IO state machine.
+//!
+//! A [`ClientSession`] has the server's shape: it is fed the server's bytes,
+//! end-of-input and timeouts through the `handle_*` methods and drained through
+//! [`ClientSession::poll_output`] until it returns [`Output::Wait`]. What the
+//! application wants done — send a message, stream its body, RSET, NOOP, QUIT —
+//! it asks with methods that enqueue commands; results come back as
+//! [`ClientEvent`]s.
+//!
+//! # What the core does by itself
+//!
+//! Connection setup is protocol logic, so it lives here (DESIGN rule 6): the
+//! greeting (220, or a typed refusal on 554 or 421), EHLO with a HELO fallback on
+//! 500/502 (LHLO in LMTP), STARTTLS per [`TlsPolicy`] and EHLO again over TLS
+//! (only the post-TLS capabilities are used), AUTH when [`Credentials`] are
+//! configured, and then [`ClientEvent::Ready`].
+//!
+//! Transactions follow [`ClientSession::send_mail`]: MAIL with the parameters the
+//! [`Envelope`] asks for (checked against the capabilities before anything is
+//! written), one RCPT per recipient, then the content with DATA (dot-stuffed,
+//! bare CR and LF turned into CRLF, so the client never emits an SMTP smuggling
+//! sequence) or BDAT (RFC 3030) when CHUNKING is offered.
+//!
+//! With PIPELINING (RFC 2920) MAIL, every RCPT and DATA go in one group and
+//! every reply is matched to its command through a FIFO of written commands;
+//! without it the session writes one command at a time. The application code is
+//! the same either way. Replies are parsed strictly and within the configured
+//! limits; a malformed, unexpected or unsolicited reply is a fatal
+//! [`ProtocolError`] — replies are never re-aligned with commands.
+//!
+//! # Design decisions
+//!
+//! * **No decisions, only events.** Unlike the server, nothing here waits for
+//!   the application: a client has nothing to decide in the middle of a
+//!   command exchange. The application acts when it likes.
+//! * **One transaction at a time** from the application's point of view:
+//!   `send_mail` is refused while a transaction is in progress; the next may
+//!   start as soon as [`ClientEvent::TransactionComplete`] or
+//!   [`ClientEvent::TransactionFailed`] is out. Internally an RSET after a failure
+//!   and the next MAIL share a pipelined group.
+//! * **The body is streamed through a bounded buffer.** [`ClientSession::body`]
+//!   takes what fits ([`ClientConfig::max_body_buffer`]) and says how much it
+//!   took; [`ClientEvent::BodyWanted`] says when there is room again. An
+//!   application that has the whole message may hand it over at once (when it
+//!   fits) right after `send_mail`.
+//! * **Text bodies are normalised under BDAT too**: bare CR and LF become CRLF
+//!   and a final line ending is added ([`LineNormalizer`](crate::wire::data::LineNormalizer),
+//!   the same code that does it for the DATA encoder), so the server receives
+//!   the same message whichever way it was sent. Only
+//!   `BODY=BINARYMIME` content is sent verbatim.
+//! * **LMTP with BDAT ends with a separate `BDAT 0 LAST`**, written only after
+//!   every content chunk was accepted, and chunks are not pipelined: the reply
+//!   count after the last chunk (one per accepted recipient, RFC 2033 §4.2) is
+//!   then never in doubt, even when the server refuses a chunk.
+//! * **Fatal conditions close the session.** A timeout, a malformed or
+//!   unsolicited reply or a 421 closes at once; a refusal the server answered in
+//!   step (greeting 554, EHLO refused, TLS or AUTH failure) is followed by QUIT.
+//!
+//! # Drain loop
+//!
+//! ```
+//! use std::collections::VecDeque;
+//! use std::sync::Arc;
+//! use smtp_proto::client::{ClientConfig, ClientEvent, ClientSession, Envelope};
+//! use smtp_proto::output::Output;
+//! use smtp_proto::time::Instant;
+//!
+//! let config = Arc::new(ClientConfig::new("client.example").unwrap());
+//! let mut now = Instant::ZERO;
+//! let mut client = ClientSession::new(config, now);
+//!
+//! // What the server says, each piece once the client waits for it (in an
+//! // adapter, this comes from the socket).
+//! let mut server: VecDeque<&[u8]> = VecDeque::from([
+//!     &b"220 mx.example.net ESMTP\r\n"[..],
+//!     b"250-mx.example.net\r\n250-PIPELINING\r\n250 8BITMIME\r\n",
+//!     b"250 2.1.0 Ok\r\n550 5.1.1 No such user\r\n250 2.1.5 Ok\r\n354 Go ahead\r\n",
+//!     b"250 2.0.0 Ok: queued\r\n",
+//!     b"221 2.0.0 Bye\r\n",
+//! ]);
+//! let mut body: &[u8] = b"Subject: hi\r\n\r\n.hello\n";
+//! let mut wire = Vec::new();
+//! loop {
+//!     match client.poll_output() {
+//!         Output::Transmit(bytes) => wire.extend_from_slice(&bytes), // write to the socket
+//!         Output::Event(ClientEvent::Ready(_caps)) => {
+//!             let envelope = Envelope::parse(
+//!                 "<alice@client.example>",
+//!                 ["<nobody@example.net>", "<bob@example.net>"],
+//!             )
+//!             .unwrap();
+//!             client.send_mail(now, envelope).unwrap();
+//!         }
+//!         Output::Event(ClientEvent::BodyWanted) => {
+//!             let n = client.body(now, body).unwrap();
+//!             body = &body[n..];
+//!             if body.is_empty() {
+//!                 client.end_body(now).unwrap();
+//!             }
+//!         }
+//!         Output::Event(ClientEvent::TransactionComplete(result)) => {
+//!             let delivered: Vec<String> =
+//!                 result.delivered().map(|r| r.path.to_string()).collect();
+//!             assert_eq!(delivered, ["<bob@example.net>"]);
+//!             client.quit(now).unwrap();
+//!         }
+//!         Output::Event(event) => panic!("{event:?}"),
+//!         Output::StartTls => unreachable!("the server does not offer STARTTLS"),
+//!         Output::Close => break,
+//!         Output::Wait { deadline, wants_read } => match server.pop_front() {
+//!             Some(bytes) if wants_read => client.handle_bytes(now, bytes),
+//!             _ => {
+//!                 // An adapter would sleep until `deadline` here.
+//!                 now = deadline.expect("a deadline while waiting for the server");
+//!                 client.handle_timeout(now);
+//!             }
+//!         },
+//!         _ => {}
+//!     }
+//! }
+//! let wire = String::from_utf8(wire).unwrap();
+//! assert!(wire.starts_with("EHLO client.example\r\nMAIL FROM:<alice@client.example>\r\n"));
+//! assert!(wire.contains("DATA\r\nSubject: hi\r\n\r\n..hello\r\n.\r\nQUIT\r\n"));
+//! ```
+
+mod config;
+mod event;
+mod setup;
+#[cfg(test)]
+mod tests;
+mod transaction;
+
+use alloc::collections::VecDeque;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::time::Duration;
+
+use bytes::{Buf, BytesMut};
+
+/// The one SASL credentials type, shared with the server (`server::Credentials`).
+pub use crate::wire::sasl::Credentials;
+pub use config::{ClientConfig, ClientTimeouts, Protocol, TlsPolicy};
+pub use event::{
+    AuthError, ClientError, ClientEvent, ConfigError, Envelope, ProtocolError, Recipient,
+    RecipientResult, RequiredExtension, SessionError, TransactionFailure, TransactionResult,
+    Waiting,
+};
+
+use crate::ext::Capabilities;
+use crate::output::{ApiMisuse, Output, ready_output};
+use crate::reply::{Reply, ReplyParse, ReplyParseOptions, parse_reply};
+use crate::time::Instant;
+use crate::wire::command::{Command, Verb};
+
+/// Stop producing body output once this much waits to be taken.
+const OUTPUT_HIGH_WATER: usize = 64 * 1024;
+
+/// What a written command (or the connection itself) waits for: one entry of
+/// the outstanding-command FIFO.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Expect {
+    /// The greeting.
+    Greeting,
+    /// The reply to EHLO, HELO or LHLO.
+    Hello(Verb),
+    /// The reply to STARTTLS.
+    StartTls,
+    /// The reply to AUTH or to a SASL response line.
+    Auth,
+    /// The reply to MAIL.
+    Mail,
+    /// The reply to the RCPT of this recipient (index in the envelope).
+    Rcpt(usize),
+    /// The reply to DATA.
+    Data,
+    /// The replies to the end of the content: `remaining` of them (LMTP: one per
+    /// accepted recipient). `abort`: the lone `.` that ends a DATA the server
+    /// accepted although no recipient was (RFC 2920 §3.1).
+    DataEnd { remaining: usize, abort: bool },
+    /// The reply (LMTP `LAST`: replies) to a BDAT chunk. `sync`: nothing may be
+    /// written before it is answered.
+    Bdat {
+        last: bool,
+        remaining: usize,
+        sync: bool,
+    },
+    /// The reply to RSET; `internal` when the session sent it on its own.
+    Rset { internal: bool },
+    /// The reply to NOOP.
+    Noop,
+    /// The reply to QUIT.
+    Quit,
+}
+
+impl Expect {
+    /// Whether nothing may be written after this command until it is answered
+    /// (RFC 2920 §3.1, [`Verb::ends_pipeline_group`]).
+    fn ends_group(self) -> bool {
+        match self {
+            Expect::Greeting => true,
+            Expect::Bdat { sync, .. } => sync,
+            Expect::DataEnd { .. } => false,
+            _ => self.verb().is_some_and(Verb::ends_pipeline_group),
+        }
+    }
+
+    /// The command answered, for error reports.
+    fn verb(self) -> Option<Verb> {
+        Some(match self {
+            Expect::Greeting | Expect::DataEnd { .. } => return None,
+            Expect::Hello(v) => v,
+            Expect::StartTls => Verb::StartTls,
+            Expect::Auth => Verb::Auth,
+            Expect::Mail => Verb::Mail,
+            Expect::Rcpt(_) => Verb::Rcpt,
+            Expect::Data => Verb::Data,
+            Expect::Bdat { .. } => Verb::Bdat,
+            Expect::Rset { .. } => Verb::Rset,
+            Expect::Noop => Verb::Noop,
+            Expect::Quit => Verb::Quit,
+        })
+    }
+
+    fn waiting(self) -> Waiting {
+        match self {
+            Expect::Greeting => Waiting::Greeting,
+            Expect::DataEnd { .. } | Expect::Bdat { last: true, .. } => Waiting::EndOfData,
+            other => other.verb().map_or(Waiting::EndOfData, Waiting::Reply),
+        }
+    }
+
+    /// RFC 5321 §4.5.3.2.
+    fn timeout(self, t: &ClientTimeouts) -> Duration {
+        match self {
+            Expect::Greeting => t.greeting,
+            Expect::Mail => t.mail,
+            Expect::Rcpt(_) => t.rcpt,
+            Expect::Data => t.data_init,
+            Expect::DataEnd { .. } | Expect::Bdat { last: true, .. } => t.data_end,
+            Expect::Bdat { last: false, .. } => t.data_block,
+            _ => t.command,
+        }
+    }
+
+    /// Whether a reply with this code can answer the command at all. Anything
+    /// else is a fatal protocol error: the reply stream is out of step.
+    fn admits(self, code: u16) -> bool {
+        let negative = code >= 400;
+        match self {
+            Expect::Greeting | Expect::StartTls => code == 220 || negative,
+            Expect::Hello(_) => code == 250 || negative,
+            Expect::Auth => code == 235 || code == 334 || negative,
+            Expect::Data => code == 354 || negative,
+            Expect::Quit => true,
+            _ => code < 300 || negative,
+        }
+    }
+}
+
+/// A command not written yet.
+#[derive(Debug)]
+struct Queued {
+    bytes: Vec<u8>,
+    expect: Expect,
+}
+
+/// A sans-IO SMTP or LMTP client connection.
+///
+/// See the [module documentation](self) for the drain loop.
+#[derive(Debug)]
+pub struct ClientSession {
+    config: Arc<ClientConfig>,
+    now: Instant,
+    reply_opts: ReplyParseOptions,
+    input: BytesMut,
+    out: BytesMut,
+    events: VecDeque<ClientEvent>,
+    /// Commands not yet written, in order.
+    queue: VecDeque<Queued>,
+    /// Commands written and not fully answered, in order.
+    inflight: VecDeque<Expect>,
+    /// When the reply at the head of `inflight` is overdue.
+    head_deadline: Option<Instant>,
+    /// PIPELINING offered and used.
+    pipelining: bool,
+    tls: bool,
+    /// STARTTLS was accepted: waiting for `handle_tls_established`.
+    handshake: Option<Instant>,
+    /// `Output::StartTls` not handed out yet.
+    starttls_output: bool,
+    caps: Option<Capabilities>,
+    ready: bool,
+    authenticated: bool,
+    auth: Option<setup::AuthExchange>,
+    msg: Option<transaction::Message>,
+    quit_queued: bool,
+    eof: bool,
+    closing: bool,
+    close_emitted: bool,
+}
+
+impl ClientSession {
+    /// A new connection on a plaintext port (25, 587, or an LMTP socket): the
+    /// session waits for the greeting.
+    pub fn new(config: Arc<ClientConfig>, now: Instant) -> ClientSession {
+        let reply_opts =
+            ReplyParseOptions::from_limits(&config.limits.clamped(), config.reply_line_ending);
+        let mut session = ClientSession {
+            head_deadline: Some(now + config.timeouts.greeting),
+            config,
+            now,
+            reply_opts,
+            input: BytesMut::new(),
+            out: BytesMut::new(),
+            events: VecDeque::new(),
+            queue: VecDeque::new(),
+            inflight: VecDeque::from([Expect::Greeting]),
+            pipelining: false,
+            tls: false,
+            handshake: None,
+            starttls_output: false,
+            caps: None,
+            ready: false,
+            authenticated: false,
+            auth: None,
+            msg: None,
+            quit_queued: false,
+            eof: false,
+            closing: false,
+            close_emitted: false,
+        };
+        if let Err(e) = setup::check_config(&session.config) {
+            session.fatal(SessionError::Config(e));
+        }
+        session
+    }
+
+    /// A new connection whose TLS was set up before SMTP started (implicit TLS,
+    /// port 465, RFC 8314 §3.3): STARTTLS is never sent and AUTH is allowed.
+    pub fn new_tls(config: Arc<ClientConfig>, now: Instant) -> ClientSession {
+        let mut session = ClientSession::new(config, now);
+        session.tls = true;
+        session
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ClientConfig {
+        &self.config
+    }
+
+    /// The capabilities in force: from the last EHLO (or LHLO) reply, or empty
+    /// after HELO. `None` before the first one.
+    pub fn capabilities(&self) -> Option<&Capabilities> {
+        self.caps.as_ref()
+    }
+
+    /// Whether setup is over ([`ClientEvent::Ready`] was queued) and the
+    /// session has not closed.
+    pub fn is_ready(&self) -> bool {
+        self.ready && !self.closing
+    }
+
+    /// Whether the connection is protected by TLS.
+    pub fn is_tls(&self) -> bool {
+        self.tls
+    }
+
+    /// Whether AUTH succeeded.
+    pub fn is_authenticated(&self) -> bool {
+        self.authenticated
+    }
+
+    /// Whether the session is over (or about to hand out [`Output::Close`]).
+    pub fn is_closed(&self) -> bool {
+        self.closing
+    }
+
+    /// How many octets [`ClientSession::body`] would accept now.
+    pub fn body_capacity(&self) -> usize {
+        match &self.msg {
+            Some(m) if m.accepts_body() => {
+                self.config.body_capacity().saturating_sub(m.staged_len())
+            }
+            _ => 0,
+        }
+    }
+
+    // ----- inputs -------------------------------------------------------------
+
+    /// Bytes from the server. Bytes that arrive while a TLS upgrade is pending
+    /// are discarded: they were sent in plaintext after the server's 220 to
+    /// STARTTLS (RFC 3207 §4.2, response injection).
+    pub fn handle_bytes(&mut self, now: Instant, bytes: &[u8]) {
+        self.now = now;
+        if self.closing || self.handshake.is_some() {
+            return;
+        }
+        self.input.extend_from_slice(bytes);
+    }
+
+    /// The server closed its side. Replies already received are still read; then
+    /// the session closes, quietly after QUIT, else with
+    /// [`SessionError::ConnectionClosed`].
+    pub fn handle_eof(&mut self, now: Instant) {
+        self.now = now;
+        self.eof = true;
+    }
+
+    /// Time passed. If the deadline of [`Output::Wait`] is reached, the session
+    /// reports [`SessionError::Timeout`] and closes (RFC 5321 §4.5.3.2); a QUIT
+    /// left unanswered just closes.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.now = now;
+        if self.closing {
+            return;
+        }
+        let Some(deadline) = self.deadline() else {
+            return;
+        };
+        if now < deadline {
+            return;
+        }
+        let waiting = if self.handshake.is_some() {
+            Waiting::TlsHandshake
+        } else {
+            match self.inflight.front() {
+                Some(Expect::Quit) => {
+                    self.shutdown();
+                    return;
+                }
+                Some(e) => e.waiting(),
+                None => Waiting::Body,
+            }
+        };
+        self.fatal(SessionError::Timeout(waiting));
+    }
+
+    /// The TLS handshake that [`Output::StartTls`] asked for is done. What was
+    /// learnt before it is forgotten (RFC 3207 §4.2) and EHLO (or LHLO) is sent again.
+    pub fn handle_tls_established(&mut self, now: Instant) -> Result<(), ApiMisuse> {
+        if self.closing {
+            return Err(ApiMisuse::Closed);
+        }
+        if self.handshake.is_none() || self.starttls_output {
+            return Err(ApiMisuse::NoTlsUpgrade);
+        }
+        self.now = now;
+        self.handshake = None;
+        self.tls = true;
+        self.caps = None;
+        self.input.clear();
+        if !self.quit_queued {
+            self.send_hello();
+        }
+        Ok(())
+    }
+
+    // ----- commands -----------------------------------------------------------
+
+    /// Sends RSET (RFC 5321 §4.1.1.5); its reply comes as [`ClientEvent::Reply`].
+    /// Only between transactions (a failed one counts as over).
+    pub fn rset(&mut self, now: Instant) -> Result<(), ApiMisuse> {
+        self.check_idle()?;
+        self.now = now;
+        self.msg = None;
+        self.enqueue(Command::Rset.to_bytes(), Expect::Rset { internal: false });
+        Ok(())
+    }
+
+    /// Sends NOOP (RFC 5321 §4.1.1.9); its reply comes as [`ClientEvent::Reply`].
+    /// Only between transactions.
+    pub fn noop(&mut self, now: Instant) -> Result<(), ApiMisuse> {
+        self.check_idle()?;
+        self.now = now;
+        self.enqueue(Command::Noop(None).to_bytes(), Expect::Noop);
+        Ok(())
+    }
+
+    /// Ends the session with QUIT (RFC 5321 §4.1.1.10): [`Output::Close`]
+    /// follows the server's reply. Allowed at any time but during a transaction;
+    /// during setup, the setup stops at the next reply.
+    pub fn quit(&mut self, now: Instant) -> Result<(), ApiMisuse> {
+        if self.closing {
+            return Err(ApiMisuse::Closed);
+        }
+        if self.quit_queued || self.transaction_in_progress() {
+            return Err(ApiMisuse::InvalidState);
+        }
+        self.now = now;
+        self.msg = None;
+        self.enqueue_quit();
+        Ok(())
+    }
+
+    // ----- output -------------------------------------------------------------
+
+    /// The next thing for the adapter to do. Call it until it returns
+    /// [`Output::Wait`].
+    pub fn poll_output(&mut self) -> Output<ClientEvent> {
+        self.process();
+        if let Some(output) = ready_output(
+            &mut self.out,
+            &mut self.events,
+            &mut self.starttls_output,
+            self.closing,
+            &mut self.close_emitted,
+        ) {
+            return output;
+        }
+        Output::Wait {
+            deadline: self.deadline(),
+            wants_read: self.handshake.is_none(),
+        }
+    }
+
+    // ----- the engine -----------------------------------------------------------
+
+    /// Writes what may be written and produces body output, then reads a
+    /// reply, and again: output is produced between any two replies the same
+    /// way whether they arrived together or apart, so nothing depends on how
+    /// the input was split (DESIGN rule 7).
+    fn process(&mut self) {
+        while !self.closing && self.handshake.is_none() {
+            self.flush();
+            self.pump_body();
+            if !self.step_reply() {
+                break;
+            }
+        }
+        if self.eof && !self.closing {
+            if self.quit_queued {
+                self.shutdown();
+            } else {
+                self.fatal(SessionError::ConnectionClosed);
+            }
+        }
+    }
+
+    /// Parses and handles one reply, if a whole one is buffered.
+    fn step_reply(&mut self) -> bool {
+        if self.input.is_empty() {
+            return false;
+        }
+        match parse_reply(&self.input, &self.reply_opts) {
+            Err(e) => {
+                self.fatal(SessionError::Protocol(ProtocolError::MalformedReply(e)));
+                true
+            }
+            Ok(ReplyParse::Partial) => false,
+            Ok(ReplyParse::Complete { reply, consumed }) => {
+                self.input.advance(consumed);
+                self.on_reply(reply);
+                true
+            }
+        }
+    }
+
+    /// Matches a reply with the command at the head of the FIFO.
+    fn on_reply(&mut self, reply: Reply) {
+        let code = reply.code().get();
+        let Some(&expect) = self.inflight.front() else {
+            let error = if code == 421 {
+                SessionError::ServiceUnavailable(reply)
+            } else {
+                SessionError::Protocol(ProtocolError::UnsolicitedReply(reply))
+            };
+            self.fatal(error);
+            return;
+        };
+        // RFC 5321 §3.8: 421 at any point means the server is closing.
+        if code == 421 && expect != Expect::Quit {
+            self.fatal(SessionError::ServiceUnavailable(reply));
+            return;
+        }
+        if !expect.admits(code) {
+            self.fatal(SessionError::Protocol(ProtocolError::UnexpectedReply {
+                command: expect.verb(),
+                reply,
+            }));
+            return;
+        }
+        match self.inflight.front_mut() {
+            Some(Expect::DataEnd { remaining, .. } | Expect::Bdat { remaining, .. })
+                if *remaining > 1 =>
+            {
+                *remaining -= 1;
+            }
+            _ => {
+                self.inflight.pop_front();
+            }
+        }
+        self.head_deadline = self
+            .inflight
+            .front()
+            .map(|e| self.now + e.timeout(&self.config.timeouts));
+        match expect {
+            Expect::Greeting => self.on_greeting(reply),
+            Expect::Hello(verb) => self.on_hello(verb, reply),
+            Expect::StartTls => self.on_starttls(reply),
+            Expect::Auth => self.on_auth(reply),
+            Expect::Mail => self.on_mail(reply),
+            Expect::Rcpt(i) => self.on_rcpt(i, reply),
+            Expect::Data => self.on_data(reply),
+            Expect::DataEnd { abort, .. } => {
+                if !abort {
+                    self.on_final(reply);
+                }
+            }
+            Expect::Bdat { last, .. } => self.on_bdat(last, reply),
+            Expect::Rset { internal } => {
+                if !internal {
+                    self.events.push_back(ClientEvent::Reply {
+                        verb: Verb::Rset,
+                        reply,
+                    });
+                }
+            }
+            Expect::Noop => self.events.push_back(ClientEvent::Reply {
+                verb: Verb::Noop,
+                reply,
+            }),
+            Expect::Quit => self.shutdown(),
+        }
+    }
+
+    /// Writes queued commands as far as pipelining allows: without PIPELINING
+    /// one at a time; with it, until a command that ends a group (RFC 2920 §3.1).
+    fn flush(&mut self) {
+        while !self.queue.is_empty() {
+            if let Some(last) = self.inflight.back()
+                && (!self.pipelining || last.ends_group())
+            {
+                break;
+            }
+            let Some(q) = self.queue.pop_front() else {
+                break;
+            };
+            self.out.extend_from_slice(&q.bytes);
+            self.written(q.expect);
+        }
+    }
+
+    /// A command (or the end of the content) went out: its reply is awaited.
+    fn written(&mut self, expect: Expect) {
+        if self.inflight.is_empty() {
+            self.head_deadline = Some(self.now + expect.timeout(&self.config.timeouts));
+        }
+        self.inflight.push_back(expect);
+    }
+
+    /// Queues a command, unless QUIT is already queued.
+    fn enqueue(&mut self, bytes: Vec<u8>, expect: Expect) {
+        if !self.quit_queued {
+            self.queue.push_back(Queued { bytes, expect });
+        }
+    }
+
+    fn enqueue_quit(&mut self) {
+        if !self.quit_queued {
+            self.queue.push_back(Queued {
+                bytes: Command::Quit.to_bytes(),
+                expect: Expect::Quit,
+            });
+            self.quit_queued = true;
+        }
+    }
+
+    /// Whether a command matching `pred` is queued or awaits its reply.
+    fn pending(&self, pred: impl Fn(&Expect) -> bool) -> bool {
+        self.inflight.iter().any(&pred) || self.queue.iter().any(|q| pred(&q.expect))
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        if let Some(handshake) = self.handshake {
+            return Some(handshake);
+        }
+        if !self.inflight.is_empty() {
+            return self.head_deadline;
+        }
+        self.msg
+            .as_ref()
+            .and_then(|m| m.body_deadline(self.config.timeouts.data_block))
+    }
+
+    fn check_idle(&self) -> Result<(), ApiMisuse> {
+        if self.closing {
+            return Err(ApiMisuse::Closed);
+        }
+        if !self.ready || self.quit_queued || self.transaction_in_progress() {
+            return Err(ApiMisuse::InvalidState);
+        }
+        Ok(())
+    }
+
+    fn transaction_in_progress(&self) -> bool {
+        self.msg.as_ref().is_some_and(|m| !m.is_abandoned())
+    }
+
+    /// The session cannot go on: report, and close without another word.
+    fn fatal(&mut self, error: SessionError) {
+        if self.closing {
+            return;
+        }
+        self.events.push_back(ClientEvent::Error(error));
+        self.out.clear();
+        self.shutdown();
+    }
+
+    /// The session cannot go on, but the server is in step: report, QUIT, close.
+    fn fail_and_quit(&mut self, error: SessionError) {
+        self.events.push_back(ClientEvent::Error(error));
+        self.msg = None;
+        self.auth = None;
+        self.queue.retain(|q| q.expect == Expect::Quit);
+        self.enqueue_quit();
+    }
+
+    fn shutdown(&mut self) {
+        self.closing = true;
+        self.queue.clear();
+        self.inflight.clear();
+        self.input.clear();
+        self.msg = None;
+        self.auth = None;
+        self.head_deadline = None;
+        self.handshake = None;
+        self.starttls_output = false;
+    }
+}
