@@ -71,7 +71,22 @@ pub enum Framed<'a> {
 /// ```
 pub fn frame_line(buf: &[u8], max_len: usize, ending: LineEnding) -> Framed<'_> {
     let window = &buf[..buf.len().min(max_len.saturating_add(1))];
-    let Some(lf) = memchr::memchr(b'\n', window) else {
+    let lf = memchr::memchr(b'\n', window);
+    let region = &window[..lf.unwrap_or(window.len())];
+    // A CR with another byte of the line after it is bare. It is the verdict
+    // whenever it lies within the first `max_len` octets, whatever else is wrong
+    // further on, so the verdict is the same however much of the line has
+    // arrived (found by the `server` fuzz target's read-size differential).
+    let bare_cr =
+        memchr::memchr(b'\r', region).is_some_and(|i| i + 1 < region.len() && i + 1 < max_len);
+    if bare_cr {
+        return Framed::Invalid {
+            error: LineError::BareCr,
+            consumed: lf.map_or(window.len(), |lf| lf + 1),
+            complete: lf.is_some(),
+        };
+    }
+    let Some(lf) = lf else {
         if window.len() >= max_len {
             return Framed::Invalid {
                 error: LineError::TooLong,
@@ -79,14 +94,7 @@ pub fn frame_line(buf: &[u8], max_len: usize, ending: LineEnding) -> Framed<'_> 
                 complete: false,
             };
         }
-        return match memchr::memchr(b'\r', window) {
-            Some(cr) if cr + 1 < window.len() => Framed::Invalid {
-                error: LineError::BareCr,
-                consumed: window.len(),
-                complete: false,
-            },
-            _ => Framed::Partial,
-        };
+        return Framed::Partial;
     };
     let consumed = lf + 1;
     let (content, has_cr) = if lf > 0 && window[lf - 1] == b'\r' {
@@ -96,8 +104,6 @@ pub fn frame_line(buf: &[u8], max_len: usize, ending: LineEnding) -> Framed<'_> 
     };
     let error = if consumed > max_len {
         Some(LineError::TooLong)
-    } else if memchr::memchr(b'\r', content).is_some() {
-        Some(LineError::BareCr)
     } else if !has_cr && ending == LineEnding::Strict {
         Some(LineError::BareLf)
     } else {
@@ -168,6 +174,40 @@ mod tests {
         );
         assert_eq!(skip_line(b"aaa\r\nNOOP"), (5, true));
         assert_eq!(skip_line(b"aaa"), (3, false));
+    }
+
+    /// The verdict on a line never depends on how much of it has arrived: every
+    /// prefix is either Partial or gives the whole buffer's verdict.
+    #[test]
+    fn verdict_is_independent_of_arrival() {
+        let mut long_bare_cr = alloc::vec![b'a'; 20];
+        long_bare_cr.extend_from_slice(b"\rb");
+        long_bare_cr.extend(core::iter::repeat_n(b'c', 600));
+        long_bare_cr.extend_from_slice(b"\r\n");
+        let mut long_then_cr = alloc::vec![b'a'; 600];
+        long_then_cr.extend_from_slice(b"\rb\r\n");
+        let cases: [&[u8]; 6] = [
+            &long_bare_cr,
+            &long_then_cr,
+            b"NO\rOP\r\n",
+            b"NOOP\n",
+            b"NOOP\r\r\n",
+            b"NOOP\r\n",
+        ];
+        for case in cases {
+            for ending in [LineEnding::Strict, LineEnding::Lenient] {
+                let whole = frame_line(case, 512, ending);
+                for n in 0..=case.len() {
+                    match (frame_line(&case[..n], 512, ending), whole) {
+                        (Framed::Partial, _) => {}
+                        (Framed::Invalid { error: a, .. }, Framed::Invalid { error: b, .. }) => {
+                            assert_eq!(a, b, "{case:?} at {n}")
+                        }
+                        (a, b) => assert_eq!(a, b, "{case:?} at {n}"),
+                    }
+                }
+            }
+        }
     }
 
     #[test]
