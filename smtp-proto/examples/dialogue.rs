@@ -98,8 +98,9 @@ fn decide(event: &ServerEvent, message: &mut Vec<u8>) -> Option<Decision> {
             println!("   [server: message of {} octets queued]", findings.size);
             Some(Decision::Accept)
         }
-        ServerEvent::TransactionReset | ServerEvent::ProtocolError(_) => None,
-        _ => Some(Decision::Accept),
+        event if event.needs_decision() => Some(Decision::Accept),
+        // Information only: TransactionFinished, TransactionReset, ClientFault, ...
+        _ => None,
     }
 }
 
@@ -134,14 +135,17 @@ fn main() {
     };
     let mut message = Vec::new();
     let (mut client_closed, mut server_closed) = (false, false);
+    // What each side wrote and the other has not taken yet: a session takes
+    // only what fits in its buffer, the rest waits (as in a socket).
+    let (mut to_client, mut to_server) = (Vec::new(), Vec::new());
     while !(client_closed && server_closed) {
         let mut progress = false;
         // The server side: output goes to the client, decisions are made at once.
-        loop {
+        while !server_closed {
             match server.poll_output() {
                 Output::Transmit(bytes) => {
                     show("S:", &bytes);
-                    client.handle_bytes(now, &bytes);
+                    to_client.extend_from_slice(&bytes);
                 }
                 Output::Event(event) => {
                     if let Some(decision) = decide(&event, &mut message) {
@@ -156,11 +160,11 @@ fn main() {
             progress = true;
         }
         // The client side: output goes to the server.
-        loop {
+        while !client_closed {
             match client.poll_output() {
                 Output::Transmit(bytes) => {
                     show("C:", &bytes);
-                    server.handle_bytes(now, &bytes);
+                    to_server.extend_from_slice(&bytes);
                 }
                 Output::Event(event) => sender.on_event(&mut client, now, event),
                 Output::Close => client_closed = true,
@@ -170,6 +174,17 @@ fn main() {
             }
             progress = true;
         }
+        // Move the bytes across; a closed side reads nothing more.
+        let n = client
+            .handle_bytes(now, &to_client)
+            .unwrap_or(to_client.len());
+        progress |= n > 0;
+        to_client.drain(..n);
+        let n = server
+            .handle_bytes(now, &to_server)
+            .unwrap_or(to_server.len());
+        progress |= n > 0;
+        to_server.drain(..n);
         assert!(progress, "the dialogue stalled");
     }
     assert_eq!(

@@ -122,3 +122,14 @@ pub mod server;
 pub mod testkit;
 pub mod time;
 pub mod wire;
+
+/// Whether a session speaks SMTP or LMTP; both sides' configurations use it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Protocol {
+    /// SMTP (RFC 5321): HELO/EHLO, one reply after the end of data.
+    #[default]
+    Smtp,
+    /// LMTP (RFC 2033): LHLO only, one reply per accepted recipient after the
+    /// end of data.
+    Lmtp,
+}

@@ -6,13 +6,19 @@ use bytes::{Bytes, BytesMut};
 
 /// One thing for the adapter to do, from a session's `poll_output()`.
 ///
-/// The adapter calls `poll_output()` until it returns [`Output::Wait`], acting on
-/// each value in order (DESIGN rule 2: one queue, so none can be forgotten).
+/// The adapter calls `poll_output()` until it returns [`Output::Wait`] (or
+/// [`Output::Close`]), acting on each value in order: one queue, so nothing can
+/// be forgotten (ARCHITECTURE.md, "The drain loop").
+///
+/// Within one drain, events come first and the bytes to write come last, as a
+/// single `Transmit` for the whole batch of replies (or commands), right before
+/// the session waits, upgrades to TLS or closes.
 #[must_use]
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Output<E> {
-    /// Write these bytes to the peer, in order.
+    /// Write these bytes to the peer, in order: everything the session produced
+    /// since the last `Transmit`, in one piece.
     Transmit(Bytes),
     /// Hand this event to the application. Events that need a decision say so;
     /// the session stays paused until `respond` is called.
@@ -20,10 +26,14 @@ pub enum Output<E> {
     /// Every earlier `Transmit` has been handed out: flush it, run the TLS
     /// handshake on the connection, then call `handle_tls_established`.
     StartTls,
-    /// Flush what was transmitted and close the connection. The session is over.
+    /// Flush what was transmitted and close the connection. The session is
+    /// over: every later `poll_output` returns `Close` again, and every input
+    /// method answers [`ApiMisuse::Closed`].
     Close,
-    /// Nothing more until input arrives (if `wants_read`) or `deadline` passes
-    /// (then call `handle_timeout`).
+    /// Nothing more until input arrives (if `wants_read`), the application
+    /// answers a pending decision, or `deadline` passes (then call
+    /// `handle_timeout`). The session is open: a closed session says
+    /// [`Output::Close`] instead.
     Wait {
         /// When to call `handle_timeout`, if ever.
         deadline: Option<crate::time::Instant>,
@@ -33,10 +43,13 @@ pub enum Output<E> {
     },
 }
 
-/// What both sessions' `poll_output` hand out before they wait, in the order
-/// [`Output`] promises: bytes first, then events, then [`Output::StartTls`]
-/// (after every `Transmit` queued before it), then, once the session is
-/// `closing`, [`Output::Close`] once and a `Wait` that wants nothing after it.
+/// What both sessions' `poll_output` hand out, in the order [`Output`]
+/// promises: events first; then, when nothing else is left to do before the
+/// session would stop (wait, upgrade to TLS or close), every byte queued since
+/// the last `Transmit` as **one** [`Output::Transmit`] (RFC 2920 §3.2: replies
+/// may be held, but must go out before the session waits for more input); then
+/// [`Output::StartTls`]; then, once the session is `closing`, [`Output::Close`],
+/// again at every later call.
 ///
 /// `None` when nothing is ready and the session is open: the caller returns its
 /// own [`Output::Wait`], whose deadline and `wants_read` depend on its state.
@@ -45,27 +58,25 @@ pub(crate) fn ready_output<E>(
     events: &mut VecDeque<E>,
     starttls: &mut bool,
     closing: bool,
-    close_emitted: &mut bool,
 ) -> Option<Output<E>> {
-    if !out.is_empty() {
-        return Some(Output::Transmit(out.split().freeze()));
-    }
     if let Some(event) = events.pop_front() {
         return Some(Output::Event(event));
+    }
+    if !out.is_empty() {
+        return Some(Output::Transmit(out.split().freeze()));
     }
     if core::mem::take(starttls) {
         return Some(Output::StartTls);
     }
-    if !closing {
-        return None;
-    }
-    if core::mem::replace(close_emitted, true) {
-        Some(Output::Wait {
-            deadline: None,
-            wants_read: false,
-        })
-    } else {
-        Some(Output::Close)
+    closing.then_some(Output::Close)
+}
+
+/// Gives a buffer's memory back when it is empty and has grown past `keep`
+/// octets, so that an idle session holds little heap whatever the read sizes
+/// were.
+pub(crate) fn release_if_idle(buf: &mut BytesMut, keep: usize) {
+    if buf.is_empty() && buf.capacity() > keep {
+        *buf = BytesMut::new();
     }
 }
 
@@ -74,9 +85,14 @@ pub(crate) fn ready_output<E>(
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ApiMisuse {
-    /// `respond` without an event waiting for a decision.
+    /// `respond` without an event waiting for a decision (or before the event
+    /// was handed out by `poll_output`).
     #[error("no event is waiting for a decision")]
     NoPendingDecision,
+    /// `respond_to` named a different event than the one awaiting a decision;
+    /// this one is awaited.
+    #[error("the decision awaited is for {0:?}")]
+    Awaiting(crate::server::DecisionPoint),
     /// The decision does not fit the event (e.g. a 2xx reply to reject, a
     /// per-recipient answer outside LMTP, or the wrong number of replies).
     #[error("the decision does not fit the pending event")]
@@ -84,7 +100,9 @@ pub enum ApiMisuse {
     /// `handle_tls_established` without a STARTTLS in progress, or twice.
     #[error("no TLS upgrade is in progress")]
     NoTlsUpgrade,
-    /// The session has closed.
+    /// The session has closed (or decided to close: the peer closed its side,
+    /// QUIT, a timeout, a fatal error). Every input method answers this once
+    /// it is so; `poll_output` still hands out what is left, then `Close`.
     #[error("the session is closed")]
     Closed,
     /// A client command was issued in a state that does not allow it.
@@ -100,30 +118,31 @@ mod tests {
     fn ready_output_hands_out_in_contract_order() {
         let mut out = BytesMut::from(&b"250 ok\r\n"[..]);
         let mut events = VecDeque::from([1, 2]);
-        let (mut starttls, mut close_emitted) = (true, false);
-        let mut next = |closing| {
-            ready_output(
-                &mut out,
-                &mut events,
-                &mut starttls,
-                closing,
-                &mut close_emitted,
-            )
-        };
+        let mut starttls = true;
+        let mut next = |closing| ready_output(&mut out, &mut events, &mut starttls, closing);
+        assert_eq!(next(true), Some(Output::Event(1)));
+        assert_eq!(next(true), Some(Output::Event(2)));
         assert_eq!(
             next(true),
             Some(Output::Transmit(Bytes::from_static(b"250 ok\r\n")))
         );
-        assert_eq!(next(true), Some(Output::Event(1)));
-        assert_eq!(next(true), Some(Output::Event(2)));
         assert_eq!(next(false), Some(Output::StartTls));
         assert_eq!(next(false), None);
         assert_eq!(next(true), Some(Output::Close));
-        let closed = Some(Output::Wait {
-            deadline: None,
-            wants_read: false,
-        });
-        assert_eq!(next(true), closed);
-        assert_eq!(next(true), closed);
+        assert_eq!(next(true), Some(Output::Close));
+    }
+
+    #[test]
+    fn release_if_idle_keeps_small_and_busy_buffers() {
+        let mut buf = BytesMut::with_capacity(64 * 1024);
+        buf.extend_from_slice(b"x");
+        release_if_idle(&mut buf, 4096);
+        assert!(buf.capacity() >= 64 * 1024, "not empty: kept");
+        buf.clear();
+        release_if_idle(&mut buf, 4096);
+        assert_eq!(buf.capacity(), 0, "empty and large: released");
+        let mut small = BytesMut::with_capacity(1024);
+        release_if_idle(&mut small, 4096);
+        assert!(small.capacity() >= 1024, "small: kept");
     }
 }

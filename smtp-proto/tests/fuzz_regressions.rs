@@ -45,7 +45,11 @@ fn drain(
                 d.wait = Some((deadline, wants_read));
                 return d;
             }
-            Output::Close => d.closed = true,
+            Output::Close => {
+                d.closed = true;
+                d.out = String::from_utf8_lossy(&out).into_owned();
+                return d;
+            }
             Output::StartTls => {}
             other => panic!("unexpected {other:?}"),
         }
@@ -84,7 +88,7 @@ fn refused_greeting_still_times_out() {
     let (deadline, wants_read) = d.wait.unwrap();
     assert!(wants_read);
     let deadline = deadline.expect("a deadline while waiting for QUIT");
-    s.handle_timeout(deadline);
+    let _ = s.handle_timeout(deadline);
     let d = drain(&mut s, deadline, &mut none);
     assert!(d.out.starts_with("421 4.4.2 "), "{}", d.out);
     assert!(d.closed);
@@ -104,7 +108,7 @@ fn oauth_failure_acknowledgement_times_out() {
     let mut s = ServerSession::new(Arc::new(config), t0);
     drain(&mut s, t0, &mut accept);
     // n,a=user@example.com,^Aauth=Bearer token^A^A
-    s.handle_bytes(
+    let _ = s.handle_bytes(
         t0,
         b"EHLO c.test\r\nAUTH OAUTHBEARER bixhPXVzZXJAZXhhbXBsZS5jb20sAWF1dGg9QmVhcmVyIHRva2VuAQE=\r\n",
     );
@@ -123,7 +127,7 @@ fn oauth_failure_acknowledgement_times_out() {
         .unwrap()
         .0
         .expect("a deadline while waiting for the ack");
-    s.handle_timeout(deadline);
+    let _ = s.handle_timeout(deadline);
     let d = drain(&mut s, deadline, &mut none);
     assert!(d.out.starts_with("421 4.4.2 "), "{}", d.out);
     assert!(d.closed);
@@ -167,7 +171,7 @@ fn no_timeout_while_the_application_decides_on_a_bdat_chunk() {
     let t0 = Instant::ZERO;
     let mut s = ServerSession::new(Arc::new(ServerConfig::new("mx.test")), t0);
     drain(&mut s, t0, &mut accept);
-    s.handle_bytes(
+    let _ = s.handle_bytes(
         t0,
         b"EHLO c.test\r\nMAIL FROM:<a@c.test>\r\nRCPT TO:<b@mx.test>\r\nBDAT 3 LAST\r\nabc",
     );
@@ -178,7 +182,7 @@ fn no_timeout_while_the_application_decides_on_a_bdat_chunk() {
     assert_eq!(d.events.last(), Some(&ServerEvent::DataStart));
     assert_eq!(d.wait, Some((None, true)), "no deadline while deciding");
     let late = t0 + std::time::Duration::from_secs(86_400);
-    s.handle_timeout(late);
+    let _ = s.handle_timeout(late);
     let d = drain(&mut s, late, &mut none);
     assert_eq!(d.out, "", "the timeout fired during the decision");
     assert!(!d.closed);
@@ -232,14 +236,14 @@ fn data_deadline_does_not_depend_on_read_sizes() {
         let t0 = Instant::ZERO;
         let mut s = ServerSession::new(Arc::new(ServerConfig::new("mx.test")), t0);
         drain(&mut s, t0, &mut accept);
-        s.handle_bytes(
+        let _ = s.handle_bytes(
             t0,
             b"EHLO c.test\r\nMAIL FROM:<a@c.test>\r\nRCPT TO:<d@mx.test>\r\nDATA\r\n",
         );
         drain(&mut s, t0, &mut accept);
         let feed = |s: &mut ServerSession, now: Instant, bytes: &[u8]| {
             for piece in bytes.chunks(read) {
-                s.handle_bytes(now, piece);
+                let _ = s.handle_bytes(now, piece);
                 drain(s, now, &mut accept);
             }
         };

@@ -7,7 +7,7 @@ use crate::limits::Limits;
 use crate::wire::line::LineEnding;
 use crate::wire::path::{Host, PathError, PathOptions};
 
-pub use crate::server::Protocol;
+use crate::Protocol;
 use crate::wire::sasl::Credentials;
 
 /// What the client does about STARTTLS (RFC 3207) on a plaintext connection.
@@ -114,6 +114,9 @@ pub struct ClientConfig {
     pub limits: Limits,
     /// Whether a bare LF ends a reply line (RFC 5321 §2.3.8 says no).
     pub reply_line_ending: LineEnding,
+    /// Most unprocessed input octets buffered: [`ClientSession::handle_bytes`](super::ClientSession::handle_bytes)
+    /// takes no more. Raised to hold one reply of the `limits` (lines × line length).
+    pub max_input_buffer: usize,
     /// Reply timeouts.
     pub timeouts: ClientTimeouts,
 }
@@ -131,6 +134,12 @@ impl ClientConfig {
 
     pub(crate) fn bdat_chunk_size(&self) -> usize {
         self.bdat_chunk_size.max(1)
+    }
+
+    pub(crate) fn input_capacity(&self) -> usize {
+        let limits = self.limits.clamped();
+        self.max_input_buffer
+            .max(limits.reply_line.saturating_mul(limits.reply_lines.max(1)))
     }
 
     pub(crate) fn body_capacity(&self) -> usize {
@@ -158,6 +167,7 @@ impl Default for ClientConfig {
             max_body_buffer: 64 * 1024,
             limits: Limits::default(),
             reply_line_ending: LineEnding::Strict,
+            max_input_buffer: 64 * 1024,
             timeouts: ClientTimeouts::default(),
         }
     }

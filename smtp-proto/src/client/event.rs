@@ -128,8 +128,8 @@ pub enum TransactionFailure {
 #[non_exhaustive]
 pub enum SessionError {
     /// The configuration cannot be used: nothing was sent.
-    #[error("invalid configuration: {0}")]
-    Config(ConfigError),
+    #[error("invalid configuration")]
+    Config(#[source] ConfigError),
     /// The server greeted with a refusal, usually `554` (RFC 5321 §3.1); the
     /// client sent QUIT.
     #[error("greeting refused: {0}")]
@@ -147,12 +147,12 @@ pub enum SessionError {
     #[error("STARTTLS refused: {0}")]
     TlsRefused(Reply),
     /// Authentication failed (RFC 4954 §6).
-    #[error("authentication failed: {0}")]
-    Auth(AuthError),
-    /// The server broke the protocol; the connection cannot be trusted to be
-    /// in step any more.
-    #[error("protocol error: {0}")]
-    Protocol(ProtocolError),
+    #[error("authentication failed")]
+    Auth(#[source] AuthError),
+    /// The **server** broke the protocol; the connection cannot be trusted to
+    /// be in step any more.
+    #[error("the server broke the protocol")]
+    ServerFault(#[source] ServerFault),
     /// A timeout of RFC 5321 §4.5.3.2 expired.
     #[error("timed out waiting for {0:?}")]
     Timeout(Waiting),
@@ -198,10 +198,12 @@ pub enum AuthError {
     Cancelled(Reply),
 }
 
-/// How the server broke the protocol.
+/// How the **server** broke the protocol (the server session's
+/// [`ServerEvent::ClientFault`](crate::server::ServerEvent::ClientFault) is the
+/// other way round).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
-pub enum ProtocolError {
+pub enum ServerFault {
     /// Bytes that are not a valid reply (RFC 5321 §4.2): bad or out-of-range
     /// code, bad separator, mixed codes in a multi-line reply, control
     /// characters, bare CR or LF, a line or reply over the limits.
@@ -220,6 +222,12 @@ pub enum ProtocolError {
     /// the server sent on its own.
     #[error("unsolicited reply: {0}")]
     UnsolicitedReply(Reply),
+    /// A reply that arrived before the command it would answer had been
+    /// handed out to be written: the server answered ahead (an extra reply to
+    /// an earlier command), so matching it to that command would shift every
+    /// later reply by one. Replies are never re-aligned.
+    #[error("reply ahead of its command: {0}")]
+    PrematureReply(Reply),
 }
 
 /// What the client was waiting for when a timeout expired.

@@ -12,7 +12,7 @@
 //! Connection setup is protocol logic, so it lives here (DESIGN rule 6): the
 //! greeting (220, or a typed refusal on 554 or 421), EHLO with a HELO fallback on
 //! 500/502 (LHLO in LMTP), STARTTLS per [`TlsPolicy`] and EHLO again over TLS
-//! (only the post-TLS capabilities are used), AUTH when [`Credentials`] are
+//! (only the post-TLS capabilities are used), AUTH when [`Credentials`](crate::wire::sasl::Credentials) are
 //! configured, and then [`ClientEvent::Ready`].
 //!
 //! Transactions follow [`ClientSession::send_mail`]: MAIL with the parameters the
@@ -25,8 +25,8 @@
 //! every reply is matched to its command through a FIFO of written commands;
 //! without it the session writes one command at a time. The application code is
 //! the same either way. Replies are parsed strictly and within the configured
-//! limits; a malformed, unexpected or unsolicited reply is a fatal
-//! [`ProtocolError`] — replies are never re-aligned with commands.
+//! limits; a malformed, unexpected, unsolicited or premature reply is a fatal
+//! [`ServerFault`] — replies are never re-aligned with commands.
 //!
 //! # Design decisions
 //!
@@ -137,23 +137,23 @@ use core::time::Duration;
 
 use bytes::{Buf, BytesMut};
 
-/// The one SASL credentials type, shared with the server (`server::Credentials`).
-pub use crate::wire::sasl::Credentials;
-pub use config::{ClientConfig, ClientTimeouts, Protocol, TlsPolicy};
+pub use config::{ClientConfig, ClientTimeouts, TlsPolicy};
 pub use event::{
-    AuthError, ClientError, ClientEvent, ConfigError, Envelope, ProtocolError, Recipient,
-    RecipientResult, RequiredExtension, SessionError, TransactionFailure, TransactionResult,
-    Waiting,
+    AuthError, ClientError, ClientEvent, ConfigError, Envelope, Recipient, RecipientResult,
+    RequiredExtension, ServerFault, SessionError, TransactionFailure, TransactionResult, Waiting,
 };
 
 use crate::ext::Capabilities;
-use crate::output::{ApiMisuse, Output, ready_output};
+use crate::output::{ApiMisuse, Output, ready_output, release_if_idle};
 use crate::reply::{Reply, ReplyParse, ReplyParseOptions, parse_reply};
 use crate::time::Instant;
 use crate::wire::command::{Command, Verb};
 
 /// Stop producing body output once this much waits to be taken.
 const OUTPUT_HIGH_WATER: usize = 64 * 1024;
+
+/// An idle session keeps buffers up to this size; larger ones are released.
+const IDLE_KEEP: usize = 1024;
 
 /// What a written command (or the connection itself) waits for: one entry of
 /// the outstanding-command FIFO.
@@ -296,7 +296,18 @@ pub struct ClientSession {
     quit_queued: bool,
     eof: bool,
     closing: bool,
-    close_emitted: bool,
+    /// Commands written into `out` so far (the greeting counts as one).
+    written_count: u64,
+    /// Commands answered in full so far: the head of `inflight` is command
+    /// number `answered_count`.
+    answered_count: u64,
+    /// `written_count` when `out` was last handed out: commands up to here
+    /// can have been seen by the server.
+    handed_out: u64,
+    /// For the buffered input, in order: up to which offset (exclusive) the
+    /// octets were fed while `handed_out` had this value. A reply may only
+    /// answer a command that had been handed out when its last octet was fed.
+    segments: VecDeque<(usize, u64)>,
 }
 
 impl ClientSession {
@@ -327,7 +338,10 @@ impl ClientSession {
             quit_queued: false,
             eof: false,
             closing: false,
-            close_emitted: false,
+            written_count: 1,
+            answered_count: 0,
+            handed_out: 1,
+            segments: VecDeque::new(),
         };
         if let Err(e) = setup::check_config(&session.config) {
             session.fatal(SessionError::Config(e));
@@ -387,38 +401,66 @@ impl ClientSession {
 
     // ----- inputs -------------------------------------------------------------
 
-    /// Bytes from the server. Bytes that arrive while a TLS upgrade is pending
-    /// are discarded: they were sent in plaintext after the server's 220 to
-    /// STARTTLS (RFC 3207 §4.2, response injection).
-    pub fn handle_bytes(&mut self, now: Instant, bytes: &[u8]) {
-        self.now = now;
-        if self.closing || self.handshake.is_some() {
-            return;
+    /// Bytes from the server. The session takes **at most what fits** in its
+    /// input buffer ([`ClientConfig::max_input_buffer`], raised to hold one
+    /// reply of the configured limits) and returns how many octets it took:
+    /// keep the rest and offer it again after the next drain. Bytes that
+    /// arrive while a TLS upgrade is pending are taken and discarded: they were
+    /// sent in plaintext after the server's 220 to STARTTLS (RFC 3207 §4.2,
+    /// response injection).
+    ///
+    /// The replies in these bytes may only answer commands that were already
+    /// handed out by [`poll_output`](Self::poll_output): a reply to a command
+    /// not yet written is [`ServerFault::PrematureReply`].
+    pub fn handle_bytes(&mut self, now: Instant, bytes: &[u8]) -> Result<usize, ApiMisuse> {
+        if self.closing {
+            return Err(ApiMisuse::Closed);
         }
-        self.input.extend_from_slice(bytes);
+        self.now = now;
+        if self.handshake.is_some() {
+            return Ok(bytes.len());
+        }
+        let room = self
+            .config
+            .input_capacity()
+            .saturating_sub(self.input.len());
+        let taken = bytes.len().min(room);
+        if taken > 0 {
+            self.input.extend_from_slice(&bytes[..taken]);
+            let end = self.input.len();
+            match self.segments.back_mut() {
+                Some((last_end, limit)) if *limit == self.handed_out => *last_end = end,
+                _ => self.segments.push_back((end, self.handed_out)),
+            }
+        }
+        Ok(taken)
     }
 
     /// The server closed its side. Replies already received are still read; then
     /// the session closes, quietly after QUIT, else with
     /// [`SessionError::ConnectionClosed`].
-    pub fn handle_eof(&mut self, now: Instant) {
+    pub fn handle_eof(&mut self, now: Instant) -> Result<(), ApiMisuse> {
+        if self.closing {
+            return Err(ApiMisuse::Closed);
+        }
         self.now = now;
         self.eof = true;
+        Ok(())
     }
 
     /// Time passed. If the deadline of [`Output::Wait`] is reached, the session
     /// reports [`SessionError::Timeout`] and closes (RFC 5321 §4.5.3.2); a QUIT
     /// left unanswered just closes.
-    pub fn handle_timeout(&mut self, now: Instant) {
-        self.now = now;
+    pub fn handle_timeout(&mut self, now: Instant) -> Result<(), ApiMisuse> {
         if self.closing {
-            return;
+            return Err(ApiMisuse::Closed);
         }
+        self.now = now;
         let Some(deadline) = self.deadline() else {
-            return;
+            return Ok(());
         };
         if now < deadline {
-            return;
+            return Ok(());
         }
         let waiting = if self.handshake.is_some() {
             Waiting::TlsHandshake
@@ -426,13 +468,14 @@ impl ClientSession {
             match self.inflight.front() {
                 Some(Expect::Quit) => {
                     self.shutdown();
-                    return;
+                    return Ok(());
                 }
                 Some(e) => e.waiting(),
                 None => Waiting::Body,
             }
         };
         self.fatal(SessionError::Timeout(waiting));
+        Ok(())
     }
 
     /// The TLS handshake that [`Output::StartTls`] asked for is done. What was
@@ -449,6 +492,7 @@ impl ClientSession {
         self.tls = true;
         self.caps = None;
         self.input.clear();
+        self.segments.clear();
         if !self.quit_queued {
             self.send_hello();
         }
@@ -495,7 +539,7 @@ impl ClientSession {
     // ----- output -------------------------------------------------------------
 
     /// The next thing for the adapter to do. Call it until it returns
-    /// [`Output::Wait`].
+    /// [`Output::Wait`] or [`Output::Close`].
     pub fn poll_output(&mut self) -> Output<ClientEvent> {
         self.process();
         if let Some(output) = ready_output(
@@ -503,9 +547,26 @@ impl ClientSession {
             &mut self.events,
             &mut self.starttls_output,
             self.closing,
-            &mut self.close_emitted,
         ) {
+            if matches!(output, Output::Transmit(_)) {
+                self.handed_out = self.written_count;
+            }
+            if matches!(output, Output::Close) {
+                self.input = BytesMut::new();
+                self.out = BytesMut::new();
+                self.events = VecDeque::new();
+                self.segments = VecDeque::new();
+            }
             return output;
+        }
+        // About to wait: give back what an idle session does not need.
+        release_if_idle(&mut self.input, IDLE_KEEP);
+        release_if_idle(&mut self.out, IDLE_KEEP);
+        if self.events.capacity() > 16 {
+            self.events.shrink_to(16);
+        }
+        if self.queue.is_empty() && self.queue.capacity() > 16 {
+            self.queue.shrink_to(16);
         }
         Output::Wait {
             deadline: self.deadline(),
@@ -541,14 +602,40 @@ impl ClientSession {
         if self.input.is_empty() {
             return false;
         }
-        match parse_reply(&self.input, &self.reply_opts) {
+        let parsed = match parse_reply(&self.input, &self.reply_opts) {
+            Err(e) if matches!(self.inflight.front(), Some(Expect::Hello(_))) => {
+                // One capability line the client cannot read must not make the
+                // server unusable: the EHLO reply is read with such lines
+                // defused, and the capability model ignores (and reports) them.
+                setup::parse_ehlo_leniently(&self.input, &self.reply_opts).ok_or(e)
+            }
+            other => other,
+        };
+        match parsed {
             Err(e) => {
-                self.fatal(SessionError::Protocol(ProtocolError::MalformedReply(e)));
+                self.fatal(SessionError::ServerFault(ServerFault::MalformedReply(e)));
                 true
             }
             Ok(ReplyParse::Partial) => false,
             Ok(ReplyParse::Complete { reply, consumed }) => {
+                // The reply's last octet was fed when only the commands up to
+                // `limit` had been handed out.
+                let limit = self
+                    .segments
+                    .iter()
+                    .find(|(end, _)| *end >= consumed)
+                    .map_or(self.handed_out, |&(_, limit)| limit);
                 self.input.advance(consumed);
+                self.segments.retain_mut(|(end, _)| {
+                    *end = end.saturating_sub(consumed);
+                    *end > 0
+                });
+                if !self.inflight.is_empty() && self.answered_count >= limit {
+                    self.fatal(SessionError::ServerFault(ServerFault::PrematureReply(
+                        reply,
+                    )));
+                    return true;
+                }
                 self.on_reply(reply);
                 true
             }
@@ -562,7 +649,7 @@ impl ClientSession {
             let error = if code == 421 {
                 SessionError::ServiceUnavailable(reply)
             } else {
-                SessionError::Protocol(ProtocolError::UnsolicitedReply(reply))
+                SessionError::ServerFault(ServerFault::UnsolicitedReply(reply))
             };
             self.fatal(error);
             return;
@@ -573,7 +660,7 @@ impl ClientSession {
             return;
         }
         if !expect.admits(code) {
-            self.fatal(SessionError::Protocol(ProtocolError::UnexpectedReply {
+            self.fatal(SessionError::ServerFault(ServerFault::UnexpectedReply {
                 command: expect.verb(),
                 reply,
             }));
@@ -587,6 +674,7 @@ impl ClientSession {
             }
             _ => {
                 self.inflight.pop_front();
+                self.answered_count += 1;
             }
         }
         self.head_deadline = self
@@ -642,6 +730,7 @@ impl ClientSession {
 
     /// A command (or the end of the content) went out: its reply is awaited.
     fn written(&mut self, expect: Expect) {
+        self.written_count += 1;
         if self.inflight.is_empty() {
             self.head_deadline = Some(self.now + expect.timeout(&self.config.timeouts));
         }
@@ -720,6 +809,7 @@ impl ClientSession {
         self.queue.clear();
         self.inflight.clear();
         self.input.clear();
+        self.segments.clear();
         self.msg = None;
         self.auth = None;
         self.head_deadline = None;

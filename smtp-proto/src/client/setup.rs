@@ -4,15 +4,14 @@ use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
-use super::{
-    AuthError, ClientEvent, ClientSession, ConfigError, Credentials, Expect, Protocol,
-    SessionError, TlsPolicy,
-};
+use super::{AuthError, ClientEvent, ClientSession, ConfigError, Expect, SessionError, TlsPolicy};
+use crate::Protocol;
 use crate::client::config::ClientConfig;
 use crate::ext::Capabilities;
 use crate::limits::COMMAND_LINE_MIN;
 use crate::reply::Reply;
 use crate::wire::command::{Command, HeloName, Verb};
+use crate::wire::sasl::Credentials;
 use crate::wire::sasl::{
     self, LoginPrompt, MAX_ENCODED_LEN, Mechanism, OAuthBearer, PlainCredentials, SaslError,
     XOAuth2,
@@ -369,8 +368,8 @@ impl ClientSession {
             }
             AuthStep::AwaitOutcome => self.cancel_auth(),
             AuthStep::AwaitFailure | AuthStep::Cancelled => {
-                self.fatal(SessionError::Protocol(
-                    super::ProtocolError::UnexpectedReply {
+                self.fatal(SessionError::ServerFault(
+                    super::ServerFault::UnexpectedReply {
                         command: Some(Verb::Auth),
                         reply,
                     },
@@ -385,5 +384,41 @@ impl ClientSession {
     fn cancel_auth(&mut self) -> AuthStep {
         self.enqueue(sasl::CANCEL_LINE.to_vec(), Expect::Auth);
         AuthStep::Cancelled
+    }
+}
+
+/// Reads an EHLO reply that [`parse_reply`](crate::reply::parse_reply)
+/// refused, with the text of its lines defused: every control character
+/// (but HT) and every octet of a line that is not UTF-8 becomes `?`, so that
+/// one odd capability line does not make the server unusable. The framing is
+/// not relaxed: line ends, codes, separators, line length and count are
+/// checked as strictly as ever (the copy has the same length, so `consumed`
+/// is true of the original). `None` when even that copy is no valid reply.
+pub(super) fn parse_ehlo_leniently(
+    input: &[u8],
+    opts: &crate::reply::ReplyParseOptions,
+) -> Option<crate::reply::ReplyParse> {
+    use crate::reply::{ReplyParse, parse_reply};
+    // Only as much as one reply can take, so the copy stays bounded.
+    let max = opts
+        .max_line_len
+        .max(crate::limits::REPLY_LINE_MIN)
+        .saturating_mul(opts.max_lines.max(1));
+    let input = &input[..input.len().min(max)];
+    let mut copy = Vec::with_capacity(input.len());
+    for line in input.split_inclusive(|&b| b == b'\n') {
+        let body_len = line.strip_suffix(b"\r\n").map_or(line.len(), <[u8]>::len);
+        let (body, end) = line.split_at(body_len);
+        let utf8 = core::str::from_utf8(body).is_ok();
+        copy.extend(body.iter().map(|&b| match b {
+            b'\t' => b,
+            b if b.is_ascii_control() || (!utf8 && !b.is_ascii()) => b'?',
+            b => b,
+        }));
+        copy.extend_from_slice(end);
+    }
+    match parse_reply(&copy, opts) {
+        Ok(parsed @ ReplyParse::Complete { .. }) => Some(parsed),
+        _ => None,
     }
 }

@@ -11,6 +11,7 @@ use core::time::Duration;
 
 use super::*;
 use crate::wire::path::{AddressLiteral, ForwardPath, Host, Mailbox, PathOptions, ReversePath};
+use crate::wire::sasl::Credentials;
 
 struct Harness {
     session: ClientSession,
@@ -49,7 +50,12 @@ impl Harness {
                 Output::Transmit(b) => self.wire.extend_from_slice(&b),
                 Output::Event(e) => self.events.push(e),
                 Output::StartTls => self.starttls = true,
-                Output::Close => self.closed = true,
+                Output::Close => {
+                    self.closed = true;
+                    self.deadline = None;
+                    self.wants_read = false;
+                    return;
+                }
                 Output::Wait {
                     deadline,
                     wants_read,
@@ -64,7 +70,7 @@ impl Harness {
     }
 
     fn feed(&mut self, bytes: &str) {
-        self.session.handle_bytes(self.now, bytes.as_bytes());
+        let _ = self.session.handle_bytes(self.now, bytes.as_bytes());
         self.drain();
     }
 
@@ -258,11 +264,13 @@ fn deadlines_follow_rfc_5321_timeouts() {
         h.deadline,
         Some(Instant::from_duration(Duration::from_secs(610)))
     );
-    h.session
+    let _ = h
+        .session
         .handle_timeout(Instant::from_duration(Duration::from_secs(609)));
     h.drain();
     assert!(!h.closed);
-    h.session
+    let _ = h
+        .session
         .handle_timeout(Instant::from_duration(Duration::from_secs(610)));
     h.drain();
     assert_eq!(
@@ -317,7 +325,8 @@ fn large_body_is_emitted_in_bounded_pieces() {
     assert_eq!(h.session.body(h.now, &body).unwrap(), body.len());
     h.session.end_body(h.now).unwrap();
     h.drain();
-    h.session
+    let _ = h
+        .session
         .handle_bytes(h.now, b"250 ok\r\n250 ok\r\n354 go\r\n");
     let mut biggest = 0;
     let mut total = 0;
@@ -341,10 +350,17 @@ fn many_recipients_go_in_one_pipelined_write() {
     let to: Vec<String> = (0..150).map(|i| format!("<r{i}@mx.test>")).collect();
     let env = Envelope::parse("<a@client.test>", to.iter().map(String::as_str)).unwrap();
     h.session.send_mail(h.now, env).unwrap();
-    let Output::Transmit(bytes) = h.session.poll_output() else {
-        panic!("no output");
-    };
-    let text = String::from_utf8(bytes.to_vec()).unwrap();
+    let transmits = core::iter::from_fn(|| match h.session.poll_output() {
+        Output::Wait { .. } => None,
+        other => Some(other),
+    })
+    .filter_map(|o| match o {
+        Output::Transmit(bytes) => Some(bytes),
+        _ => None,
+    })
+    .collect::<Vec<_>>();
+    assert_eq!(transmits.len(), 1, "one write for the whole group");
+    let text = String::from_utf8(transmits[0].to_vec()).unwrap();
     assert_eq!(text.matches("RCPT TO:").count(), 150);
     assert!(text.ends_with("DATA\r\n"));
     // Every reply is matched: the 150th recipient's refusal lands on it.
@@ -352,9 +368,11 @@ fn many_recipients_go_in_one_pipelined_write() {
     for i in 0..150 {
         replies.push_str(if i == 149 { "550 no\r\n" } else { "250 ok\r\n" });
     }
-    replies.push_str("354 go\r\n250 queued\r\n");
+    replies.push_str("354 go\r\n");
     h.session.end_body(h.now).unwrap();
     h.feed(&replies);
+    assert_eq!(h.take_wire(), ".\r\n", "the (empty) content went out");
+    h.feed("250 queued\r\n");
     let events = h.take_events();
     let Some(ClientEvent::TransactionComplete(result)) = events.last() else {
         panic!("{events:?}");
@@ -377,7 +395,7 @@ fn tls_upgrade_misuse_and_discarded_bytes() {
     h.feed("220 mx.test\r\n");
     h.feed("250-mx.test\r\n250 STARTTLS\r\n");
     assert_eq!(h.take_wire(), "EHLO client.test\r\nSTARTTLS\r\n");
-    h.session.handle_bytes(h.now, b"220 go\r\n");
+    let _ = h.session.handle_bytes(h.now, b"220 go\r\n");
     // StartTls not handed out yet: too early.
     assert_eq!(
         h.session.handle_tls_established(h.now),
@@ -427,14 +445,15 @@ fn calls_after_close_are_refused() {
         h.session.handle_tls_established(h.now),
         Err(ApiMisuse::Closed)
     );
-    // Close is handed out once; then the session waits forever.
+    // Close is handed out again at every call.
+    assert_eq!(h.session.poll_output(), Output::Close);
+    assert_eq!(h.session.poll_output(), Output::Close);
     assert_eq!(
-        h.session.poll_output(),
-        Output::Wait {
-            deadline: None,
-            wants_read: false
-        }
+        h.session.handle_bytes(h.now, b"250 ok\r\n"),
+        Err(ApiMisuse::Closed)
     );
+    assert_eq!(h.session.handle_eof(h.now), Err(ApiMisuse::Closed));
+    assert_eq!(h.session.handle_timeout(h.now), Err(ApiMisuse::Closed));
 }
 
 #[test]
@@ -489,7 +508,8 @@ fn hello_name_must_be_a_host() {
 fn rset_and_noop_need_an_idle_session() {
     let mut h = Harness::new(config());
     assert_eq!(h.session.rset(h.now), Err(ApiMisuse::InvalidState));
-    h.feed("220 mx.test\r\n250 mx.test\r\n");
+    h.feed("220 mx.test\r\n");
+    h.feed("250 mx.test\r\n");
     h.take_events();
     h.take_wire();
     h.session
@@ -497,6 +517,7 @@ fn rset_and_noop_need_an_idle_session() {
         .unwrap();
     assert_eq!(h.session.noop(h.now), Err(ApiMisuse::InvalidState));
     assert_eq!(h.session.rset(h.now), Err(ApiMisuse::InvalidState));
+    h.drain();
     h.feed("550 no\r\n");
     assert!(matches!(
         h.take_events().as_slice(),
@@ -540,14 +561,14 @@ fn hostile_replies_never_panic() {
             ];
             for (i, s) in script.iter().enumerate() {
                 if i == at {
-                    h.session.handle_bytes(h.now, bytes);
+                    let _ = h.session.handle_bytes(h.now, bytes);
                     h.drain();
                 }
                 h.feed(s);
             }
             if h.session.is_ready() {
                 let _ = h.session.send_mail(h.now, envelope(&["<b@mx.test>"]));
-                h.session.handle_bytes(h.now, bytes);
+                let _ = h.session.handle_bytes(h.now, bytes);
                 h.drain();
             }
         }

@@ -6,9 +6,10 @@ use alloc::vec::Vec;
 use bytes::BytesMut;
 
 use super::{
-    ClientError, ClientEvent, ClientSession, Envelope, Expect, OUTPUT_HIGH_WATER, Protocol,
-    RecipientResult, RequiredExtension, TransactionFailure, TransactionResult,
+    ClientError, ClientEvent, ClientSession, Envelope, Expect, OUTPUT_HIGH_WATER, RecipientResult,
+    RequiredExtension, TransactionFailure, TransactionResult,
 };
+use crate::Protocol;
 use crate::output::ApiMisuse;
 use crate::reply::Reply;
 use crate::time::Instant;

@@ -451,6 +451,11 @@ pub struct Capabilities {
     pub greeting: String,
     /// The extensions, in the order advertised.
     pub extensions: Vec<Extension>,
+    /// Extension lines of the reply that could not be understood (malformed
+    /// keywords or parameters, control characters, shown as `?`), in order.
+    /// They are ignored; kept here so an application can report them. Not
+    /// written by [`Capabilities::to_reply`].
+    pub ignored: Vec<String>,
 }
 
 impl Capabilities {
@@ -460,6 +465,7 @@ impl Capabilities {
             domain: domain.into(),
             greeting: String::new(),
             extensions: Vec::new(),
+            ignored: Vec::new(),
         }
     }
 
@@ -467,8 +473,9 @@ impl Capabilities {
     ///
     /// The first line is `Domain [SP ehlo-greet]`: everything up to the first SP
     /// is the domain, the rest the greeting. Every further line is parsed with
-    /// [`Extension::parse`]; malformed lines are ignored, and when a keyword
-    /// appears twice, the first one wins. Never fails otherwise.
+    /// [`Extension::parse`]; malformed lines are ignored (and listed in
+    /// [`Capabilities::ignored`]), and when a keyword appears twice, the first
+    /// one wins. Never fails otherwise.
     ///
     /// A server that (against RFC 2034 §4) prefixes its EHLO lines with an
     /// enhanced status code is understood: [`parse_reply`](crate::reply::parse_reply)
@@ -483,10 +490,14 @@ impl Capabilities {
             domain: domain.to_string(),
             greeting: greeting.to_string(),
             extensions: Vec::new(),
+            ignored: Vec::new(),
         };
         for line in rest {
-            if let Some(ext) = Extension::parse(line) {
-                caps.push(ext);
+            match Extension::parse(line) {
+                Some(ext) => {
+                    caps.push(ext);
+                }
+                None => caps.ignored.push(line.clone()),
             }
         }
         Some(caps)

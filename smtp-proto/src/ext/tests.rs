@@ -171,6 +171,25 @@ fn garbage_lines_are_ignored() {
         ]
     );
     assert_eq!(caps.auth_mechanisms(), []);
+    // Every line not understood is reported, in order; the ones understood are not.
+    for garbage in [
+        "",
+        "   ",
+        "-PIPELINING",
+        "PIPE_LINING",
+        "SIZE abc",
+        "X-TAB a\tb",
+    ] {
+        assert!(caps.ignored.iter().any(|l| l == garbage), "{garbage:?}");
+    }
+    for understood in ["AUTH=", "8bitmime", "SIZE 2000", "starttls   extra  words"] {
+        assert!(
+            !caps.ignored.iter().any(|l| l == understood),
+            "{understood:?}"
+        );
+    }
+    let mut caps = caps;
+    caps.ignored.clear();
     round_trip(&caps);
 }
 

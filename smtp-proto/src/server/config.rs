@@ -4,21 +4,12 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::time::Duration;
 
+use crate::Protocol;
 use crate::limits::Limits;
 use crate::wire::command::HeloSyntax;
 use crate::wire::data::BareLineEnding;
 use crate::wire::line::LineEnding;
 use crate::wire::sasl::Mechanism;
-
-/// Whether the session speaks SMTP or LMTP.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Protocol {
-    /// SMTP (RFC 5321): HELO/EHLO, one reply after the end of data.
-    #[default]
-    Smtp,
-    /// LMTP (RFC 2033): LHLO only, one reply per accepted recipient after the end of data.
-    Lmtp,
-}
 
 /// The ESMTP extensions the server advertises after EHLO/LHLO, and so accepts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,23 +68,23 @@ pub enum VrfyPolicy {
     Disabled,
 }
 
-/// Timeouts (RFC 5321 §4.5.3.2). The session turns them into deadlines.
+/// Server timeouts (RFC 5321 §4.5.3.2). The session turns them into deadlines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Timeouts {
+pub struct ServerTimeouts {
     /// Waiting for the next command, from the moment the session became ready for
     /// it; trickling bytes of a command does not extend it. RFC 5321 §4.5.3.2.7:
     /// at least 5 minutes (the default, also Postfix's `smtpd_timeout`).
     pub command: Duration,
     /// Waiting for DATA or BDAT content: the deadline moves only when at least
-    /// [`Timeouts::data_progress`] octets arrived since it last moved.
+    /// [`ServerTimeouts::data_progress`] octets arrived since it last moved.
     pub data: Duration,
-    /// See [`Timeouts::data`]; default 1024 octets.
+    /// See [`ServerTimeouts::data`]; default 1024 octets.
     pub data_progress: u64,
 }
 
-impl Default for Timeouts {
+impl Default for ServerTimeouts {
     fn default() -> Self {
-        Timeouts {
+        ServerTimeouts {
             command: Duration::from_secs(300),
             data: Duration::from_secs(300),
             data_progress: 1024,
@@ -148,7 +139,7 @@ pub struct ServerConfig {
     /// for input (backpressure). Raised to at least the longest line limit.
     pub max_input_buffer: usize,
     /// Timeouts.
-    pub timeouts: Timeouts,
+    pub timeouts: ServerTimeouts,
 }
 
 impl ServerConfig {
@@ -194,7 +185,7 @@ impl Default for ServerConfig {
             expn_disabled: true,
             limits: Limits::default(),
             max_input_buffer: 64 * 1024,
-            timeouts: Timeouts::default(),
+            timeouts: ServerTimeouts::default(),
         }
     }
 }

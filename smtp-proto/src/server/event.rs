@@ -37,8 +37,10 @@ pub struct MessageFindings {
 /// Something the application is told, or asked to decide.
 ///
 /// Events marked *decision* pause the session until
-/// [`ServerSession::respond`](super::ServerSession::respond) is called;
-/// input that arrives meanwhile waits, in order.
+/// [`ServerSession::respond`](super::ServerSession::respond) (or
+/// [`respond_to`](super::ServerSession::respond_to)) is called; input that
+/// arrives meanwhile waits, in order. Every other event is information the
+/// application must not answer: check [`ServerEvent::needs_decision`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ServerEvent {
@@ -78,33 +80,81 @@ pub enum ServerEvent {
     /// Accept for `354` (DATA) or to start reading chunks.
     DataStart,
     /// A piece of the message content, in order (dot-unstuffed). No decision.
+    ///
+    /// A piece is a slice of the session's input buffer (no copy), so it is
+    /// never longer than [`ServerConfig::max_input_buffer`](super::ServerConfig::max_input_buffer)
+    /// (raised to the line limits); a message arrives in as many pieces as it
+    /// takes. Holding on to pieces keeps their part of the input buffer alive.
     MessageData(Bytes),
     /// *Decision*: the message is complete. Accept for `250 2.0.0`; in LMTP
     /// answer with [`Decision::PerRecipient`] (or Accept/Reject for all).
     MessageEnd(MessageFindings),
-    /// The transaction was abandoned (RSET, EHLO, STARTTLS, a failed message,
-    /// or the end of the connection): forget the content received so far. No decision.
+    /// The transaction was abandoned before a final reply to its content (RSET,
+    /// HELO/EHLO/LHLO, STARTTLS, QUIT, a timeout, the end of the connection):
+    /// forget the content received so far. No decision.
     TransactionReset,
+    /// The final reply to the transaction's content went out: the message was
+    /// accepted (after [`ServerEvent::MessageEnd`]) or refused (by the
+    /// application, or by the session: too large, bare line endings, a refused
+    /// BDAT chunk). The session's [`envelope`](super::ServerSession::envelope)
+    /// is empty again. Content is committed only if the application accepted
+    /// `MessageEnd`. No decision.
+    TransactionFinished,
     /// The TLS handshake finished; everything known before it was forgotten. No decision.
     TlsEstablished,
-    /// The peer misbehaved and was answered with an error reply. No decision.
-    ProtocolError(Reply),
+    /// The **client** broke a rule and the session answered it, on its own,
+    /// with this error reply: a syntax error, a command out of sequence, a
+    /// limit, improper pipelining. Refusals that only follow from the
+    /// application's own decisions are reported too (and not counted against
+    /// the error budget). No decision.
+    ClientFault(Reply),
+}
+
+/// Which decision the session waits for: one per kind of event that needs
+/// one. Pair a decision with its event through
+/// [`ServerSession::respond_to`](super::ServerSession::respond_to), or ask
+/// [`ServerSession::pending_decision`](super::ServerSession::pending_decision).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DecisionPoint {
+    /// [`ServerEvent::Connected`].
+    Connected,
+    /// [`ServerEvent::Hello`].
+    Hello,
+    /// [`ServerEvent::Auth`].
+    Auth,
+    /// [`ServerEvent::MailFrom`].
+    MailFrom,
+    /// [`ServerEvent::RcptTo`].
+    RcptTo,
+    /// [`ServerEvent::DataStart`].
+    DataStart,
+    /// [`ServerEvent::MessageEnd`].
+    MessageEnd,
 }
 
 impl ServerEvent {
     /// Whether the session is paused until the application calls
     /// [`ServerSession::respond`](super::ServerSession::respond) for this event.
     pub fn needs_decision(&self) -> bool {
-        matches!(
-            self,
-            ServerEvent::Connected
-                | ServerEvent::Hello { .. }
-                | ServerEvent::Auth { .. }
-                | ServerEvent::MailFrom { .. }
-                | ServerEvent::RcptTo { .. }
-                | ServerEvent::DataStart
-                | ServerEvent::MessageEnd(_)
-        )
+        self.decision_point().is_some()
+    }
+
+    /// The decision this event asks for, if any.
+    pub fn decision_point(&self) -> Option<DecisionPoint> {
+        Some(match self {
+            ServerEvent::Connected => DecisionPoint::Connected,
+            ServerEvent::Hello { .. } => DecisionPoint::Hello,
+            ServerEvent::Auth { .. } => DecisionPoint::Auth,
+            ServerEvent::MailFrom { .. } => DecisionPoint::MailFrom,
+            ServerEvent::RcptTo { .. } => DecisionPoint::RcptTo,
+            ServerEvent::DataStart => DecisionPoint::DataStart,
+            ServerEvent::MessageEnd(_) => DecisionPoint::MessageEnd,
+            ServerEvent::MessageData(_)
+            | ServerEvent::TransactionReset
+            | ServerEvent::TransactionFinished
+            | ServerEvent::TlsEstablished
+            | ServerEvent::ClientFault(_) => return None,
+        })
     }
 }
 

@@ -3,19 +3,23 @@
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
+use core::fmt::Write;
+use core::ops::Range;
 
-use bytes::{Buf, Bytes};
+use bytes::{Buf, Bytes, BytesMut};
 
 use super::{
-    BodyState, Credentials, HelloKind, MessageFindings, Pending, Phase, Protocol, SaslStep,
-    ServerEvent, ServerSession, Transaction, VrfyPolicy,
+    BodyState, HelloKind, MessageFindings, Pending, Phase, SaslStep, ServerEvent, ServerSession,
+    Transaction, VrfyPolicy,
 };
+use crate::Protocol;
 use crate::ext::{Capabilities, Extension};
 use crate::reply::{EnhancedCode, Reply, ReplyCode};
 use crate::wire::command::{Command, HeloName};
-use crate::wire::data::{BareLineEnding, BdatChunk, DataDecoder, DataDecoderConfig};
+use crate::wire::data::{BareLineEnding, BdatChunk, ContentSink, DataDecoder, DataDecoderConfig};
 use crate::wire::line::{Framed, frame_line};
 use crate::wire::params::{Body, MailParameters, RcptParameters};
+use crate::wire::sasl::Credentials;
 use crate::wire::sasl::{self, Mechanism, SaslResponse};
 
 /// HTTP methods: a browser or proxy probe on the SMTP port.
@@ -26,6 +30,63 @@ type Refusal = (u16, (u8, u16, u16), &'static str);
 
 const NEED_MAIL: &str = "Error: need MAIL command";
 const NO_VALID_RECIPIENTS: &str = "Error: no valid recipients";
+
+/// A piece of DATA content: a run of the input read in this step, or octets
+/// the decoder puts in on its own (a CRLF split across reads, a normalised
+/// or bare line ending).
+#[derive(Debug, Clone)]
+pub(super) enum Piece {
+    Input(Range<usize>),
+    Literal(&'static [u8]),
+}
+
+/// Collects [`Piece`]s, merging adjacent runs, so that content is handed out as
+/// slices of the input buffer (no copy).
+struct Pieces<'a>(&'a mut Vec<Piece>);
+
+impl ContentSink for Pieces<'_> {
+    fn run(&mut self, _input: &[u8], range: Range<usize>) {
+        if range.is_empty() {
+            return;
+        }
+        if let Some(Piece::Input(last)) = self.0.last_mut()
+            && last.end == range.start
+        {
+            last.end = range.end;
+            return;
+        }
+        self.0.push(Piece::Input(range));
+    }
+
+    fn literal(&mut self, bytes: &'static [u8]) {
+        self.0.push(Piece::Literal(bytes));
+    }
+}
+
+/// Appends a reply to `out` in its wire form (RFC 5321 §4.2.1, RFC 2034 §4),
+/// straight into the output buffer.
+fn encode_reply(reply: &Reply, out: &mut BytesMut) {
+    let lines = reply.lines();
+    let last = lines.len().saturating_sub(1);
+    let code = reply.code().get();
+    for (i, line) in lines.iter().enumerate() {
+        let sep = if i == last { ' ' } else { '-' };
+        match reply.enhanced() {
+            Some(e) if line.is_empty() => {
+                let _ = write!(out, "{code}{sep}{e}\r\n");
+            }
+            Some(e) => {
+                let _ = write!(out, "{code}{sep}{e} {line}\r\n");
+            }
+            None if i == last && line.is_empty() => {
+                let _ = write!(out, "{code}\r\n");
+            }
+            None => {
+                let _ = write!(out, "{code}{sep}{line}\r\n");
+            }
+        }
+    }
+}
 
 impl ServerSession {
     // ----- replies ----------------------------------------------------------
@@ -42,15 +103,28 @@ impl ServerSession {
         Reply::new(code, enhanced, text)
     }
 
+    /// Sends a reply built from any text (made safe by [`Reply::new`]).
     pub(super) fn send(&mut self, code: u16, enhanced: (u8, u16, u16), text: &str) {
         let reply = self.build(code, enhanced, text);
         self.send_reply(&reply);
     }
 
+    /// Sends one of the session's own fixed one-line replies, written straight
+    /// into the output buffer: no allocation on the hot path. `text` is a
+    /// constant of this module (no control characters, far below 512 octets).
+    pub(super) fn send_static(&mut self, code: u16, enhanced: (u8, u16, u16), text: &'static str) {
+        let e = enhanced;
+        let enhanced = self.config.enhanced_codes() && code / 100 != 3;
+        let out = &mut self.out;
+        let _ = if enhanced && u16::from(e.0) == code / 100 {
+            write!(out, "{code} {}.{}.{} {text}\r\n", e.0, e.1, e.2)
+        } else {
+            write!(out, "{code} {text}\r\n")
+        };
+    }
+
     pub(super) fn send_reply(&mut self, reply: &Reply) {
-        let mut bytes = Vec::new();
-        reply.encode(&mut bytes);
-        self.out.extend_from_slice(&bytes);
+        encode_reply(reply, &mut self.out);
     }
 
     /// Adds a generic enhanced code (`class.0.0`) to an application reply that
@@ -69,8 +143,35 @@ impl ServerSession {
     pub(super) fn error(&mut self, code: u16, enhanced: (u8, u16, u16), text: &str) {
         let reply = self.build(code, enhanced, text);
         self.send_reply(&reply);
-        self.events.push_back(ServerEvent::ProtocolError(reply));
+        self.events.push_back(ServerEvent::ClientFault(reply));
         self.count_error();
+    }
+
+    /// A fault after which the stream cannot be trusted to be in step (improper
+    /// pipelining behind a refused DATA, a BDAT without a readable size): the
+    /// reply, the event, and close. Not counted: the session ends anyway.
+    pub(super) fn fatal_fault(&mut self, code: u16, enhanced: (u8, u16, u16), text: &str) {
+        let reply = self.build(code, enhanced, text);
+        self.send_reply(&reply);
+        self.events.push_back(ServerEvent::ClientFault(reply));
+        self.close();
+    }
+
+    /// RFC 2920 §3.1: DATA ends a pipelined group, so a client must wait for
+    /// its reply. Input already buffered behind a DATA that was just refused
+    /// was sent before the client could see the refusal: it is most likely the
+    /// message content, and parsing it as commands would let a body carrying
+    /// `MAIL`, `RCPT`, `DATA` lines start a transaction of its own (a
+    /// smuggling vector). Like Postfix 3.9+ with `smtpd_forbid_unauth_pipelining`
+    /// (and Exim's synchronisation check), the session answers
+    /// `554 5.5.0 Error: SMTP protocol synchronization` and closes; nothing of
+    /// that input is parsed. A well-behaved client, which waits, never sees it.
+    fn check_sync_after_refused_data(&mut self) {
+        if !self.input.is_empty() || self.skipping_line {
+            self.input.clear();
+            self.skipping_line = false;
+            self.fatal_fault(554, (5, 5, 0), "Error: SMTP protocol synchronization");
+        }
     }
 
     /// One more error against the budget; at the limit, `421 4.7.0` and close.
@@ -102,18 +203,21 @@ impl ServerSession {
     fn refuse_uncounted(&mut self, refusal: Refusal) {
         let reply = self.build(refusal.0, refusal.1, refusal.2);
         self.send_reply(&reply);
-        self.events.push_back(ServerEvent::ProtocolError(reply));
+        self.events.push_back(ServerEvent::ClientFault(reply));
     }
 
     /// After the end of data: one reply in SMTP, one per accepted recipient in
     /// LMTP (RFC 2033 §4.2).
     fn end_of_data_reply(&mut self, reply: &Reply) {
-        let count = match self.config.protocol {
+        for _ in 0..self.end_of_data_count() {
+            self.send_reply(reply);
+        }
+    }
+
+    fn end_of_data_count(&self) -> usize {
+        match self.config.protocol {
             Protocol::Lmtp => self.tx.as_ref().map_or(1, |t| t.accepted_rcpts.max(1)),
             Protocol::Smtp => 1,
-        };
-        for _ in 0..count {
-            self.send_reply(reply);
         }
     }
 
@@ -128,10 +232,20 @@ impl ServerSession {
         self.closing = true;
     }
 
+    /// The transaction is abandoned without a final reply to its content.
     pub(super) fn reset_tx(&mut self) {
         self.mail_refused = false;
+        self.envelope.clear();
         if self.tx.take().is_some() {
             self.events.push_back(ServerEvent::TransactionReset);
+        }
+    }
+
+    /// The final reply to the content went out: the transaction is over.
+    pub(super) fn finish_tx(&mut self) {
+        self.envelope.clear();
+        if self.tx.take().is_some() {
+            self.events.push_back(ServerEvent::TransactionFinished);
         }
     }
 
@@ -209,6 +323,7 @@ impl ServerSession {
             domain: self.config.hostname.clone(),
             greeting: String::new(),
             extensions: ext,
+            ignored: Vec::new(),
         }
         .to_reply()
     }
@@ -252,9 +367,9 @@ impl ServerSession {
             Command::Bdat { size, last } => self.bdat(size, last),
             Command::Rset => {
                 self.reset_tx();
-                self.send(250, (2, 0, 0), "Ok");
+                self.send_static(250, (2, 0, 0), "Ok");
             }
-            Command::Noop(_) => self.send(250, (2, 0, 0), "Ok"),
+            Command::Noop(_) => self.send_static(250, (2, 0, 0), "Ok"),
             Command::Vrfy(_) => match self.config.vrfy {
                 VrfyPolicy::CannotVerify => self.send(
                     252,
@@ -286,7 +401,7 @@ impl ServerSession {
                 self.send(214, (2, 0, 0), &text);
             }
             Command::Quit => {
-                self.send(221, (2, 0, 0), "Bye");
+                self.send_static(221, (2, 0, 0), "Bye");
                 self.close();
             }
             Command::StartTls => self.starttls(),
@@ -358,6 +473,9 @@ impl ServerSession {
         }
         let smtputf8 = params.smtputf8;
         let binary = params.body == Some(Body::BinaryMime);
+        // Kept for `envelope()`; it counts once the application accepts.
+        self.envelope.clear();
+        self.envelope.push(&from);
         self.pause(
             Pending::Mail { smtputf8, binary },
             ServerEvent::MailFrom {
@@ -423,6 +541,9 @@ impl ServerSession {
             Err(refusal) => return self.refuse(refusal),
             Ok(()) => {}
         }
+        // Kept for `envelope()`, dropped again if the application refuses.
+        self.envelope.push(&to);
+        self.envelope.tentative = true;
         self.pause(
             Pending::Rcpt,
             ServerEvent::RcptTo {
@@ -465,7 +586,10 @@ impl ServerSession {
             }
         });
         match check {
-            Err(refusal) => self.refuse(refusal),
+            Err(refusal) => {
+                self.refuse(refusal);
+                self.check_sync_after_refused_data();
+            }
             Ok(()) => self.pause(Pending::Data, ServerEvent::DataStart),
         }
     }
@@ -754,12 +878,21 @@ impl ServerSession {
         if self.input.is_empty() {
             return false;
         }
-        let mut content = Vec::new();
-        let status = decoder.decode(&self.input, &mut content);
+        let mut pieces = core::mem::take(&mut self.pieces);
+        pieces.clear();
+        let status = decoder.decode_into(&self.input, &mut Pieces(&mut pieces));
         let bare = decoder.bare_cr_seen() || decoder.bare_lf_seen();
-        self.input.advance(status.consumed);
+        // The content is handed out as slices of what was read: no copy.
+        let read = self.input.split_to(status.consumed).freeze();
         self.data_progressed(status.consumed);
-        self.take_content(Bytes::from(content));
+        for piece in pieces.drain(..) {
+            let content = match piece {
+                Piece::Input(range) => read.slice(range),
+                Piece::Literal(bytes) => Bytes::from_static(bytes),
+            };
+            self.take_content(content);
+        }
+        self.pieces = pieces;
         if status.done {
             self.phase = Phase::Command;
             self.message_complete(bare);
@@ -803,8 +936,8 @@ impl ServerSession {
         match refusal {
             Some(reply) => {
                 self.end_of_data_reply(&reply);
-                self.events.push_back(ServerEvent::ProtocolError(reply));
-                self.reset_tx();
+                self.events.push_back(ServerEvent::ClientFault(reply));
+                self.finish_tx();
                 self.await_command();
             }
             None => self.pause(Pending::MessageEnd, ServerEvent::MessageEnd(findings)),
@@ -848,12 +981,12 @@ impl ServerSession {
                 } else {
                     self.send_reply(&reply);
                 }
-                self.events.push_back(ServerEvent::ProtocolError(reply));
+                self.events.push_back(ServerEvent::ClientFault(reply));
                 if counts {
                     self.count_error();
                 }
                 if last {
-                    self.reset_tx();
+                    self.finish_tx();
                 }
             }
             None if last => {
@@ -862,8 +995,11 @@ impl ServerSession {
             }
             None => {
                 let size = self.tx.as_ref().map_or(0, |t| t.findings.size);
-                let text = format!("Ok: {size} octets received");
-                self.send(250, (2, 0, 0), &text);
+                if self.config.enhanced_codes() {
+                    let _ = write!(self.out, "250 2.0.0 Ok: {size} octets received\r\n");
+                } else {
+                    let _ = write!(self.out, "250 Ok: {size} octets received\r\n");
+                }
             }
         }
         self.await_command();
@@ -872,9 +1008,14 @@ impl ServerSession {
     // ----- decisions --------------------------------------------------------
 
     pub(super) fn accept(&mut self, pending: Pending, custom: Option<Reply>) {
-        let reply = |s: &Self, code, enh, text: &str| match &custom {
-            Some(r) => s.with_enhanced(r.clone()),
-            None => s.build(code, enh, text),
+        // The application's reply if it gave one, else the standard one,
+        // written without an allocation.
+        let reply = |s: &mut Self, code, enh, text: &'static str| match &custom {
+            Some(r) => {
+                let r = s.with_enhanced(r.clone());
+                s.send_reply(&r);
+            }
+            None => s.send_static(code, enh, text),
         };
         match pending {
             Pending::Greeting => {
@@ -904,8 +1045,7 @@ impl ServerSession {
             }
             Pending::Auth(_) => {
                 self.authenticated = true;
-                let r = reply(self, 235, (2, 7, 0), "Authentication successful");
-                self.send_reply(&r);
+                reply(self, 235, (2, 7, 0), "Authentication successful");
             }
             Pending::Mail { smtputf8, binary } => {
                 self.mail_refused = false;
@@ -918,19 +1058,17 @@ impl ServerSession {
                     findings: MessageFindings::default(),
                     oversize: false,
                 });
-                let r = reply(self, 250, (2, 1, 0), "Ok");
-                self.send_reply(&r);
+                reply(self, 250, (2, 1, 0), "Ok");
             }
             Pending::Rcpt => {
+                self.envelope.tentative = false;
                 if let Some(tx) = self.tx.as_mut() {
                     tx.accepted_rcpts += 1;
                 }
-                let r = reply(self, 250, (2, 1, 5), "Ok");
-                self.send_reply(&r);
+                reply(self, 250, (2, 1, 5), "Ok");
             }
             Pending::Data => {
-                let r = reply(self, 354, (2, 0, 0), "End data with <CR><LF>.<CR><LF>");
-                self.send_reply(&r);
+                reply(self, 354, (2, 0, 0), "End data with <CR><LF>.<CR><LF>");
                 let limits = self.config.limits.clamped();
                 self.phase = Phase::Data(DataDecoder::new(DataDecoderConfig {
                     bare_line_ending: self.config.bare_line_ending,
@@ -947,9 +1085,11 @@ impl ServerSession {
                 self.await_data();
             }
             Pending::MessageEnd => {
-                let r = reply(self, 250, (2, 0, 0), "Ok: queued");
-                self.end_of_data_reply(&r);
-                self.tx = None;
+                let count = self.end_of_data_count();
+                for _ in 0..count {
+                    reply(self, 250, (2, 0, 0), "Ok: queued");
+                }
+                self.finish_tx();
             }
         }
     }
@@ -985,13 +1125,22 @@ impl ServerSession {
             }
             Pending::MessageEnd => {
                 self.end_of_data_reply(&reply);
-                self.tx = None;
+                self.finish_tx();
             }
             Pending::Mail { .. } => {
                 self.mail_refused = true;
+                self.envelope.clear();
                 self.send_reply(&reply);
             }
-            Pending::Hello(_) | Pending::Auth(_) | Pending::Rcpt | Pending::Data => {
+            Pending::Rcpt => {
+                self.envelope.pop();
+                self.send_reply(&reply);
+            }
+            Pending::Data => {
+                self.send_reply(&reply);
+                self.check_sync_after_refused_data();
+            }
+            Pending::Hello(_) | Pending::Auth(_) => {
                 self.send_reply(&reply);
             }
         }

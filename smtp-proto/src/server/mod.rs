@@ -23,8 +23,48 @@
 //!   disconnect), or normalised to CRLF when configured.
 //! * Timeouts: the command deadline starts when the session becomes ready for the
 //!   next command and is not moved by trickled bytes; the data deadline moves only
-//!   after [`Timeouts::data_progress`] octets. No deadline runs while the
+//!   after [`ServerTimeouts::data_progress`] octets. No deadline runs while the
 //!   application is deciding.
+//!
+//! ## The adapter contract
+//!
+//! An adapter (the code that owns the socket) runs one loop per connection:
+//!
+//! 1. Drain: call [`poll_output`](ServerSession::poll_output) until it returns
+//!    [`Output::Wait`] or [`Output::Close`]. Hand each [`Output::Event`] to the
+//!    application; write each [`Output::Transmit`] to the socket (there is one
+//!    per batch of replies: the session holds replies while it works through
+//!    pipelined input and hands them out together, RFC 2920 §3.2); on
+//!    [`Output::StartTls`] flush, run the TLS handshake, then call
+//!    [`handle_tls_established`](ServerSession::handle_tls_established); on
+//!    [`Output::Close`] flush and close.
+//! 2. Decide: an event for which [`ServerEvent::needs_decision`] is true pauses
+//!    the session until [`respond`](ServerSession::respond) (or, pairing it
+//!    explicitly, [`respond_to`](ServerSession::respond_to) with the event's
+//!    [`DecisionPoint`]). The decision may take as long as it likes, across an
+//!    `.await` (DNS, a database, a policy service): meanwhile the loop keeps
+//!    reading, pipelined input waits in order in the session's bounded buffer,
+//!    and no deadline runs. Never answer an event that needs no decision.
+//! 3. Wait: [`Output::Wait`] gives the next deadline (sleep until it, then call
+//!    [`handle_timeout`](ServerSession::handle_timeout)) and whether the
+//!    session wants input. Read only when `wants_read` is true, and give every
+//!    read to [`handle_bytes`](ServerSession::handle_bytes), which **takes at
+//!    most what fits** in its buffer ([`ServerConfig::max_input_buffer`]) and
+//!    returns how much it took: keep the rest and offer it again after the next
+//!    drain. That is how backpressure reaches the peer. At end of input call
+//!    [`handle_eof`](ServerSession::handle_eof).
+//!
+//! Once the session has decided to close, every input method answers
+//! [`ApiMisuse::Closed`] (including `respond` for a decision that was pending
+//! when the peer went away: no reply goes to a closed peer), and
+//! `poll_output` hands out what is left, then `Close` at every call.
+//!
+//! Time comes from the caller: [`Instant`] is a duration since an origin the
+//! adapter picks. With `std`, take `std::time::Instant::now()` once as the
+//! origin and pass `Instant::from_duration(origin.elapsed())`; a deadline is
+//! `origin + deadline.as_duration()`, for tokio's `sleep_until` too (through
+//! `tokio::time::Instant::from_std`). A deadline at or before now is simply due:
+//! call `handle_timeout` at once.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -35,24 +75,31 @@
 //! let now = Instant::ZERO;
 //! let mut session = ServerSession::new(Arc::new(ServerConfig::new("mx.example.net")), now);
 //! let mut wire = Vec::new();
-//! session.handle_bytes(now, b"EHLO client.example\r\nQUIT\r\n");
+//! let mut input: &[u8] = b"EHLO client.example\r\nNOOP\r\nQUIT\r\n";
 //! loop {
 //!     match session.poll_output() {
 //!         Output::Transmit(bytes) => wire.extend_from_slice(&bytes),
-//!         Output::Event(ServerEvent::Connected | ServerEvent::Hello { .. }) => {
+//!         Output::Event(event) if event.needs_decision() => {
 //!             session.respond(now, Decision::Accept).unwrap();
 //!         }
-//!         Output::Event(_) => {}
+//!         Output::Event(_) => {} // information only
 //!         Output::Close => break,
-//!         Output::Wait { .. } => unreachable!("QUIT closes"),
-//!         Output::StartTls => unreachable!(),
+//!         Output::Wait { wants_read, .. } => {
+//!             assert!(wants_read && !input.is_empty(), "QUIT closes first");
+//!             let taken = session.handle_bytes(now, input).unwrap();
+//!             input = &input[taken..];
+//!         }
+//!         Output::StartTls => unreachable!("not offered"),
 //!         _ => {}
 //!     }
 //! }
 //! let text = String::from_utf8(wire).unwrap();
 //! assert!(text.starts_with("220 mx.example.net ESMTP\r\n250-mx.example.net"));
-//! assert!(text.ends_with("221 2.0.0 Bye\r\n"));
+//! assert!(text.ends_with("250 2.0.0 Ok\r\n221 2.0.0 Bye\r\n"));
 //! ```
+//!
+//! More complete examples: STARTTLS and AUTH in [`ServerSession::handle_tls_established`],
+//! LMTP per-recipient decisions in [`Decision::PerRecipient`].
 
 mod config;
 mod event;
@@ -67,12 +114,11 @@ use alloc::sync::Arc;
 
 use bytes::{Buf, BytesMut};
 
-/// The one SASL credentials type, shared with the client (`client::Credentials`).
-pub use crate::wire::sasl::Credentials;
-pub use config::{Extensions, Protocol, ServerConfig, Timeouts, VrfyPolicy};
-pub use event::{Decision, HelloKind, MessageFindings, ServerEvent};
+pub use config::{Extensions, ServerConfig, ServerTimeouts, VrfyPolicy};
+pub use event::{Decision, DecisionPoint, HelloKind, MessageFindings, ServerEvent};
 
-use crate::output::{ApiMisuse, Output, ready_output};
+use crate::Protocol;
+use crate::output::{ApiMisuse, Output, ready_output, release_if_idle};
 use crate::reply::Reply;
 use crate::time::Instant;
 use crate::wire::command::{CommandError, ParseOptions, Verb, parse_command};
@@ -80,10 +126,14 @@ use crate::wire::data::{BdatChunk, DataDecoder};
 use crate::wire::line::{Framed, LineError, frame_line, skip_line};
 use crate::wire::params::ParamError;
 use crate::wire::path::PathOptions;
+use crate::wire::path::{ForwardPath, ReversePath};
 use crate::wire::sasl::Mechanism;
 
 /// Stop turning input into replies once this much output waits to be taken.
 const OUTPUT_HIGH_WATER: usize = 16 * 1024;
+
+/// An idle session keeps buffers up to this size; larger ones are released.
+const IDLE_KEEP: usize = 1024;
 
 /// What the session is doing.
 #[derive(Debug)]
@@ -114,7 +164,7 @@ enum Phase {
 
 /// What a decision will be applied to.
 #[derive(Debug)]
-enum Pending {
+pub(crate) enum Pending {
     Greeting,
     Hello(HelloKind),
     Auth(Mechanism<'static>),
@@ -123,6 +173,20 @@ enum Pending {
     Data,
     Bdat { size: u64, last: bool },
     MessageEnd,
+}
+
+impl Pending {
+    fn point(&self) -> DecisionPoint {
+        match self {
+            Pending::Greeting => DecisionPoint::Connected,
+            Pending::Hello(_) => DecisionPoint::Hello,
+            Pending::Auth(_) => DecisionPoint::Auth,
+            Pending::Mail { .. } => DecisionPoint::MailFrom,
+            Pending::Rcpt => DecisionPoint::RcptTo,
+            Pending::Data | Pending::Bdat { .. } => DecisionPoint::DataStart,
+            Pending::MessageEnd => DecisionPoint::MessageEnd,
+        }
+    }
 }
 
 /// The step of an AUTH exchange waiting for a client line.
@@ -184,7 +248,92 @@ pub struct ServerSession {
     mail_refused: bool,
     starttls_pending: bool,
     closing: bool,
-    close_emitted: bool,
+    /// The paths of the transaction in progress, for [`ServerSession::envelope`].
+    envelope: EnvelopeStore,
+    /// Scratch list of content pieces, reused (no allocation per read).
+    pieces: alloc::vec::Vec<handlers::Piece>,
+}
+
+/// The sender and accepted recipients of the transaction in progress, kept as
+/// their wire text in one reused buffer (no allocation per path once warm).
+#[derive(Debug, Default)]
+struct EnvelopeStore {
+    text: String,
+    /// End offsets in `text`: the sender, then each accepted recipient.
+    ends: alloc::vec::Vec<usize>,
+    /// The last recipient awaits the application's decision.
+    tentative: bool,
+}
+
+impl EnvelopeStore {
+    fn clear(&mut self) {
+        self.tentative = false;
+        self.text.clear();
+        self.ends.clear();
+        if self.text.capacity() > IDLE_KEEP {
+            self.text = String::new();
+        }
+        if self.ends.capacity() > 128 {
+            self.ends = alloc::vec::Vec::new();
+        }
+    }
+
+    fn push(&mut self, path: &dyn core::fmt::Display) {
+        use core::fmt::Write;
+        let _ = write!(self.text, "{path}");
+        self.ends.push(self.text.len());
+    }
+
+    /// Drops the last path (a recipient the application refused).
+    fn pop(&mut self) {
+        self.tentative = false;
+        if self.ends.len() > 1 {
+            self.ends.pop();
+            let end = self.ends.last().copied().unwrap_or(0);
+            self.text.truncate(end);
+        }
+    }
+
+    fn part(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.text[start..self.ends[i]]
+    }
+}
+
+/// The envelope of the transaction in progress: what MAIL and the accepted
+/// RCPTs said (RFC 5321 §3.3), from [`ServerSession::envelope`].
+#[derive(Debug, Clone, Copy)]
+pub struct TransactionEnvelope<'a> {
+    store: &'a EnvelopeStore,
+}
+
+impl<'a> TransactionEnvelope<'a> {
+    /// The reverse-path of MAIL FROM (`<>` for the null sender).
+    pub fn sender(&self) -> ReversePath<'a> {
+        use crate::wire::path::{PathOptions, parse_reverse_path};
+        parse_reverse_path(self.store.part(0), &PathOptions::smtputf8())
+            .map(|(path, _)| path)
+            .unwrap_or(ReversePath::Null)
+    }
+
+    /// The accepted recipients, in RCPT order.
+    pub fn recipients(&self) -> impl Iterator<Item = ForwardPath<'a>> + 'a {
+        use crate::wire::path::{PathOptions, parse_forward_path};
+        let store = self.store;
+        (1..=self.recipient_count()).filter_map(move |i| {
+            parse_forward_path(store.part(i), &PathOptions::smtputf8())
+                .ok()
+                .map(|(path, _)| path)
+        })
+    }
+
+    /// How many recipients were accepted.
+    pub fn recipient_count(&self) -> usize {
+        self.store
+            .ends
+            .len()
+            .saturating_sub(1 + usize::from(self.store.tentative))
+    }
 }
 
 impl ServerSession {
@@ -209,7 +358,8 @@ impl ServerSession {
             mail_refused: false,
             starttls_pending: false,
             closing: false,
-            close_emitted: false,
+            envelope: EnvelopeStore::default(),
+            pieces: alloc::vec::Vec::new(),
         };
         session.events.push_back(ServerEvent::Connected);
         session
@@ -243,50 +393,154 @@ impl ServerSession {
         self.input.len()
     }
 
-    /// Bytes from the peer. Bytes that arrive while the session does not want to
-    /// read are still accepted (the adapter's read buffer is the only excess).
-    /// Bytes arriving during a TLS upgrade are discarded: they were sent in
-    /// plaintext after STARTTLS (RFC 3207 §4.2).
-    pub fn handle_bytes(&mut self, now: Instant, bytes: &[u8]) {
-        self.now = now;
-        if matches!(self.phase, Phase::TlsHandshake | Phase::Closed) || self.closing {
-            return;
-        }
-        self.input.extend_from_slice(bytes);
+    /// Whether the session has decided to close (QUIT, the peer's EOF, a
+    /// timeout, `421`): every input method now answers [`ApiMisuse::Closed`].
+    pub fn is_closed(&self) -> bool {
+        self.closing || matches!(self.phase, Phase::Closed)
     }
 
-    /// The peer closed its side. The session closes; a transaction in progress is lost.
-    pub fn handle_eof(&mut self, now: Instant) {
-        self.now = now;
-        if self.tx.take().is_some() {
-            self.events.push_back(ServerEvent::TransactionReset);
+    /// The decision the session waits for: `Some` once the event that asks for
+    /// it was handed out by [`poll_output`](Self::poll_output), until
+    /// [`respond`](Self::respond).
+    pub fn pending_decision(&self) -> Option<DecisionPoint> {
+        if self.is_closed() || self.events.iter().any(ServerEvent::needs_decision) {
+            return None;
         }
+        match &self.phase {
+            Phase::Pending(p) => Some(p.point()),
+            _ => None,
+        }
+    }
+
+    /// The sender and accepted recipients of the transaction in progress
+    /// (from the accepted MAIL to the final reply or a reset), so an adapter
+    /// need not mirror them from events. `None` between transactions.
+    pub fn envelope(&self) -> Option<TransactionEnvelope<'_>> {
+        (self.tx.is_some() && !self.envelope.ends.is_empty()).then_some(TransactionEnvelope {
+            store: &self.envelope,
+        })
+    }
+
+    /// Bytes from the peer. The session takes **at most what fits** in its
+    /// input buffer ([`ServerConfig::max_input_buffer`]) and returns how many
+    /// octets it took: the caller keeps the rest and offers it again after the
+    /// next drain of [`poll_output`](Self::poll_output). `Ok(0)` means the
+    /// buffer is full (`wants_read` was false). Bytes arriving during a TLS
+    /// upgrade are taken and discarded: they were sent in plaintext after
+    /// STARTTLS (RFC 3207 §4.2).
+    pub fn handle_bytes(&mut self, now: Instant, bytes: &[u8]) -> Result<usize, ApiMisuse> {
+        if self.is_closed() {
+            return Err(ApiMisuse::Closed);
+        }
+        self.now = now;
+        if matches!(self.phase, Phase::TlsHandshake) {
+            return Ok(bytes.len());
+        }
+        let room = self
+            .config
+            .input_capacity()
+            .saturating_sub(self.input.len());
+        let taken = bytes.len().min(room);
+        self.input.extend_from_slice(&bytes[..taken]);
+        Ok(taken)
+    }
+
+    /// The peer closed its side. The session closes; a transaction in progress
+    /// is lost, and a pending decision is dropped (nothing more is written).
+    pub fn handle_eof(&mut self, now: Instant) -> Result<(), ApiMisuse> {
+        if self.is_closed() {
+            return Err(ApiMisuse::Closed);
+        }
+        self.now = now;
+        self.reset_tx();
         self.closing = true;
+        Ok(())
     }
 
     /// Time passed. If the deadline is reached the session answers
-    /// `421 4.4.2` and closes (RFC 5321 §4.5.3.2).
-    pub fn handle_timeout(&mut self, now: Instant) {
+    /// `421 4.4.2` and closes (RFC 5321 §4.5.3.2). A call before the deadline
+    /// does nothing.
+    pub fn handle_timeout(&mut self, now: Instant) -> Result<(), ApiMisuse> {
+        if self.is_closed() {
+            return Err(ApiMisuse::Closed);
+        }
         self.now = now;
         if let Some(deadline) = self.deadline
             && now >= deadline
-            && !self.closing
         {
             self.deadline = None;
             if matches!(self.phase, Phase::TlsHandshake) {
                 self.closing = true;
-                return;
+                return Ok(());
             }
             let text = format!("{} Error: timeout exceeded", self.config.hostname);
             self.send(421, (4, 4, 2), &text);
             self.close();
         }
+        Ok(())
     }
 
     /// The TLS handshake that [`Output::StartTls`] asked for is done. Everything
     /// learnt before it (HELO name, authentication, transaction) is forgotten
     /// (RFC 3207 §4.2); the client must send EHLO again.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use smtp_proto::output::Output;
+    /// use smtp_proto::server::{Decision, ServerConfig, ServerEvent, ServerSession};
+    /// use smtp_proto::time::Instant;
+    /// use smtp_proto::wire::sasl::{Credentials, Mechanism};
+    ///
+    /// let mut config = ServerConfig::new("mx.example.net");
+    /// config.extensions.starttls = true;
+    /// config.extensions.auth = vec![Mechanism::Plain];
+    /// let now = Instant::ZERO;
+    /// let mut session = ServerSession::new(Arc::new(config), now);
+    /// // `user\0user\0secret`, base64.
+    /// let mut script: Vec<&[u8]> = vec![
+    ///     b"EHLO c.example\r\nSTARTTLS\r\n",
+    ///     b"EHLO c.example\r\nAUTH PLAIN AHVzZXIAc2VjcmV0\r\nQUIT\r\n",
+    /// ];
+    /// script.reverse();
+    /// let (mut wire, mut user) = (Vec::new(), None);
+    /// loop {
+    ///     match session.poll_output() {
+    ///         Output::Transmit(bytes) => wire.extend_from_slice(&bytes),
+    ///         Output::Event(ServerEvent::Auth { credentials, .. }) => {
+    ///             let ok = matches!(&credentials,
+    ///                 Credentials::Password { username, password, .. }
+    ///                     if username == "user" && password == "secret");
+    ///             if let Credentials::Password { username, .. } = credentials {
+    ///                 user = Some(username);
+    ///             }
+    ///             let decision = if ok { Decision::Accept } else {
+    ///                 Decision::Reject(smtp_proto::reply::Reply::new(
+    ///                     smtp_proto::reply::ReplyCode::new(535).unwrap(), None, "no"))
+    ///             };
+    ///             session.respond(now, decision).unwrap();
+    ///         }
+    ///         Output::Event(e) if e.needs_decision() => session.respond(now, Decision::Accept).unwrap(),
+    ///         Output::Event(_) => {}
+    ///         // An adapter runs the TLS handshake on the socket here.
+    ///         Output::StartTls => session.handle_tls_established(now).unwrap(),
+    ///         Output::Wait { .. } => {
+    ///             let bytes = script.pop().expect("more input");
+    ///             assert_eq!(session.handle_bytes(now, bytes).unwrap(), bytes.len());
+    ///         }
+    ///         Output::Close => break,
+    ///         _ => {}
+    ///     }
+    /// }
+    /// let wire = String::from_utf8(wire).unwrap();
+    /// assert!(wire.contains("250-STARTTLS\r\n") && wire.contains("220 2.0.0 Ready to start TLS\r\n"));
+    /// assert!(wire.contains("250-AUTH PLAIN\r\n") && wire.contains("235 2.7.0 "));
+    /// assert_eq!(user.as_deref(), Some("user"));
+    /// assert!(session.is_authenticated() && session.is_tls());
+    /// ```
     pub fn handle_tls_established(&mut self, now: Instant) -> Result<(), ApiMisuse> {
+        if self.is_closed() {
+            return Err(ApiMisuse::Closed);
+        }
         if !matches!(self.phase, Phase::TlsHandshake) || self.starttls_pending {
             return Err(ApiMisuse::NoTlsUpgrade);
         }
@@ -295,6 +549,7 @@ impl ServerSession {
         self.hello = None;
         self.authenticated = false;
         self.tx = None;
+        self.envelope.clear();
         self.input.clear();
         self.phase = Phase::Command;
         self.events.push_back(ServerEvent::TlsEstablished);
@@ -302,18 +557,18 @@ impl ServerSession {
         Ok(())
     }
 
-    /// The application's decision on the event that paused the session.
+    /// The application's decision on the event that paused the session (the
+    /// one [`pending_decision`](Self::pending_decision) names).
     pub fn respond(&mut self, now: Instant, decision: Decision) -> Result<(), ApiMisuse> {
-        if matches!(self.phase, Phase::Closed) {
+        if self.is_closed() {
             return Err(ApiMisuse::Closed);
+        }
+        if self.pending_decision().is_none() {
+            return Err(ApiMisuse::NoPendingDecision);
         }
         let Phase::Pending(pending) = &self.phase else {
             return Err(ApiMisuse::NoPendingDecision);
         };
-        if !self.events.is_empty() && self.events.iter().any(ServerEvent::needs_decision) {
-            // The event has not been handed out yet.
-            return Err(ApiMisuse::NoPendingDecision);
-        }
         let lmtp = self.config.protocol == Protocol::Lmtp;
         let outcome = match (&decision, pending) {
             (Decision::PerRecipient(replies), Pending::MessageEnd) if lmtp => {
@@ -353,12 +608,12 @@ impl ServerSession {
             Outcome::Reject(reply) => self.reject(pending, reply),
             Outcome::PerRecipient => {
                 if let Decision::PerRecipient(replies) = decision {
-                    for reply in &replies {
-                        let reply = self.with_enhanced(reply.clone());
+                    for reply in replies {
+                        let reply = self.with_enhanced(reply);
                         self.send_reply(&reply);
                     }
                 }
-                self.tx = None;
+                self.finish_tx();
             }
         }
         // Waiting for the client again, after the greeting was refused (it may
@@ -369,8 +624,29 @@ impl ServerSession {
         Ok(())
     }
 
+    /// [`respond`](Self::respond), checking that the decision is for the event
+    /// the caller means: `point` is that event's
+    /// [`decision_point`](ServerEvent::decision_point). When another decision
+    /// is awaited the answer is [`ApiMisuse::Awaiting`] with that one, and
+    /// nothing changes.
+    pub fn respond_to(
+        &mut self,
+        now: Instant,
+        point: DecisionPoint,
+        decision: Decision,
+    ) -> Result<(), ApiMisuse> {
+        if self.is_closed() {
+            return Err(ApiMisuse::Closed);
+        }
+        match self.pending_decision() {
+            None => Err(ApiMisuse::NoPendingDecision),
+            Some(awaited) if awaited != point => Err(ApiMisuse::Awaiting(awaited)),
+            Some(_) => self.respond(now, decision),
+        }
+    }
+
     /// The next thing for the adapter to do. Call it until it returns
-    /// [`Output::Wait`].
+    /// [`Output::Wait`] or [`Output::Close`].
     pub fn poll_output(&mut self) -> Output<ServerEvent> {
         self.process();
         if let Some(output) = ready_output(
@@ -378,13 +654,25 @@ impl ServerSession {
             &mut self.events,
             &mut self.starttls_pending,
             self.closing,
-            &mut self.close_emitted,
         ) {
-            if matches!(output, Output::Close | Output::Wait { .. }) {
-                // Everything was handed out: the session is over.
+            if matches!(output, Output::Close) {
                 self.phase = Phase::Closed;
+                self.input = BytesMut::new();
+                self.out = BytesMut::new();
+                self.envelope = EnvelopeStore::default();
+                self.events = VecDeque::new();
+                self.pieces = alloc::vec::Vec::new();
             }
             return output;
+        }
+        // About to wait: give back what an idle session does not need.
+        release_if_idle(&mut self.input, IDLE_KEEP);
+        release_if_idle(&mut self.out, IDLE_KEEP);
+        if self.events.capacity() > 16 {
+            self.events.shrink_to(16);
+        }
+        if self.pieces.capacity() > 16 {
+            self.pieces = alloc::vec::Vec::new();
         }
         let wants_read = match self.phase {
             Phase::TlsHandshake | Phase::Closed => false,
@@ -494,6 +782,17 @@ impl ServerSession {
             return;
         }
         match e {
+            // A BDAT whose size cannot be read: the octets that follow may be
+            // chunk data, and there is no knowing how many. Reading on would take
+            // them for commands (chunk content smuggled in as commands), so the
+            // session answers 554 and closes, as it does for improper pipelining.
+            CommandError::Syntax(Verb::Bdat) => {
+                self.fatal_fault(
+                    554,
+                    (5, 5, 4),
+                    "Syntax: BDAT size [LAST]; the stream cannot be resynchronized",
+                );
+            }
             CommandError::Syntax(verb) => {
                 let text = format!("Syntax: {}", syntax_hint(*verb));
                 self.error(501, (5, 5, 4), &text)

@@ -2,7 +2,7 @@
 //! and reply hygiene. Protocol behaviour is covered by the transcripts in
 //! `tests/transcripts/server/`.
 
-use alloc::string::String;
+use alloc::string::{String, ToString};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
@@ -35,6 +35,11 @@ fn drain(
 
 fn accept_all(e: &ServerEvent) -> Option<Decision> {
     e.needs_decision().then_some(Decision::Accept)
+}
+
+/// Feeds everything, which must fit.
+fn feed(s: &mut ServerSession, bytes: &[u8]) {
+    assert_eq!(s.handle_bytes(Instant::ZERO, bytes), Ok(bytes.len()));
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -81,7 +86,7 @@ fn api_misuse_is_an_error_not_a_panic() {
 #[test]
 fn application_reply_text_cannot_inject_lines() {
     let mut s = session(ServerConfig::default());
-    s.handle_bytes(Instant::ZERO, b"EHLO c.test\r\nMAIL FROM:<a@c.test>\r\n");
+    feed(&mut s, b"EHLO c.test\r\nMAIL FROM:<a@c.test>\r\n");
     let evil = Reply::new(
         ReplyCode::new(550).unwrap(),
         EnhancedCode::new(5, 7, 1),
@@ -111,7 +116,7 @@ fn a_paused_session_stops_reading() {
     };
     let capacity = config.input_capacity();
     let mut s = session(config);
-    s.handle_bytes(Instant::ZERO, b"EHLO c.test\r\nMAIL FROM:<a@c.test>\r\n");
+    feed(&mut s, b"EHLO c.test\r\nMAIL FROM:<a@c.test>\r\n");
     // Accept everything but never answer MAIL: the session stays paused.
     let _ = drain(&mut s, &mut |e| match e {
         ServerEvent::MailFrom { .. } => None,
@@ -124,8 +129,7 @@ fn a_paused_session_stops_reading() {
             Output::Wait {
                 wants_read: true, ..
             } => {
-                s.handle_bytes(Instant::ZERO, &chunk);
-                fed += chunk.len();
+                fed += s.handle_bytes(Instant::ZERO, &chunk).unwrap();
             }
             Output::Wait {
                 wants_read: false, ..
@@ -140,15 +144,17 @@ fn a_paused_session_stops_reading() {
             ..
         }
     ));
-    assert!(fed < 1000 * chunk.len(), "the session never pushed back");
-    assert!(s.buffered_input() <= capacity + chunk.len());
+    assert_eq!(fed, capacity, "takes exactly what fits");
+    assert_eq!(s.buffered_input(), capacity);
+    assert_eq!(s.handle_bytes(Instant::ZERO, &chunk), Ok(0));
 }
 
 #[test]
 fn output_per_poll_is_bounded_for_a_pipelining_flood() {
     let mut s = session(ServerConfig::default());
     let _ = drain(&mut s, &mut accept_all);
-    s.handle_bytes(Instant::ZERO, &b"NOOP\r\n".repeat(20_000));
+    let flood = b"NOOP\r\n".repeat(20_000);
+    let mut rest = &flood[..];
     let mut replies = 0;
     loop {
         match s.poll_output() {
@@ -160,7 +166,11 @@ fn output_per_poll_is_bounded_for_a_pipelining_flood() {
                 );
                 replies += b.split(|&c| c == b'\n').filter(|l| !l.is_empty()).count();
             }
-            Output::Wait { .. } => break,
+            Output::Wait { .. } if rest.is_empty() => break,
+            Output::Wait { .. } => {
+                let taken = s.handle_bytes(Instant::ZERO, rest).unwrap();
+                rest = &rest[taken..];
+            }
             other => panic!("unexpected {other:?}"),
         }
     }
@@ -176,20 +186,14 @@ fn counters_saturate_and_errors_close() {
     };
     let mut s = session(config);
     let _ = drain(&mut s, &mut accept_all);
-    s.handle_bytes(Instant::ZERO, b"X\r\nY\r\nZ\r\nW\r\n");
+    feed(&mut s, b"X\r\nY\r\nZ\r\nW\r\n");
     let out = text(&drain(&mut s, &mut accept_all));
     assert_eq!(out.matches("500 5.5.2").count(), 3, "{out}");
     assert!(
         out.ends_with("421 4.7.0 localhost Error: too many errors\r\n"),
         "{out}"
     );
-    assert!(matches!(
-        s.poll_output(),
-        Output::Wait {
-            wants_read: false,
-            ..
-        }
-    ));
+    assert_eq!(s.poll_output(), Output::Close);
 }
 
 #[test]
@@ -206,7 +210,8 @@ fn deadlines_are_reported_and_not_reset_by_trickling() {
     s.handle_bytes(
         Instant::from_duration(core::time::Duration::from_secs(299)),
         b"NO",
-    );
+    )
+    .unwrap();
     let Output::Wait {
         deadline: Some(d2), ..
     } = s.poll_output()
@@ -214,4 +219,225 @@ fn deadlines_are_reported_and_not_reset_by_trickling() {
         panic!()
     };
     assert_eq!(d, d2);
+}
+
+/// Drains with `decide`, counting the `Transmit`s.
+fn drain_counting(
+    s: &mut ServerSession,
+    decide: &mut dyn FnMut(&ServerEvent) -> Option<Decision>,
+) -> (Vec<u8>, usize) {
+    let mut out = Vec::new();
+    let mut transmits = 0;
+    loop {
+        match s.poll_output() {
+            Output::Transmit(b) => {
+                transmits += 1;
+                out.extend_from_slice(&b);
+            }
+            Output::Event(e) => {
+                if let Some(d) = decide(&e) {
+                    s.respond(Instant::ZERO, d).unwrap();
+                }
+            }
+            Output::Wait { .. } | Output::Close => return (out, transmits),
+            Output::StartTls => {}
+        }
+    }
+}
+
+#[test]
+fn one_transmit_per_pipelined_batch() {
+    let mut s = session(ServerConfig::default());
+    feed(&mut s, b"EHLO c.test\r\n");
+    let (_, n) = drain_counting(&mut s, &mut accept_all);
+    assert_eq!(n, 1, "greeting and EHLO reply in one write");
+    feed(
+        &mut s,
+        b"MAIL FROM:<a@c.test>\r\nRCPT TO:<b@x.test>\r\nRCPT TO:<c@x.test>\r\nRCPT TO:<d@x.test>\r\nDATA\r\n",
+    );
+    let (out, n) = drain_counting(&mut s, &mut accept_all);
+    assert_eq!(n, 1, "{}", text(&out));
+    assert_eq!(text(&out).lines().count(), 5);
+}
+
+#[test]
+fn replies_go_out_before_waiting_on_a_decision() {
+    let mut s = session(ServerConfig::default());
+    feed(
+        &mut s,
+        b"EHLO c.test\r\nMAIL FROM:<a@c.test>\r\nRCPT TO:<b@x.test>\r\n",
+    );
+    // The application takes its time over RCPT: what was answered so far is
+    // handed out before the session waits.
+    let (out, n) = drain_counting(&mut s, &mut |e| match e {
+        ServerEvent::RcptTo { .. } => None,
+        e => accept_all(e),
+    });
+    assert_eq!(n, 1);
+    assert!(text(&out).ends_with("250 2.1.0 Ok\r\n"), "{}", text(&out));
+    assert_eq!(s.pending_decision(), Some(DecisionPoint::RcptTo));
+    assert!(matches!(
+        s.poll_output(),
+        Output::Wait { deadline: None, .. }
+    ));
+}
+
+#[test]
+fn decisions_are_paired_with_their_event() {
+    let mut s = session(ServerConfig::default());
+    assert_eq!(s.pending_decision(), None, "not handed out yet");
+    let Output::Event(e) = s.poll_output() else {
+        panic!()
+    };
+    assert_eq!(e.decision_point(), Some(DecisionPoint::Connected));
+    assert_eq!(s.pending_decision(), Some(DecisionPoint::Connected));
+    assert_eq!(
+        s.respond_to(Instant::ZERO, DecisionPoint::MailFrom, Decision::Accept),
+        Err(ApiMisuse::Awaiting(DecisionPoint::Connected))
+    );
+    s.respond_to(Instant::ZERO, DecisionPoint::Connected, Decision::Accept)
+        .unwrap();
+    assert_eq!(s.pending_decision(), None);
+    assert_eq!(
+        s.respond_to(Instant::ZERO, DecisionPoint::Connected, Decision::Accept),
+        Err(ApiMisuse::NoPendingDecision)
+    );
+    assert_eq!(ServerEvent::TransactionFinished.decision_point(), None);
+}
+
+#[test]
+fn envelope_follows_the_transaction() {
+    let mut s = session(ServerConfig::default());
+    feed(
+        &mut s,
+        b"EHLO c.test\r\nMAIL FROM:<a@c.test>\r\nRCPT TO:<b@x.test>\r\nRCPT TO:<no@x.test>\r\nRCPT TO:<c@x.test>\r\nDATA\r\n",
+    );
+    let _ = drain(&mut s, &mut |e| match e {
+        ServerEvent::RcptTo { to, .. } if to.to_string() == "<no@x.test>" => Some(
+            Decision::Reject(Reply::new(ReplyCode::new(550).unwrap(), None, "no")),
+        ),
+        ServerEvent::RcptTo { .. } => Some(Decision::Accept),
+        ServerEvent::DataStart => None,
+        e => accept_all(e),
+    });
+    let env = s.envelope().expect("a transaction");
+    assert_eq!(env.sender().to_string(), "<a@c.test>");
+    let rcpts: Vec<String> = env.recipients().map(|r| r.to_string()).collect();
+    assert_eq!(rcpts, ["<b@x.test>", "<c@x.test>"]);
+    assert_eq!(env.recipient_count(), 2);
+    s.respond(Instant::ZERO, Decision::Accept).unwrap();
+    feed(&mut s, b"hi\r\n.\r\n");
+    let mut events = Vec::new();
+    let _ = drain(&mut s, &mut |e| {
+        events.push(e.clone());
+        accept_all(e)
+    });
+    assert!(
+        matches!(events.last(), Some(ServerEvent::TransactionFinished)),
+        "{events:?}"
+    );
+    assert!(s.envelope().is_none());
+}
+
+#[test]
+fn a_pending_recipient_is_not_in_the_envelope() {
+    let mut s = session(ServerConfig::default());
+    feed(
+        &mut s,
+        b"EHLO c.test\r\nMAIL FROM:<>\r\nRCPT TO:<b@x.test>\r\n",
+    );
+    let _ = drain(&mut s, &mut |e| match e {
+        ServerEvent::RcptTo { .. } => None,
+        e => accept_all(e),
+    });
+    let env = s.envelope().expect("MAIL accepted");
+    assert_eq!(env.sender(), crate::wire::path::ReversePath::Null);
+    assert_eq!(env.recipient_count(), 0);
+    assert_eq!(env.recipients().count(), 0);
+}
+
+#[test]
+fn every_entry_point_answers_closed_after_close() {
+    let mut s = session(ServerConfig::default());
+    feed(&mut s, b"QUIT\r\n");
+    let _ = drain(&mut s, &mut accept_all);
+    assert_eq!(s.poll_output(), Output::Close);
+    assert_eq!(s.poll_output(), Output::Close, "Close repeats");
+    assert!(s.is_closed());
+    assert_eq!(
+        s.handle_bytes(Instant::ZERO, b"NOOP\r\n"),
+        Err(ApiMisuse::Closed)
+    );
+    assert_eq!(s.handle_eof(Instant::ZERO), Err(ApiMisuse::Closed));
+    assert_eq!(s.handle_timeout(Instant::ZERO), Err(ApiMisuse::Closed));
+    assert_eq!(
+        s.handle_tls_established(Instant::ZERO),
+        Err(ApiMisuse::Closed)
+    );
+    assert_eq!(
+        s.respond(Instant::ZERO, Decision::Accept),
+        Err(ApiMisuse::Closed)
+    );
+}
+
+#[test]
+fn no_reply_after_eof_with_a_decision_pending() {
+    let mut s = session(ServerConfig::default());
+    feed(&mut s, b"EHLO c.test\r\nMAIL FROM:<a@c.test>\r\n");
+    let _ = drain(&mut s, &mut |e| match e {
+        ServerEvent::MailFrom { .. } => None,
+        e => accept_all(e),
+    });
+    assert_eq!(s.pending_decision(), Some(DecisionPoint::MailFrom));
+    s.handle_eof(Instant::ZERO).unwrap();
+    assert_eq!(
+        s.respond(Instant::ZERO, Decision::Accept),
+        Err(ApiMisuse::Closed)
+    );
+    assert_eq!(s.pending_decision(), None);
+    // Nothing but Close comes out.
+    assert_eq!(s.poll_output(), Output::Close);
+}
+
+#[test]
+fn ten_mebibytes_unpolled_are_bounded() {
+    let mut s = session(ServerConfig::default());
+    feed(
+        &mut s,
+        b"EHLO c.test\r\nMAIL FROM:<a@c.test>\r\nRCPT TO:<b@x.test>\r\nDATA\r\n",
+    );
+    let _ = drain(&mut s, &mut accept_all);
+    let body = alloc::vec![b'x'; 10 * 1024 * 1024];
+    let taken = s.handle_bytes(Instant::ZERO, &body).unwrap();
+    assert_eq!(taken, s.config().input_capacity());
+    assert!(taken <= 1024 * 1024);
+    assert_eq!(s.handle_bytes(Instant::ZERO, &body[taken..]), Ok(0));
+    // Content comes out in pieces no larger than the buffer.
+    let mut got = 0;
+    loop {
+        match s.poll_output() {
+            Output::Event(ServerEvent::MessageData(b)) => {
+                assert!(b.len() <= s.config().input_capacity());
+                got += b.len();
+            }
+            Output::Wait { .. } => break,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(got, taken);
+}
+
+#[test]
+fn an_idle_session_gives_its_buffers_back() {
+    let mut s = session(ServerConfig::default());
+    let _ = drain(&mut s, &mut accept_all);
+    let mut flood = b"NOOP\r\n".repeat(10_000);
+    flood.truncate(60 * 1024);
+    let cut = flood.len() - flood.len() % 6;
+    feed(&mut s, &flood[..cut]);
+    let _ = drain(&mut s, &mut accept_all);
+    assert_eq!(s.buffered_input(), 0);
+    assert!(s.input.capacity() <= IDLE_KEEP, "{}", s.input.capacity());
+    assert!(s.out.capacity() <= IDLE_KEEP, "{}", s.out.capacity());
+    assert!(s.events.capacity() <= 16);
 }

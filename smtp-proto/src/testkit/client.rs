@@ -12,14 +12,16 @@ use super::common::{
     Chunking, Driver, Runner, Transcript, TranscriptError, flag, glob, matches, number,
     parse_duration, parse_transcript, repeated, split_tag, unescape, written,
 };
+use crate::Protocol;
 use crate::client::{
-    AuthError, ClientConfig, ClientError, ClientEvent, ClientSession, Credentials, Envelope,
-    Protocol, ProtocolError, RecipientResult, SessionError, TlsPolicy, TransactionFailure, Waiting,
+    AuthError, ClientConfig, ClientError, ClientEvent, ClientSession, Envelope, RecipientResult,
+    ServerFault, SessionError, TlsPolicy, TransactionFailure, Waiting,
 };
 use crate::time::Instant;
 use crate::wire::line::LineEnding;
 use crate::wire::params::{Body, Notify, OriginalRecipient, Ret};
 use crate::wire::path::{Host, PathOptions};
+use crate::wire::sasl::Credentials;
 
 /// One step of a client transcript.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -256,14 +258,17 @@ fn describe_error(error: &SessionError) -> String {
             AuthError::Cancelled(r) => format!("Auth Cancelled {}", r.code()),
             other => format!("Auth {other:?}"),
         },
-        SessionError::Protocol(p) => match p {
-            ProtocolError::MalformedReply(e) => format!("Protocol MalformedReply {e:?}"),
-            ProtocolError::UnexpectedReply { command, reply } => format!(
-                "Protocol UnexpectedReply {} {}",
+        SessionError::ServerFault(p) => match p {
+            ServerFault::MalformedReply(e) => format!("ServerFault MalformedReply {e:?}"),
+            ServerFault::UnexpectedReply { command, reply } => format!(
+                "ServerFault UnexpectedReply {} {}",
                 command.map_or("-", |v| v.as_str()),
                 reply.code()
             ),
-            ProtocolError::UnsolicitedReply(r) => format!("Protocol UnsolicitedReply {}", r.code()),
+            ServerFault::UnsolicitedReply(r) => {
+                format!("ServerFault UnsolicitedReply {}", r.code())
+            }
+            ServerFault::PrematureReply(r) => format!("ServerFault PrematureReply {}", r.code()),
         },
         SessionError::Timeout(w) => match w {
             Waiting::Reply(verb) => format!("Timeout {verb}"),

@@ -273,9 +273,9 @@ pub(crate) trait Session {
     /// What `poll_output` hands to the application.
     type Event;
     fn poll_output(&mut self) -> Output<Self::Event>;
-    fn handle_bytes(&mut self, now: Instant, bytes: &[u8]);
-    fn handle_eof(&mut self, now: Instant);
-    fn handle_timeout(&mut self, now: Instant);
+    fn handle_bytes(&mut self, now: Instant, bytes: &[u8]) -> Result<usize, ApiMisuse>;
+    fn handle_eof(&mut self, now: Instant) -> Result<(), ApiMisuse>;
+    fn handle_timeout(&mut self, now: Instant) -> Result<(), ApiMisuse>;
     fn handle_tls_established(&mut self, now: Instant) -> Result<(), ApiMisuse>;
 }
 
@@ -287,13 +287,13 @@ macro_rules! session {
             fn poll_output(&mut self) -> Output<$event> {
                 <$session>::poll_output(self)
             }
-            fn handle_bytes(&mut self, now: Instant, bytes: &[u8]) {
+            fn handle_bytes(&mut self, now: Instant, bytes: &[u8]) -> Result<usize, ApiMisuse> {
                 <$session>::handle_bytes(self, now, bytes)
             }
-            fn handle_eof(&mut self, now: Instant) {
+            fn handle_eof(&mut self, now: Instant) -> Result<(), ApiMisuse> {
                 <$session>::handle_eof(self, now)
             }
-            fn handle_timeout(&mut self, now: Instant) {
+            fn handle_timeout(&mut self, now: Instant) -> Result<(), ApiMisuse> {
                 <$session>::handle_timeout(self, now)
             }
             fn handle_tls_established(&mut self, now: Instant) -> Result<(), ApiMisuse> {
@@ -414,7 +414,11 @@ pub(crate) trait Runner {
                 }
                 Output::Event(event) => self.event(event)?,
                 Output::StartTls => self.driver_mut().starttls = true,
-                Output::Close => self.driver_mut().closed = true,
+                Output::Close => {
+                    // `Close` repeats from now on: the drain is over.
+                    self.driver_mut().closed = true;
+                    return Ok(());
+                }
                 Output::Wait { wants_read, .. } => {
                     self.driver_mut().wants_read = wants_read;
                     return Ok(());
@@ -437,8 +441,15 @@ pub(crate) trait Runner {
                 Chunking::Random(_) => 1 + (d.rng.next() % 17) as usize,
             }
             .min(d.pending.len());
-            let chunk: Vec<u8> = d.pending.drain(..n).collect();
-            d.session.handle_bytes(d.now, &chunk);
+            let chunk: Vec<u8> = d.pending.iter().take(n).copied().collect();
+            match d.session.handle_bytes(d.now, &chunk) {
+                Ok(taken) => {
+                    d.pending.drain(..taken);
+                }
+                // Closed: nothing reads the rest.
+                Err(ApiMisuse::Closed) => d.pending.clear(),
+                Err(e) => return Err(self.fail(format!("handle_bytes: {e}"))),
+            }
             self.drain()?;
         }
         let d = self.driver_mut();
@@ -521,7 +532,8 @@ pub(crate) trait Runner {
     fn eof(&mut self) -> Result<(), TranscriptError> {
         let d = self.driver_mut();
         d.pending.clear();
-        d.session.handle_eof(d.now);
+        // A session that already closed answers `Closed`: nothing to do.
+        let _ = d.session.handle_eof(d.now);
         self.drain()
     }
 
@@ -529,7 +541,7 @@ pub(crate) trait Runner {
     fn advance(&mut self, by: Duration) -> Result<(), TranscriptError> {
         let d = self.driver_mut();
         d.now = d.now + by;
-        d.session.handle_timeout(d.now);
+        let _ = d.session.handle_timeout(d.now);
         self.drain()?;
         self.feed()
     }

@@ -11,9 +11,8 @@ use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
 
-use crate::client::{
-    ClientConfig, ClientEvent, ClientSession, Envelope, Protocol, TransactionFailure,
-};
+use crate::Protocol;
+use crate::client::{ClientConfig, ClientEvent, ClientSession, Envelope, TransactionFailure};
 use crate::output::Output;
 use crate::reply::{EnhancedCode, Reply, ReplyCode};
 use crate::server::{Decision, ServerConfig, ServerEvent, ServerSession};
@@ -301,11 +300,11 @@ impl Pair<'_> {
                     }
                 }
             }
-            ServerEvent::TransactionReset => {
+            ServerEvent::TransactionReset | ServerEvent::TransactionFinished => {
                 self.srv_content.clear();
                 return Ok(());
             }
-            ServerEvent::ProtocolError(_) | ServerEvent::TlsEstablished => return Ok(()),
+            ServerEvent::ClientFault(_) | ServerEvent::TlsEstablished => return Ok(()),
             other => return Err(format!("server event {other:?}")),
         };
         self.server
@@ -316,7 +315,7 @@ impl Pair<'_> {
     /// Drains both sessions; true if anything happened.
     fn drain(&mut self) -> Result<bool, String> {
         let mut progress = false;
-        loop {
+        while !self.client_closed {
             match self.client.poll_output() {
                 Output::Transmit(b) => self.c2s.extend(b.iter().copied()),
                 Output::Event(e) => self.client_event(e)?,
@@ -326,7 +325,7 @@ impl Pair<'_> {
             }
             progress = true;
         }
-        loop {
+        while !self.server_closed {
             match self.server.poll_output() {
                 Output::Transmit(b) => self.s2c.extend(b.iter().copied()),
                 Output::Event(e) => self.server_event(e)?,
@@ -344,20 +343,25 @@ impl Pair<'_> {
         if !self.c2s.is_empty() {
             let n = self.sc.c2s[self.c2s_i % self.sc.c2s.len()].min(self.c2s.len());
             self.c2s_i += 1;
-            let piece: Vec<u8> = self.c2s.drain(..n).collect();
-            if !self.server_closed {
-                self.server.handle_bytes(self.now, &piece);
-            }
-            moved = true;
+            let piece: Vec<u8> = self.c2s.iter().take(n).copied().collect();
+            // The session takes what fits; the rest waits for the next round.
+            let taken = match self.server.handle_bytes(self.now, &piece) {
+                Ok(taken) => taken,
+                Err(_) => n,
+            };
+            self.c2s.drain(..taken);
+            moved |= taken > 0;
         }
         if !self.s2c.is_empty() {
             let n = self.sc.s2c[self.s2c_i % self.sc.s2c.len()].min(self.s2c.len());
             self.s2c_i += 1;
-            let piece: Vec<u8> = self.s2c.drain(..n).collect();
-            if !self.client_closed {
-                self.client.handle_bytes(self.now, &piece);
-            }
-            moved = true;
+            let piece: Vec<u8> = self.s2c.iter().take(n).copied().collect();
+            let taken = match self.client.handle_bytes(self.now, &piece) {
+                Ok(taken) => taken,
+                Err(_) => n,
+            };
+            self.s2c.drain(..taken);
+            moved |= taken > 0;
         }
         moved
     }

@@ -9,8 +9,9 @@ use alloc::vec::Vec;
 use super::common::{Chunking, Driver, Runner, TranscriptError, matches, written};
 use super::script::{Script, Step, apply_config};
 use crate::reply::{EnhancedCode, Reply, ReplyCode};
-use crate::server::{Credentials, Decision, HelloKind, ServerConfig, ServerEvent, ServerSession};
+use crate::server::{Decision, HelloKind, ServerConfig, ServerEvent, ServerSession};
 use crate::time::Instant;
+use crate::wire::sasl::Credentials;
 
 /// Describes an event the way `E:` lines are written.
 pub(crate) fn describe(event: &ServerEvent) -> String {

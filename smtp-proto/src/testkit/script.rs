@@ -8,7 +8,8 @@ use core::time::Duration;
 use super::common::{
     Transcript, flag, glob, number, parse_duration, parse_transcript, repeated, split_tag, unescape,
 };
-use crate::server::{Protocol, ServerConfig, VrfyPolicy};
+use crate::Protocol;
+use crate::server::{ServerConfig, VrfyPolicy};
 use crate::wire::command::HeloSyntax;
 use crate::wire::data::BareLineEnding;
 use crate::wire::line::LineEnding;

@@ -17,6 +17,7 @@
 //! and give the same result whatever way the input is split into chunks.
 
 use alloc::vec::Vec;
+use core::ops::Range;
 
 use crate::limits::TEXT_LINE_MIN;
 
@@ -349,11 +350,23 @@ impl DataDecoder {
     /// new decoder for the next message.
     #[must_use = "the bytes after `consumed` belong to the next command"]
     pub fn decode(&mut self, input: &[u8], out: &mut Vec<u8>) -> DecodeStatus {
+        self.decode_into(input, out)
+    }
+
+    /// [`decode`](Self::decode), handing the content to a [`ContentSink`] as
+    /// ranges of `input` and a few literal octets, so that a caller holding the
+    /// input in a shared buffer can pass content on without copying it.
+    #[must_use = "the bytes after `consumed` belong to the next command"]
+    pub fn decode_into<S: ContentSink + ?Sized>(
+        &mut self,
+        input: &[u8],
+        out: &mut S,
+    ) -> DecodeStatus {
         let mut i = 0;
         while i < input.len() {
             match self.state {
                 State::Done => break,
-                State::Mid => i += self.mid(&input[i..], out),
+                State::Mid => i += self.mid(input, i, out),
                 State::LineStart => match input[i] {
                     b'.' => {
                         i += 1;
@@ -387,8 +400,14 @@ impl DataDecoder {
                 }
                 State::Cr => {
                     if input[i] == b'\n' {
+                        // The CR was the octet before, in this input, or the
+                        // last octet of the previous one.
+                        if i > 0 {
+                            self.crlf_at(input, i - 1, out);
+                        } else {
+                            self.crlf(out);
+                        }
                         i += 1;
-                        self.crlf(out);
                         self.state = State::LineStart;
                     } else {
                         self.bare_cr(out);
@@ -457,16 +476,17 @@ impl DataDecoder {
         }
     }
 
-    /// Inside a line: copies runs of ordinary lines in one `extend_from_slice`,
-    /// stopping only where the state machine is needed — a CR or LF that is not
-    /// part of a CRLF, a line that starts with `.` or CR, or the end of the input.
-    /// Returns the octets consumed.
-    fn mid(&mut self, rest: &[u8], out: &mut Vec<u8>) -> usize {
+    /// Inside a line: hands out runs of ordinary lines as one range, stopping
+    /// only where the state machine is needed — a CR or LF that is not part of
+    /// a CRLF, a line that starts with `.` or CR, or the end of the input.
+    /// `start` is where the run begins in `input`; returns the octets consumed.
+    fn mid<S: ContentSink + ?Sized>(&mut self, input: &[u8], start: usize, out: &mut S) -> usize {
+        let rest = &input[start..];
         let mut pos = 0;
         let mut line_start = 0;
         loop {
             let Some(off) = memchr::memchr2(b'\r', b'\n', &rest[pos..]) else {
-                self.span(rest, out);
+                self.span(input, start..input.len(), out);
                 self.line_len = self
                     .line_len
                     .saturating_add((rest.len() - line_start) as u64);
@@ -486,13 +506,13 @@ impl DataDecoder {
                         line_start = after;
                     }
                     _ => {
-                        self.span(&rest[..after], out);
+                        self.span(input, start..start + after, out);
                         self.state = State::LineStart;
                         return after;
                     }
                 }
             } else {
-                self.span(&rest[..p], out);
+                self.span(input, start..start + p, out);
                 self.line_len = self.line_len.saturating_add((p - line_start) as u64);
                 if rest[p] == b'\r' {
                     // Maybe the first half of a CRLF split across reads.
@@ -505,13 +525,13 @@ impl DataDecoder {
         }
     }
 
-    /// Content copied verbatim (lines already accounted for by the caller).
+    /// Content passed on verbatim (lines already accounted for by the caller).
     #[inline]
-    fn span(&mut self, run: &[u8], out: &mut Vec<u8>) {
-        if run.is_empty() {
+    fn span<S: ContentSink + ?Sized>(&mut self, input: &[u8], range: Range<usize>, out: &mut S) {
+        if range.is_empty() {
             return;
         }
-        out.extend_from_slice(run);
+        let run = &input[range.clone()];
         let len = u64::try_from(run.len()).unwrap_or(u64::MAX);
         self.findings.content_len = self.findings.content_len.saturating_add(len);
         if !self.findings.nul && memchr::memchr(0, run).is_some() {
@@ -520,12 +540,25 @@ impl DataDecoder {
         if !self.findings.eight_bit && !run.is_ascii() {
             self.findings.eight_bit = true;
         }
+        out.run(input, range);
     }
 
-    /// A real CRLF, or a normalised bare line ending: ends the current line.
+    /// A real CRLF at `input[at..at + 2]`: ends the current line.
     #[inline]
-    fn crlf(&mut self, out: &mut Vec<u8>) {
-        out.extend_from_slice(b"\r\n");
+    fn crlf_at<S: ContentSink + ?Sized>(&mut self, input: &[u8], at: usize, out: &mut S) {
+        out.run(input, at..at + 2);
+        self.line_ended();
+    }
+
+    /// A real CRLF split across two inputs, or a normalised bare line ending:
+    /// ends the current line.
+    #[inline]
+    fn crlf<S: ContentSink + ?Sized>(&mut self, out: &mut S) {
+        out.literal(b"\r\n");
+        self.line_ended();
+    }
+
+    fn line_ended(&mut self) {
         self.findings.content_len = self.findings.content_len.saturating_add(2);
         let line = self.line_len.saturating_add(2);
         if line > self.findings.longest_line {
@@ -534,24 +567,45 @@ impl DataDecoder {
         self.line_len = 0;
     }
 
-    fn bare(&mut self, byte: u8, out: &mut Vec<u8>) {
+    fn bare<S: ContentSink + ?Sized>(&mut self, byte: &'static [u8], out: &mut S) {
         if self.normalize {
             self.crlf(out);
         } else {
-            out.push(byte);
+            out.literal(byte);
             self.findings.content_len = self.findings.content_len.saturating_add(1);
             self.line_len = self.line_len.saturating_add(1);
         }
     }
 
-    fn bare_cr(&mut self, out: &mut Vec<u8>) {
+    fn bare_cr<S: ContentSink + ?Sized>(&mut self, out: &mut S) {
         self.findings.bare_cr = true;
-        self.bare(b'\r', out);
+        self.bare(b"\r", out);
     }
 
-    fn bare_lf(&mut self, out: &mut Vec<u8>) {
+    fn bare_lf<S: ContentSink + ?Sized>(&mut self, out: &mut S) {
         self.findings.bare_lf = true;
-        self.bare(b'\n', out);
+        self.bare(b"\n", out);
+    }
+}
+
+/// Where [`DataDecoder::decode_into`] puts the content: runs of the input, by
+/// position, and octets the decoder supplies itself. The content is every
+/// `run` and `literal`, in call order.
+pub trait ContentSink {
+    /// `input[range]` is content (`input` is the slice given to `decode_into`).
+    fn run(&mut self, input: &[u8], range: Range<usize>);
+    /// These octets are content: a CRLF whose CR came in an earlier input, a
+    /// normalised line ending, or a bare CR or LF kept as it is.
+    fn literal(&mut self, bytes: &'static [u8]);
+}
+
+impl ContentSink for Vec<u8> {
+    fn run(&mut self, input: &[u8], range: Range<usize>) {
+        self.extend_from_slice(&input[range]);
+    }
+
+    fn literal(&mut self, bytes: &'static [u8]) {
+        self.extend_from_slice(bytes);
     }
 }
 
