@@ -183,6 +183,20 @@ proptest! {
         }
     }
 
+    /// RFC 5321 §4.1.1: trailing white space before CRLF is tolerated and
+    /// stripped, whatever the command.
+    #[test]
+    fn trailing_white_space_is_ignored(line in command_line(), tail in "[ \t]{1,8}") {
+        let opts = ParseOptions::default();
+        let plain = parse_command(line.as_bytes(), &opts).unwrap();
+        let padded = format!("{line}{tail}");
+        let cmd = parse_command(padded.as_bytes(), &opts)
+            .map_err(|e| TestCaseError::fail(format!("{padded:?}: {e}")))?;
+        prop_assert_eq!(&cmd, &plain);
+        let bytes = cmd.to_bytes();
+        prop_assert_eq!(String::from_utf8_lossy(&bytes), format!("{line}\r\n"));
+    }
+
     #[test]
     fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..600), utf8 in any::<bool>(), lenient in any::<bool>()) {
         let opts = ParseOptions {

@@ -252,7 +252,8 @@ pub enum Command<'a> {
     Unknown {
         /// The verb, as sent.
         verb: Cow<'a, str>,
-        /// Everything after the first space, if anything.
+        /// Everything after the first space, if anything, without trailing
+        /// white space (RFC 5321 §4.1.1).
         args: Option<Cow<'a, str>>,
     },
 }
@@ -266,7 +267,7 @@ pub enum Command<'a> {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum CommandError {
-    /// The line is empty.
+    /// The line is empty, or holds nothing but white space.
     #[error("empty command line")]
     Empty,
     /// The line is not valid UTF-8.
@@ -320,13 +321,24 @@ impl CommandError {
 /// (RFC 5321 §3.3 forbids the space some clients put after the colon; Postfix
 /// rejects it too under `strict_rfc821_envelopes`).
 ///
+/// Trailing white space (SP and HT) before the line end is ignored, for every
+/// verb: RFC 5321 §4.1.1 says receivers SHOULD tolerate it, and real clients
+/// send it (`DATA `, `MAIL FROM:<a@b.example> `). It is stripped before the
+/// line is parsed, so it never shows in an argument. A line of nothing but
+/// white space is [`CommandError::Empty`].
+///
 /// ```
 /// use smtp_proto::wire::command::{parse_command, Command, ParseOptions};
 /// let cmd = parse_command(b"bdat 1000 last", &ParseOptions::default()).unwrap();
 /// assert_eq!(cmd, Command::Bdat { size: 1000, last: true });
+/// let cmd = parse_command(b"DATA \t", &ParseOptions::default()).unwrap();
+/// assert_eq!(cmd, Command::Data);
 /// ```
 pub fn parse_command<'a>(line: &'a [u8], opts: &ParseOptions) -> Result<Command<'a>, CommandError> {
     let line = core::str::from_utf8(line).map_err(|_| CommandError::InvalidUtf8)?;
+    // RFC 5321 §4.1.1: "receivers SHOULD tolerate trailing white space before
+    // the terminating <CRLF>".
+    let line = line.trim_end_matches([' ', '\t']);
     if line.is_empty() {
         return Err(CommandError::Empty);
     }
@@ -671,6 +683,7 @@ impl fmt::Write for VecWriter<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::format;
     use alloc::string::ToString;
 
     fn parse(line: &str) -> Result<Command<'_>, CommandError> {
@@ -741,7 +754,6 @@ mod tests {
         for (line, verb) in [
             ("DATA x", Verb::Data),
             ("QUIT now", Verb::Quit),
-            ("RSET ", Verb::Rset),
             ("STARTTLS x", Verb::StartTls),
             ("EHLO", Verb::Ehlo),
             ("EHLO ", Verb::Ehlo),
@@ -751,7 +763,9 @@ mod tests {
             ("RCPT FROM:<a@b.example>", Verb::Rcpt),
             ("VRFY", Verb::Vrfy),
             ("VRFY ", Verb::Vrfy),
-            ("NOOP ", Verb::Noop),
+            ("VRFY \t ", Verb::Vrfy),
+            ("EHLO \t", Verb::Ehlo),
+            ("MAIL FROM: ", Verb::Mail),
             ("BDAT", Verb::Bdat),
             ("BDAT x", Verb::Bdat),
             ("BDAT -1", Verb::Bdat),
@@ -759,7 +773,6 @@ mod tests {
             ("BDAT 10 LAST x", Verb::Bdat),
             ("BDAT 18446744073709551616", Verb::Bdat),
             ("AUTH", Verb::Auth),
-            ("AUTH PLAIN ", Verb::Auth),
             ("AUTH NOT/A/MECH", Verb::Auth),
         ] {
             let err = parse(line).expect_err(line);
@@ -778,6 +791,62 @@ mod tests {
         assert_eq!(parse("EHLO a\x7fb"), Err(CommandError::ControlCharacter));
         assert_eq!(parse("NOOP a\u{85}b"), Err(CommandError::ControlCharacter));
         assert!(parse("NOOP a\u{a0}\u{100}b").is_ok());
+    }
+
+    /// RFC 5321 §4.1.1: receivers SHOULD tolerate trailing white space.
+    #[test]
+    fn trailing_white_space_is_tolerated() {
+        for line in [
+            "EHLO bar.com",
+            "HELO relay.example.org",
+            "LHLO foo.edu",
+            "EHLO [192.0.2.1]",
+            "MAIL FROM:<a@b.example>",
+            "MAIL FROM:<>",
+            "MAIL FROM:<a@b.example> SIZE=1000 BODY=8BITMIME",
+            "RCPT TO:<b@mx.test>",
+            "RCPT TO:<Postmaster>",
+            "RCPT TO:<a@b.example> NOTIFY=SUCCESS,FAILURE",
+            "DATA",
+            "RSET",
+            "NOOP",
+            "NOOP hello there",
+            "QUIT",
+            "STARTTLS",
+            "BDAT 86",
+            "BDAT 0 LAST",
+            "AUTH PLAIN",
+            "AUTH PLAIN AHRpbQB0YW5zdGFhZnRhbnN0YWFm",
+            "AUTH LOGIN =",
+            "VRFY Smith",
+            "EXPN Example-People",
+            "HELP",
+            "HELP MAIL",
+            "XFOO",
+            "XFOO bar baz",
+        ] {
+            let plain = parse(line).unwrap_or_else(|e| panic!("{line}: {e}"));
+            for tail in [" ", "\t", "  ", " \t ", "\t\t"] {
+                let padded = format!("{line}{tail}");
+                assert_eq!(parse(&padded).as_ref(), Ok(&plain), "{padded:?}");
+            }
+        }
+        assert_eq!(
+            parse("XFOO ").unwrap(),
+            Command::Unknown {
+                verb: "XFOO".into(),
+                args: None
+            }
+        );
+        assert_eq!(parse("NOOP \t").unwrap(), Command::Noop(None));
+        assert_eq!(parse("HELP ").unwrap(), Command::Help(None));
+        assert_eq!(parse(" "), Err(CommandError::Empty));
+        assert_eq!(parse(" \t "), Err(CommandError::Empty));
+        // Only trailing white space: a space after the colon is still refused.
+        assert!(matches!(
+            parse("MAIL FROM: <a@b.example> "),
+            Err(CommandError::Path { .. })
+        ));
     }
 
     #[test]
