@@ -8,6 +8,7 @@
 //! output. Syntax is strict; the one leniency knob is [`HeloSyntax`].
 
 use alloc::borrow::Cow;
+use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
@@ -16,7 +17,8 @@ use crate::wire::params::{
     parse_rcpt_parameters,
 };
 use crate::wire::path::{
-    ForwardPath, Host, PathError, PathOptions, ReversePath, parse_forward_path, parse_reverse_path,
+    ForwardPath, Host, PathError, PathOptions, ReversePath, is_qtext, is_quoted_pair_char,
+    parse_forward_path, parse_reverse_path,
 };
 use crate::wire::sasl::Mechanism;
 
@@ -227,13 +229,16 @@ pub enum Command<'a> {
     },
     /// `RSET` (RFC 5321 §4.1.1.5).
     Rset,
-    /// `VRFY string` (RFC 5321 §4.1.1.6).
+    /// `VRFY string` (RFC 5321 §4.1.1.6). The value: a quoted-string argument
+    /// (RFC 5321 §4.1.2) is decoded, `VRFY "John Smith"` giving `John Smith`;
+    /// any other argument is kept as sent.
     Vrfy(Cow<'a, str>),
-    /// `EXPN string` (RFC 5321 §4.1.1.7).
+    /// `EXPN string` (RFC 5321 §4.1.1.7), decoded as for [`Command::Vrfy`].
     Expn(Cow<'a, str>),
-    /// `HELP [string]` (RFC 5321 §4.1.1.8).
+    /// `HELP [string]` (RFC 5321 §4.1.1.8), decoded as for [`Command::Vrfy`].
     Help(Option<Cow<'a, str>>),
-    /// `NOOP [string]` (RFC 5321 §4.1.1.9).
+    /// `NOOP [string]` (RFC 5321 §4.1.1.9). The server SHOULD ignore the
+    /// string, so it is kept exactly as sent.
     Noop(Option<Cow<'a, str>>),
     /// `QUIT` (RFC 5321 §4.1.1.10).
     Quit,
@@ -378,7 +383,7 @@ pub fn parse_command<'a>(line: &'a [u8], opts: &ParseOptions) -> Result<Command<
         Verb::Bdat => parse_bdat(args.ok_or_else(syntax)?).ok_or_else(syntax),
         Verb::Vrfy | Verb::Expn => {
             let arg = args.filter(|a| !a.is_empty()).ok_or_else(syntax)?;
-            let arg = Cow::Borrowed(arg);
+            let arg = parse_string_arg(arg);
             Ok(if verb == Verb::Vrfy {
                 Command::Vrfy(arg)
             } else {
@@ -389,15 +394,78 @@ pub fn parse_command<'a>(line: &'a [u8], opts: &ParseOptions) -> Result<Command<
             if args.is_some_and(str::is_empty) {
                 return Err(syntax());
             }
-            let arg = args.map(Cow::Borrowed);
             Ok(if verb == Verb::Help {
-                Command::Help(arg)
+                Command::Help(args.map(parse_string_arg))
             } else {
-                Command::Noop(arg)
+                // RFC 5321 §4.1.1.9: the server SHOULD ignore NOOP's string, so
+                // it is kept as sent (quotes included).
+                Command::Noop(args.map(Cow::Borrowed))
             })
         }
         Verb::Auth => parse_auth(args.ok_or_else(syntax)?).ok_or_else(syntax),
     }
+}
+
+/// The argument of VRFY, EXPN or HELP: `String = Atom / Quoted-string`
+/// (RFC 5321 §4.1.2, §4.1.1.6-8). A quoted-string that spans the whole argument
+/// is decoded (quotes removed, quoted-pairs undone); anything else is taken as
+/// it stands, as real clients send `VRFY John Smith` and `VRFY <a@b.example>`.
+fn parse_string_arg(arg: &str) -> Cow<'_, str> {
+    decode_quoted_string(arg).unwrap_or(Cow::Borrowed(arg))
+}
+
+/// Decodes `Quoted-string = DQUOTE *QcontentSMTP DQUOTE` (RFC 5321 §4.1.2,
+/// with `UTF8-non-ascii` in `qtextSMTP` per RFC 6531 §3.3) when it is the
+/// whole of `s`; `None` otherwise. Borrows unless there is a quoted-pair.
+fn decode_quoted_string(s: &str) -> Option<Cow<'_, str>> {
+    let inner = s.strip_prefix('"')?;
+    let mut owned: Option<String> = None;
+    let mut chars = inner.char_indices();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '"' => {
+                if i + 1 != inner.len() {
+                    return None;
+                }
+                return Some(owned.map_or(Cow::Borrowed(&inner[..i]), Cow::Owned));
+            }
+            '\\' => {
+                let (_, q) = chars.next()?;
+                if !is_quoted_pair_char(q) {
+                    return None;
+                }
+                owned
+                    .get_or_insert_with(|| String::from(&inner[..i]))
+                    .push(q);
+            }
+            c if is_qtext(c, true) => {
+                if let Some(o) = owned.as_mut() {
+                    o.push(c);
+                }
+            }
+            _ => return None,
+        }
+    }
+    None
+}
+
+/// Writes a VRFY, EXPN or HELP argument so that [`parse_string_arg`] reads it
+/// back: as it stands when that works, otherwise as a quoted-string (RFC 5321
+/// §4.1.2), i.e. when it is empty, ends in white space (which the parser strips,
+/// RFC 5321 §4.1.1) or would itself read as a quoted-string.
+fn write_string_arg(f: &mut fmt::Formatter<'_>, s: &str) -> fmt::Result {
+    let plain = !s.is_empty() && !s.ends_with([' ', '\t']) && decode_quoted_string(s).is_none();
+    if plain {
+        return f.write_str(s);
+    }
+    f.write_str("\"")?;
+    for c in s.chars() {
+        if matches!(c, '"' | '\\') {
+            f.write_str("\\")?;
+        }
+        write!(f, "{c}")?;
+    }
+    f.write_str("\"")
 }
 
 /// Whether `s` holds a control character other than HT: C0, DEL, or C1
@@ -558,10 +626,13 @@ impl<'a> Command<'a> {
 
     /// Appends the command's wire form, CRLF included, to `out`.
     ///
-    /// The output is exactly what [`parse_command`] accepts back. Free-text
-    /// fields (VRFY, EXPN, HELP, NOOP, unknown commands) are written as they are:
-    /// a caller that builds a command from untrusted text checks it with
-    /// [`Command::validate`] first.
+    /// The output is exactly what [`parse_command`] accepts back. The
+    /// `String` argument of VRFY, EXPN and HELP (RFC 5321 §4.1.2) is written as
+    /// it is unless it is empty, ends in white space or reads as a
+    /// quoted-string: then it is written as a quoted-string, so that it parses
+    /// back to the same value. Other free-text fields (NOOP, unknown commands)
+    /// are written as they are. A caller that builds a command from untrusted
+    /// text checks it with [`Command::validate`] first.
     pub fn encode(&self, out: &mut Vec<u8>) {
         use core::fmt::Write;
         let mut w = VecWriter(out);
@@ -651,9 +722,19 @@ impl fmt::Display for Command<'_> {
             Command::Rcpt { to, params } => write!(f, "RCPT TO:{to}{params}"),
             Command::Bdat { size, last: true } => write!(f, "BDAT {size} LAST"),
             Command::Bdat { size, last: false } => write!(f, "BDAT {size}"),
-            Command::Vrfy(s) => write!(f, "VRFY {s}"),
-            Command::Expn(s) => write!(f, "EXPN {s}"),
-            Command::Help(s) => opt(f, "HELP", s),
+            Command::Vrfy(s) => {
+                f.write_str("VRFY ")?;
+                write_string_arg(f, s)
+            }
+            Command::Expn(s) => {
+                f.write_str("EXPN ")?;
+                write_string_arg(f, s)
+            }
+            Command::Help(None) => f.write_str("HELP"),
+            Command::Help(Some(s)) => {
+                f.write_str("HELP ")?;
+                write_string_arg(f, s)
+            }
             Command::Noop(s) => opt(f, "NOOP", s),
             Command::Auth {
                 mechanism,
@@ -847,6 +928,74 @@ mod tests {
             parse("MAIL FROM: <a@b.example> "),
             Err(CommandError::Path { .. })
         ));
+    }
+
+    /// RFC 5321 §4.1.2: `String = Atom / Quoted-string` for VRFY, EXPN, HELP.
+    #[test]
+    fn string_arguments_are_decoded() {
+        for (line, value) in [
+            (r#"VRFY "x y""#, "x y"),
+            (r#"VRFY "x y" "#, "x y"),
+            ("VRFY \"x y\"\t", "x y"),
+            (r#"VRFY "a\"b\\c""#, r#"a"b\c"#),
+            (r#"VRFY "\a""#, "a"),
+            (r#"VRFY """#, ""),
+            (r#"VRFY "用户""#, "用户"),
+            ("VRFY Smith ", "Smith"),
+            ("VRFY John Smith\t", "John Smith"),
+            ("VRFY <a@b.example> ", "<a@b.example>"),
+            // Not one whole quoted-string: kept as sent.
+            (r#"VRFY "x y"z"#, r#""x y"z"#),
+            (r#"VRFY "x" "y""#, r#""x" "y""#),
+            (r#"VRFY "unterminated"#, r#""unterminated"#),
+            (r#"VRFY "a\"#, r#""a\"#),
+            ("VRFY \"tab\there\"", "\"tab\there\""),
+        ] {
+            assert_eq!(parse(line), Ok(Command::Vrfy(value.into())), "{line}");
+        }
+        assert_eq!(
+            parse(r#"EXPN "staff list" "#),
+            Ok(Command::Expn("staff list".into()))
+        );
+        assert_eq!(
+            parse(r#"HELP "MAIL""#),
+            Ok(Command::Help(Some("MAIL".into())))
+        );
+        assert_eq!(parse("HELP MAIL\t"), Ok(Command::Help(Some("MAIL".into()))));
+        // NOOP's string is ignored by the server: kept as sent.
+        assert_eq!(
+            parse(r#"NOOP "x y" "#),
+            Ok(Command::Noop(Some(r#""x y""#.into())))
+        );
+        // Borrowed unless there is a quoted-pair to undo.
+        assert!(matches!(
+            parse(r#"VRFY "x y""#),
+            Ok(Command::Vrfy(Cow::Borrowed("x y")))
+        ));
+    }
+
+    #[test]
+    fn string_arguments_are_quoted_when_needed() {
+        let opts = ParseOptions::default();
+        for (cmd, wire) in [
+            (Command::Vrfy("Smith".into()), "VRFY Smith"),
+            (Command::Vrfy("John Smith".into()), "VRFY John Smith"),
+            (Command::Vrfy("".into()), r#"VRFY """#),
+            (Command::Vrfy("x ".into()), r#"VRFY "x ""#),
+            (Command::Vrfy(r#""x""#.into()), r#"VRFY "\"x\"""#),
+            (Command::Vrfy(r#""a\b""#.into()), r#"VRFY "\"a\\b\"""#),
+            (Command::Vrfy(r#""open"#.into()), r#"VRFY "open"#),
+            (Command::Expn("list ".into()), r#"EXPN "list ""#),
+            (Command::Help(Some(" ".into())), r#"HELP " ""#),
+            (Command::Help(Some("".into())), r#"HELP """#),
+            (Command::Help(None), "HELP"),
+        ] {
+            assert_eq!(cmd.to_string(), wire);
+            assert_eq!(parse(wire).as_ref(), Ok(&cmd), "{wire}");
+            assert_eq!(cmd.validate(&opts), Ok(()), "{wire}");
+        }
+        // HT cannot be quoted (quoted-pairSMTP is %d32-126): refused by validate.
+        assert!(Command::Vrfy("x\t".into()).validate(&opts).is_err());
     }
 
     #[test]

@@ -170,7 +170,7 @@ fn is_atext(c: char, utf8: bool) -> bool {
 }
 
 /// `qtextSMTP` (RFC 5321 §4.1.2), plus `UTF8-non-ascii` under SMTPUTF8 (RFC 6531 §3.3).
-fn is_qtext(c: char, utf8: bool) -> bool {
+pub(crate) fn is_qtext(c: char, utf8: bool) -> bool {
     match c {
         ' ' | '!' | '#'..='[' | ']'..='~' => true,
         c if !c.is_ascii() => utf8 && !c.is_control(),
@@ -179,7 +179,7 @@ fn is_qtext(c: char, utf8: bool) -> bool {
 }
 
 /// The second octet of `quoted-pairSMTP` (RFC 5321 §4.1.2): %d32-126.
-fn is_quoted_pair_char(c: char) -> bool {
+pub(crate) fn is_quoted_pair_char(c: char) -> bool {
     matches!(c, ' '..='~')
 }
 
