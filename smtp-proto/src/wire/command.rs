@@ -5,7 +5,9 @@
 //! [`parse_command`] takes one command line *without* its CRLF (frame it first with
 //! [`frame_line`](crate::wire::line::frame_line)); [`Command::encode`] writes the
 //! canonical form *with* CRLF. Verbs are case-insensitive on input and upper-case on
-//! output. Syntax is strict; the one leniency knob is [`HeloSyntax`].
+//! output. Syntax is strict; the one leniency knob is [`HeloSyntax`]. Trailing
+//! white space before the line end is always tolerated and stripped, as RFC
+//! 5321 §4.1.1 asks of receivers.
 
 use alloc::borrow::Cow;
 use alloc::string::String;
