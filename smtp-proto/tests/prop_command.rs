@@ -117,9 +117,11 @@ fn command_line() -> impl Strategy<Value = String> {
             format!("BDAT {n}")
         }),
         Just("RSET".to_string()),
-        "[!-~]{1,20}( [!-~]{1,10})?".prop_map(|s| format!("VRFY {s}")),
-        "[!-~]{1,20}".prop_map(|s| format!("EXPN {s}")),
-        prop::option::of("[!-~]{1,20}")
+        // Not starting with '"': a quoted-string argument is decoded, and its
+        // canonical form may differ (see `string_arguments_roundtrip`).
+        "[!#-~][!-~]{0,19}( [!-~]{1,10})?".prop_map(|s| format!("VRFY {s}")),
+        "[!#-~][!-~]{0,19}".prop_map(|s| format!("EXPN {s}")),
+        prop::option::of("[!#-~][!-~]{0,19}")
             .prop_map(|s| s.map_or("HELP".into(), |s| format!("HELP {s}"))),
         prop::option::of("[!-~]{1,20}")
             .prop_map(|s| s.map_or("NOOP".into(), |s| format!("NOOP {s}"))),
@@ -181,6 +183,40 @@ proptest! {
         if a.verb().is_some() {
             prop_assert_eq!(parse_command(mixed.as_bytes(), &opts).unwrap(), a);
         }
+    }
+
+    /// RFC 5321 §4.1.1: trailing white space before CRLF is tolerated and
+    /// stripped, whatever the command.
+    #[test]
+    fn trailing_white_space_is_ignored(line in command_line(), tail in "[ \t]{1,8}") {
+        let opts = ParseOptions::default();
+        let plain = parse_command(line.as_bytes(), &opts).unwrap();
+        let padded = format!("{line}{tail}");
+        let cmd = parse_command(padded.as_bytes(), &opts)
+            .map_err(|e| TestCaseError::fail(format!("{padded:?}: {e}")))?;
+        prop_assert_eq!(&cmd, &plain);
+        let bytes = cmd.to_bytes();
+        prop_assert_eq!(String::from_utf8_lossy(&bytes), format!("{line}\r\n"));
+    }
+
+    /// RFC 5321 §4.1.2: the VRFY, EXPN and HELP argument is `Atom /
+    /// Quoted-string`. Any value encodes (quoted when needed) to a line that
+    /// parses back to it, and a quoted-string of the value, trailing white
+    /// space and all, decodes to it.
+    #[test]
+    fn string_arguments_roundtrip(value in "[ -~\u{a0}-\u{17f}]{0,20}", verb in 0..3u8, tail in "[ \t]{0,3}") {
+        let opts = ParseOptions::default();
+        let cmd = match verb {
+            0 => Command::Vrfy(value.clone().into()),
+            1 => Command::Expn(value.clone().into()),
+            _ => Command::Help(Some(value.clone().into())),
+        };
+        let bytes = cmd.to_bytes();
+        prop_assert_eq!(parse_command(&bytes[..bytes.len() - 2], &opts), Ok(cmd.clone()));
+        prop_assert!(cmd.validate(&opts).is_ok());
+        let escaped = value.replace('\\', "\\\\").replace('"', "\\\"");
+        let quoted = format!("VRFY \"{escaped}\"{tail}");
+        prop_assert_eq!(parse_command(quoted.as_bytes(), &opts), Ok(Command::Vrfy(value.into())));
     }
 
     #[test]

@@ -187,6 +187,26 @@ proptest! {
         prop_assert_eq!(parse_forward_path(&enc, &o).unwrap(), (p.clone(), ""));
     }
 
+    /// `ReversePath::parse_address` and `ForwardPath::parse_address` take a
+    /// mailbox with or without angle brackets, surrounding white space ignored,
+    /// and read back the bracketed form `Display` writes.
+    #[test]
+    fn addresses_with_or_without_brackets(mb in mailbox(true), lead in "[ \t\r\n]{0,2}", trail in "[ \t\r\n]{0,2}") {
+        let o = opts(!mb.is_ascii());
+        let expected = Mailbox::parse(&mb, &o).unwrap();
+        for text in [format!("{lead}{mb}{trail}"), format!("{lead}<{mb}>{trail}")] {
+            let from = ReversePath::parse_address(&text, &o);
+            prop_assert_eq!(from, Ok(ReversePath::Mailbox(expected.clone())));
+            let to = ForwardPath::parse_address(&text, &o);
+            prop_assert_eq!(to, Ok(ForwardPath::Mailbox(expected.clone())));
+        }
+        let path = ForwardPath::Mailbox(expected.clone());
+        let (shown, bare) = (path.to_string(), expected.to_string());
+        prop_assert_eq!(&shown, &format!("<{bare}>"));
+        prop_assert_eq!(ForwardPath::parse_address(&shown, &o), Ok(path.clone()));
+        prop_assert_eq!(ForwardPath::parse_address(&bare, &o), Ok(path));
+    }
+
     #[test]
     fn special_paths_roundtrip(pm in "[pP][oO][sS][tT][mM][aA][sS][tT][eE][rR]", rest in "[ -~]{0,10}") {
         let o = opts(false);

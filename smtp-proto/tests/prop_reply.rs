@@ -184,7 +184,33 @@ proptest! {
         if let Some((c, rest)) = EnhancedCode::parse(&s) {
             prop_assert!(s.ends_with(rest));
             prop_assert!(!rest.starts_with(|ch: char| ch.is_ascii_digit()));
-            prop_assert_eq!(format!("{c}{rest}"), s);
+            // The code as written: the canonical form, give or take leading
+            // zeros (RFC 3463 §2, 1*3digit).
+            let written = &s[..s.len() - rest.len()];
+            let unpadded: Vec<String> = written
+                .split('.')
+                .map(|n| n.parse::<u16>().map(|v| v.to_string()).unwrap_or_default())
+                .collect();
+            prop_assert_eq!(unpadded.join("."), c.to_string());
+        }
+    }
+
+    /// Leading zeros (RFC 3463 §2, 1*3digit) read by value, in codes and in
+    /// the replies that carry them.
+    #[test]
+    fn enhanced_code_leading_zeros(code in enhanced_code(), pad in (0usize..3, 0usize..3), text in "[a-z ]{0,20}") {
+        let subject = format!("{:0w$}", code.subject(), w = (code.subject().to_string().len() + pad.0).min(3));
+        let detail = format!("{:0w$}", code.detail(), w = (code.detail().to_string().len() + pad.1).min(3));
+        let written = format!("{}.{subject}.{detail}", code.class());
+        prop_assert_eq!(EnhancedCode::parse(&written), Some((code, "")));
+        let r = u16::from(code.class()) * 100 + 50;
+        let wire = format!("{r}-{written} {text}\r\n{r} {written} end\r\n");
+        match parse_reply(wire.as_bytes(), &big_opts()) {
+            Ok(ReplyParse::Complete { reply, .. }) => {
+                prop_assert_eq!(reply.enhanced(), Some(code));
+                prop_assert_eq!(reply.lines(), &[text.clone(), "end".to_string()][..]);
+            }
+            other => prop_assert!(false, "{:?}", other),
         }
     }
 

@@ -372,34 +372,32 @@ impl Envelope {
         }
     }
 
-    /// An envelope from paths written as on the wire, `<a@example.org>` (or `<>`
-    /// for the sender), UTF-8 allowed (RFC 6531).
+    /// An envelope from addresses written with or without angle brackets,
+    /// `<a@example.org>` or `a@example.org`, UTF-8 allowed (RFC 6531). Each
+    /// address is the whole string, leading and trailing white space ignored;
+    /// `<>` or the empty string is the null sender (RFC 5321 §4.5.5). See
+    /// [`ReversePath::parse_address`] and [`ForwardPath::parse_address`].
     ///
     /// ```
     /// use smtp_proto::client::Envelope;
     /// let env = Envelope::parse("<alice@example.org>", ["<bob@example.net>"]).unwrap();
     /// assert_eq!(env.recipients.len(), 1);
-    /// assert!(Envelope::parse("alice@example.org", ["<bob@example.net>"]).is_err());
+    /// let bare = Envelope::parse("alice@example.org", ["bob@example.net"]).unwrap();
+    /// assert_eq!(bare, env);
+    /// assert_eq!(bare.from.to_string(), "<alice@example.org>");
+    /// assert!(Envelope::parse("<>", ["postmaster"]).is_ok());
+    /// assert!(Envelope::parse("Alice <alice@example.org>", ["<bob@example.net>"]).is_err());
     /// ```
     pub fn parse<'a>(
         from: &str,
         recipients: impl IntoIterator<Item = &'a str>,
     ) -> Result<Envelope, ClientError> {
-        use crate::wire::path::{PathOptions, parse_forward_path, parse_reverse_path};
+        use crate::wire::path::PathOptions;
         let opts = PathOptions::smtputf8();
-        let whole = |rest: &str| {
-            if rest.is_empty() {
-                Ok(())
-            } else {
-                Err(ClientError::InvalidAddress(PathError::Syntax))
-            }
-        };
-        let (from, rest) = parse_reverse_path(from, &opts).map_err(ClientError::InvalidAddress)?;
-        whole(rest)?;
+        let from = ReversePath::parse_address(from, &opts).map_err(ClientError::InvalidAddress)?;
         let mut paths = Vec::new();
         for to in recipients {
-            let (to, rest) = parse_forward_path(to, &opts).map_err(ClientError::InvalidAddress)?;
-            whole(rest)?;
+            let to = ForwardPath::parse_address(to, &opts).map_err(ClientError::InvalidAddress)?;
             paths.push(to.into_owned());
         }
         Ok(Envelope::new(from.into_owned(), paths))

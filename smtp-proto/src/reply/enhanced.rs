@@ -9,13 +9,13 @@ use core::fmt;
 /// `class = "2" / "4" / "5"`, `subject = 1*3digit` and `detail = 1*3digit`.
 /// So `class` is 2, 4 or 5 and `subject` and `detail` are at most 999.
 ///
-/// **Leading zeros.** [`EnhancedCode::parse`] rejects numbers written with
-/// leading zeros (`5.01.1`); a lone `0` is fine. Every code thus has exactly
-/// one textual form, the one [`Display`](fmt::Display) writes, which is what
-/// makes the prefix on every line of a reply (RFC 2034 §4) recognisable by
-/// plain comparison and keeps `parse(encode(reply)) == reply`. No registered
-/// code (RFC 5248) and no server we know of writes leading zeros; text that
-/// does is simply not taken for an enhanced code and stays in the reply text.
+/// **Leading zeros.** `1*3digit` allows them, so [`EnhancedCode::parse`]
+/// accepts `2.0.00` and `5.01.1` and reads each number by its value: `5.01.1`
+/// is 5.1.1. Codes compare by value, so the prefix on every line of a reply
+/// (RFC 2034 §4) is recognised however it is spelled. [`Display`](fmt::Display)
+/// writes the one form without leading zeros, which keeps
+/// `parse(encode(reply)) == reply`. A number still has at most three digits
+/// (`5.0001.1` is not a code).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct EnhancedCode {
     class: u8,
@@ -134,16 +134,20 @@ impl EnhancedCode {
     /// Parses an enhanced code at the start of `s`, returning it and the rest of `s`.
     ///
     /// `None` if `s` does not start with `class "." subject "." detail` (RFC 3463
-    /// §2), if a number has a leading zero, or if a number runs on to a fourth
-    /// digit. What follows the code is not examined: in a reply the caller wants
-    /// a space or the end of the line there (RFC 2034 §4).
+    /// §2, `subject = 1*3digit`, `detail = 1*3digit`), or if a number runs on to
+    /// a fourth digit. Leading zeros are allowed and the numbers are read by
+    /// value (`2.0.00` is 2.0.0). What follows the code is not examined: in a
+    /// reply the caller wants a space or the end of the line there (RFC 2034 §4).
     ///
     /// ```
     /// use smtp_proto::reply::EnhancedCode;
     /// let (code, rest) = EnhancedCode::parse("5.1.1 User unknown").unwrap();
     /// assert_eq!(code, EnhancedCode::BAD_DESTINATION_MAILBOX);
     /// assert_eq!(rest, " User unknown");
-    /// assert_eq!(EnhancedCode::parse("5.01.1 x"), None);
+    /// let (code, rest) = EnhancedCode::parse("5.01.001 x").unwrap();
+    /// assert_eq!((code, rest), (EnhancedCode::BAD_DESTINATION_MAILBOX, " x"));
+    /// assert_eq!(code.to_string(), "5.1.1");
+    /// assert_eq!(EnhancedCode::parse("5.0001.1"), None);
     /// assert_eq!(EnhancedCode::parse("3.1.1"), None);
     /// assert_eq!(EnhancedCode::parse("5.1.1000"), None);
     /// ```
@@ -187,8 +191,8 @@ impl EnhancedCode {
     }
 }
 
-/// 1*3digit without leading zeros, starting at `start`; returns the value and
-/// the index after it. Fails if a fourth digit follows.
+/// `1*3digit` (RFC 3463 §2), leading zeros allowed, starting at `start`;
+/// returns the value and the index after it. Fails if a fourth digit follows.
 fn number(b: &[u8], start: usize) -> Option<(u16, usize)> {
     let mut value: u16 = 0;
     let mut i = start;
@@ -196,8 +200,8 @@ fn number(b: &[u8], start: usize) -> Option<(u16, usize)> {
         if !d.is_ascii_digit() {
             break;
         }
-        if i - start == 3 || (i > start && value == 0) {
-            // A fourth digit, or a digit after a leading zero.
+        if i - start == 3 {
+            // A fourth digit.
             return None;
         }
         value = value * 10 + u16::from(d - b'0');
@@ -257,8 +261,9 @@ mod tests {
             assert_eq!(bytes, shown.as_bytes());
         }
         for bad in [
-            "", "2", "2.", "2.0", "2.0.", "3.0.0", "1.0.0", "6.0.0", "2.00.0", "2.0.01",
-            "2.1000.0", "2.0.1000", "2..0", "2.a.0", "20.0.0", " 2.0.0", "2.-1.0",
+            "", "2", "2.", "2.0", "2.0.", "3.0.0", "1.0.0", "6.0.0", "2.1000.0", "2.0.1000",
+            "2.0000.0", "2.0.0000", "2.0001.1", "02.0.0", "2..0", "2.a.0", "20.0.0", " 2.0.0",
+            "2.-1.0", "2.+1.0", "2. 1.0", "2.1 .0",
         ] {
             assert_eq!(EnhancedCode::parse(bad), None, "{bad}");
         }
@@ -272,6 +277,32 @@ mod tests {
         let c = EnhancedCode::new(4, 10, 100).unwrap();
         assert_eq!((c.class(), c.subject(), c.detail()), (4, 10, 100));
         assert_eq!(c.to_string(), "4.10.100");
+    }
+
+    /// RFC 3463 §2: `subject = 1*3digit`, `detail = 1*3digit`, so leading
+    /// zeros are allowed; the value counts.
+    #[test]
+    fn leading_zeros_are_read_by_value() {
+        for (text, code, rest) in [
+            ("2.0.00", EnhancedCode::OK, ""),
+            ("2.00.0 Ok", EnhancedCode::OK, " Ok"),
+            ("2.000.000", EnhancedCode::OK, ""),
+            ("5.01.1 x", EnhancedCode::BAD_DESTINATION_MAILBOX, " x"),
+            ("5.001.001", EnhancedCode::BAD_DESTINATION_MAILBOX, ""),
+            ("4.7.012", EnhancedCode::PASSWORD_TRANSITION_NEEDED, ""),
+            ("5.7.030.", EnhancedCode::REQUIRETLS_REQUIRED, "."),
+            ("5.099.9", EnhancedCode::new(5, 99, 9).unwrap(), ""),
+        ] {
+            assert_eq!(EnhancedCode::parse(text), Some((code, rest)), "{text}");
+            assert_eq!(
+                EnhancedCode::parse_bytes(text.as_bytes()),
+                Some((code, text.len() - rest.len()))
+            );
+        }
+        assert_eq!(
+            EnhancedCode::parse("5.01.1").unwrap().0.to_string(),
+            "5.1.1"
+        );
     }
 
     #[test]

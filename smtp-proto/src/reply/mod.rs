@@ -437,8 +437,10 @@ fn strip_len(text: &str, code: ReplyCode, expected: EnhancedCode) -> Option<usiz
 /// Enhanced codes (RFC 2034 §4, RFC 3463 §2): if the first line's text starts
 /// with an enhanced code whose class is the reply code's first digit, followed
 /// by SP or the line end, it becomes [`Reply::enhanced`] and is removed, with
-/// its SP, from every line that starts with the same code. An enhanced code of
-/// another class, or one with leading zeros, stays in the text.
+/// its SP, from every line that starts with the same code. Numbers may have
+/// leading zeros (`1*3digit`, RFC 3463 §2): `250 2.0.00 Ok` carries 2.0.0, and
+/// a line's code is "the same" when its value is. An enhanced code of another
+/// class stays in the text.
 ///
 /// Returns [`ReplyParse::Partial`] while the reply has not ended and nothing
 /// wrong was seen; the caller reads more and calls again with the whole buffer.

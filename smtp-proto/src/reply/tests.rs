@@ -151,11 +151,29 @@ fn enhanced_codes() {
     );
     let (r, _) = complete(b"250 2.0.0\tx\r\n");
     assert_eq!(r.enhanced(), None);
-    // Leading zeros are not an enhanced code.
+    // Leading zeros are allowed (RFC 3463 §2, 1*3digit): read by value, and
+    // stripped from every line whose code has the same value however spelled.
     let (r, _) = complete(b"550 5.01.1 x\r\n");
     assert_eq!(
         (r.enhanced(), r.lines()),
-        (None, &["5.01.1 x".to_string()][..])
+        (
+            Some(EnhancedCode::BAD_DESTINATION_MAILBOX),
+            &["x".to_string()][..]
+        )
+    );
+    assert_eq!(r.to_bytes(), b"550 5.1.1 x\r\n");
+    let (r, _) = complete(b"250-2.0.00 a\r\n250-2.0.0 b\r\n250 2.000.000\r\n");
+    assert_eq!(
+        (r.enhanced(), r.lines()),
+        (
+            Some(EnhancedCode::OK),
+            &["a".to_string(), "b".to_string(), "".to_string()][..]
+        )
+    );
+    let (r, _) = complete(b"250 2.0.0000 x\r\n");
+    assert_eq!(
+        (r.enhanced(), r.lines()),
+        (None, &["2.0.0000 x".to_string()][..])
     );
     // 3yz replies never carry one.
     let (r, _) = complete(b"334 2.0.0 x\r\n");
@@ -434,8 +452,13 @@ fn builder_enhanced() {
         (Some(EnhancedCode::SENDER_OK), &["".to_string()][..])
     );
     round_trip(&r);
+    // Leading zeros are read by value (RFC 3463 §2).
+    let r = Reply::new(ReplyCode::OK, None, "2.01.0 a\n2.1.00 b");
+    assert_eq!(r.enhanced(), Some(EnhancedCode::SENDER_OK));
+    assert_eq!(r.lines(), ["a", "b"]);
+    round_trip(&r);
     // ... but only with the right class, a delimiter and on the first line.
-    for text in ["5.1.1 x", "2.1.0x", "2.01.0 x", "a\n2.1.0 b"] {
+    for text in ["5.1.1 x", "2.1.0x", "2.01.0x", "2.0001.0 x", "a\n2.1.0 b"] {
         let r = Reply::new(ReplyCode::OK, None, text);
         assert_eq!(r.enhanced(), None, "{text}");
         assert_eq!(r.text(), text);

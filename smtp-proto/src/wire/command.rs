@@ -5,9 +5,12 @@
 //! [`parse_command`] takes one command line *without* its CRLF (frame it first with
 //! [`frame_line`](crate::wire::line::frame_line)); [`Command::encode`] writes the
 //! canonical form *with* CRLF. Verbs are case-insensitive on input and upper-case on
-//! output. Syntax is strict; the one leniency knob is [`HeloSyntax`].
+//! output. Syntax is strict; the one leniency knob is [`HeloSyntax`]. Trailing
+//! white space before the line end is always tolerated and stripped, as RFC
+//! 5321 §4.1.1 asks of receivers.
 
 use alloc::borrow::Cow;
+use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
@@ -16,7 +19,8 @@ use crate::wire::params::{
     parse_rcpt_parameters,
 };
 use crate::wire::path::{
-    ForwardPath, Host, PathError, PathOptions, ReversePath, parse_forward_path, parse_reverse_path,
+    ForwardPath, Host, PathError, PathOptions, ReversePath, is_qtext, is_quoted_pair_char,
+    parse_forward_path, parse_reverse_path,
 };
 use crate::wire::sasl::Mechanism;
 
@@ -227,13 +231,16 @@ pub enum Command<'a> {
     },
     /// `RSET` (RFC 5321 §4.1.1.5).
     Rset,
-    /// `VRFY string` (RFC 5321 §4.1.1.6).
+    /// `VRFY string` (RFC 5321 §4.1.1.6). The value: a quoted-string argument
+    /// (RFC 5321 §4.1.2) is decoded, `VRFY "John Smith"` giving `John Smith`;
+    /// any other argument is kept as sent.
     Vrfy(Cow<'a, str>),
-    /// `EXPN string` (RFC 5321 §4.1.1.7).
+    /// `EXPN string` (RFC 5321 §4.1.1.7), decoded as for [`Command::Vrfy`].
     Expn(Cow<'a, str>),
-    /// `HELP [string]` (RFC 5321 §4.1.1.8).
+    /// `HELP [string]` (RFC 5321 §4.1.1.8), decoded as for [`Command::Vrfy`].
     Help(Option<Cow<'a, str>>),
-    /// `NOOP [string]` (RFC 5321 §4.1.1.9).
+    /// `NOOP [string]` (RFC 5321 §4.1.1.9). The server SHOULD ignore the
+    /// string, so it is kept exactly as sent.
     Noop(Option<Cow<'a, str>>),
     /// `QUIT` (RFC 5321 §4.1.1.10).
     Quit,
@@ -252,7 +259,8 @@ pub enum Command<'a> {
     Unknown {
         /// The verb, as sent.
         verb: Cow<'a, str>,
-        /// Everything after the first space, if anything.
+        /// Everything after the first space, if anything, without trailing
+        /// white space (RFC 5321 §4.1.1).
         args: Option<Cow<'a, str>>,
     },
 }
@@ -266,7 +274,7 @@ pub enum Command<'a> {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum CommandError {
-    /// The line is empty.
+    /// The line is empty, or holds nothing but white space.
     #[error("empty command line")]
     Empty,
     /// The line is not valid UTF-8.
@@ -320,13 +328,24 @@ impl CommandError {
 /// (RFC 5321 §3.3 forbids the space some clients put after the colon; Postfix
 /// rejects it too under `strict_rfc821_envelopes`).
 ///
+/// Trailing white space (SP and HT) before the line end is ignored, for every
+/// verb: RFC 5321 §4.1.1 says receivers SHOULD tolerate it, and real clients
+/// send it (`DATA `, `MAIL FROM:<a@b.example> `). It is stripped before the
+/// line is parsed, so it never shows in an argument. A line of nothing but
+/// white space is [`CommandError::Empty`].
+///
 /// ```
 /// use smtp_proto::wire::command::{parse_command, Command, ParseOptions};
 /// let cmd = parse_command(b"bdat 1000 last", &ParseOptions::default()).unwrap();
 /// assert_eq!(cmd, Command::Bdat { size: 1000, last: true });
+/// let cmd = parse_command(b"DATA \t", &ParseOptions::default()).unwrap();
+/// assert_eq!(cmd, Command::Data);
 /// ```
 pub fn parse_command<'a>(line: &'a [u8], opts: &ParseOptions) -> Result<Command<'a>, CommandError> {
     let line = core::str::from_utf8(line).map_err(|_| CommandError::InvalidUtf8)?;
+    // RFC 5321 §4.1.1: "receivers SHOULD tolerate trailing white space before
+    // the terminating <CRLF>".
+    let line = line.trim_end_matches([' ', '\t']);
     if line.is_empty() {
         return Err(CommandError::Empty);
     }
@@ -366,7 +385,7 @@ pub fn parse_command<'a>(line: &'a [u8], opts: &ParseOptions) -> Result<Command<
         Verb::Bdat => parse_bdat(args.ok_or_else(syntax)?).ok_or_else(syntax),
         Verb::Vrfy | Verb::Expn => {
             let arg = args.filter(|a| !a.is_empty()).ok_or_else(syntax)?;
-            let arg = Cow::Borrowed(arg);
+            let arg = parse_string_arg(arg);
             Ok(if verb == Verb::Vrfy {
                 Command::Vrfy(arg)
             } else {
@@ -377,15 +396,78 @@ pub fn parse_command<'a>(line: &'a [u8], opts: &ParseOptions) -> Result<Command<
             if args.is_some_and(str::is_empty) {
                 return Err(syntax());
             }
-            let arg = args.map(Cow::Borrowed);
             Ok(if verb == Verb::Help {
-                Command::Help(arg)
+                Command::Help(args.map(parse_string_arg))
             } else {
-                Command::Noop(arg)
+                // RFC 5321 §4.1.1.9: the server SHOULD ignore NOOP's string, so
+                // it is kept as sent (quotes included).
+                Command::Noop(args.map(Cow::Borrowed))
             })
         }
         Verb::Auth => parse_auth(args.ok_or_else(syntax)?).ok_or_else(syntax),
     }
+}
+
+/// The argument of VRFY, EXPN or HELP: `String = Atom / Quoted-string`
+/// (RFC 5321 §4.1.2, §4.1.1.6-8). A quoted-string that spans the whole argument
+/// is decoded (quotes removed, quoted-pairs undone); anything else is taken as
+/// it stands, as real clients send `VRFY John Smith` and `VRFY <a@b.example>`.
+fn parse_string_arg(arg: &str) -> Cow<'_, str> {
+    decode_quoted_string(arg).unwrap_or(Cow::Borrowed(arg))
+}
+
+/// Decodes `Quoted-string = DQUOTE *QcontentSMTP DQUOTE` (RFC 5321 §4.1.2,
+/// with `UTF8-non-ascii` in `qtextSMTP` per RFC 6531 §3.3) when it is the
+/// whole of `s`; `None` otherwise. Borrows unless there is a quoted-pair.
+fn decode_quoted_string(s: &str) -> Option<Cow<'_, str>> {
+    let inner = s.strip_prefix('"')?;
+    let mut owned: Option<String> = None;
+    let mut chars = inner.char_indices();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '"' => {
+                if i + 1 != inner.len() {
+                    return None;
+                }
+                return Some(owned.map_or(Cow::Borrowed(&inner[..i]), Cow::Owned));
+            }
+            '\\' => {
+                let (_, q) = chars.next()?;
+                if !is_quoted_pair_char(q) {
+                    return None;
+                }
+                owned
+                    .get_or_insert_with(|| String::from(&inner[..i]))
+                    .push(q);
+            }
+            c if is_qtext(c, true) => {
+                if let Some(o) = owned.as_mut() {
+                    o.push(c);
+                }
+            }
+            _ => return None,
+        }
+    }
+    None
+}
+
+/// Writes a VRFY, EXPN or HELP argument so that [`parse_string_arg`] reads it
+/// back: as it stands when that works, otherwise as a quoted-string (RFC 5321
+/// §4.1.2), i.e. when it is empty, ends in white space (which the parser strips,
+/// RFC 5321 §4.1.1) or would itself read as a quoted-string.
+fn write_string_arg(f: &mut fmt::Formatter<'_>, s: &str) -> fmt::Result {
+    let plain = !s.is_empty() && !s.ends_with([' ', '\t']) && decode_quoted_string(s).is_none();
+    if plain {
+        return f.write_str(s);
+    }
+    f.write_str("\"")?;
+    for c in s.chars() {
+        if matches!(c, '"' | '\\') {
+            f.write_str("\\")?;
+        }
+        write!(f, "{c}")?;
+    }
+    f.write_str("\"")
 }
 
 /// Whether `s` holds a control character other than HT: C0, DEL, or C1
@@ -546,10 +628,13 @@ impl<'a> Command<'a> {
 
     /// Appends the command's wire form, CRLF included, to `out`.
     ///
-    /// The output is exactly what [`parse_command`] accepts back. Free-text
-    /// fields (VRFY, EXPN, HELP, NOOP, unknown commands) are written as they are:
-    /// a caller that builds a command from untrusted text checks it with
-    /// [`Command::validate`] first.
+    /// The output is exactly what [`parse_command`] accepts back. The
+    /// `String` argument of VRFY, EXPN and HELP (RFC 5321 §4.1.2) is written as
+    /// it is unless it is empty, ends in white space or reads as a
+    /// quoted-string: then it is written as a quoted-string, so that it parses
+    /// back to the same value. Other free-text fields (NOOP, unknown commands)
+    /// are written as they are. A caller that builds a command from untrusted
+    /// text checks it with [`Command::validate`] first.
     pub fn encode(&self, out: &mut Vec<u8>) {
         use core::fmt::Write;
         let mut w = VecWriter(out);
@@ -639,9 +724,19 @@ impl fmt::Display for Command<'_> {
             Command::Rcpt { to, params } => write!(f, "RCPT TO:{to}{params}"),
             Command::Bdat { size, last: true } => write!(f, "BDAT {size} LAST"),
             Command::Bdat { size, last: false } => write!(f, "BDAT {size}"),
-            Command::Vrfy(s) => write!(f, "VRFY {s}"),
-            Command::Expn(s) => write!(f, "EXPN {s}"),
-            Command::Help(s) => opt(f, "HELP", s),
+            Command::Vrfy(s) => {
+                f.write_str("VRFY ")?;
+                write_string_arg(f, s)
+            }
+            Command::Expn(s) => {
+                f.write_str("EXPN ")?;
+                write_string_arg(f, s)
+            }
+            Command::Help(None) => f.write_str("HELP"),
+            Command::Help(Some(s)) => {
+                f.write_str("HELP ")?;
+                write_string_arg(f, s)
+            }
             Command::Noop(s) => opt(f, "NOOP", s),
             Command::Auth {
                 mechanism,
@@ -671,6 +766,7 @@ impl fmt::Write for VecWriter<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::format;
     use alloc::string::ToString;
 
     fn parse(line: &str) -> Result<Command<'_>, CommandError> {
@@ -741,7 +837,6 @@ mod tests {
         for (line, verb) in [
             ("DATA x", Verb::Data),
             ("QUIT now", Verb::Quit),
-            ("RSET ", Verb::Rset),
             ("STARTTLS x", Verb::StartTls),
             ("EHLO", Verb::Ehlo),
             ("EHLO ", Verb::Ehlo),
@@ -751,7 +846,9 @@ mod tests {
             ("RCPT FROM:<a@b.example>", Verb::Rcpt),
             ("VRFY", Verb::Vrfy),
             ("VRFY ", Verb::Vrfy),
-            ("NOOP ", Verb::Noop),
+            ("VRFY \t ", Verb::Vrfy),
+            ("EHLO \t", Verb::Ehlo),
+            ("MAIL FROM: ", Verb::Mail),
             ("BDAT", Verb::Bdat),
             ("BDAT x", Verb::Bdat),
             ("BDAT -1", Verb::Bdat),
@@ -759,7 +856,6 @@ mod tests {
             ("BDAT 10 LAST x", Verb::Bdat),
             ("BDAT 18446744073709551616", Verb::Bdat),
             ("AUTH", Verb::Auth),
-            ("AUTH PLAIN ", Verb::Auth),
             ("AUTH NOT/A/MECH", Verb::Auth),
         ] {
             let err = parse(line).expect_err(line);
@@ -778,6 +874,130 @@ mod tests {
         assert_eq!(parse("EHLO a\x7fb"), Err(CommandError::ControlCharacter));
         assert_eq!(parse("NOOP a\u{85}b"), Err(CommandError::ControlCharacter));
         assert!(parse("NOOP a\u{a0}\u{100}b").is_ok());
+    }
+
+    /// RFC 5321 §4.1.1: receivers SHOULD tolerate trailing white space.
+    #[test]
+    fn trailing_white_space_is_tolerated() {
+        for line in [
+            "EHLO bar.com",
+            "HELO relay.example.org",
+            "LHLO foo.edu",
+            "EHLO [192.0.2.1]",
+            "MAIL FROM:<a@b.example>",
+            "MAIL FROM:<>",
+            "MAIL FROM:<a@b.example> SIZE=1000 BODY=8BITMIME",
+            "RCPT TO:<b@mx.test>",
+            "RCPT TO:<Postmaster>",
+            "RCPT TO:<a@b.example> NOTIFY=SUCCESS,FAILURE",
+            "DATA",
+            "RSET",
+            "NOOP",
+            "NOOP hello there",
+            "QUIT",
+            "STARTTLS",
+            "BDAT 86",
+            "BDAT 0 LAST",
+            "AUTH PLAIN",
+            "AUTH PLAIN AHRpbQB0YW5zdGFhZnRhbnN0YWFm",
+            "AUTH LOGIN =",
+            "VRFY Smith",
+            "EXPN Example-People",
+            "HELP",
+            "HELP MAIL",
+            "XFOO",
+            "XFOO bar baz",
+        ] {
+            let plain = parse(line).unwrap_or_else(|e| panic!("{line}: {e}"));
+            for tail in [" ", "\t", "  ", " \t ", "\t\t"] {
+                let padded = format!("{line}{tail}");
+                assert_eq!(parse(&padded).as_ref(), Ok(&plain), "{padded:?}");
+            }
+        }
+        assert_eq!(
+            parse("XFOO ").unwrap(),
+            Command::Unknown {
+                verb: "XFOO".into(),
+                args: None
+            }
+        );
+        assert_eq!(parse("NOOP \t").unwrap(), Command::Noop(None));
+        assert_eq!(parse("HELP ").unwrap(), Command::Help(None));
+        assert_eq!(parse(" "), Err(CommandError::Empty));
+        assert_eq!(parse(" \t "), Err(CommandError::Empty));
+        // Only trailing white space: a space after the colon is still refused.
+        assert!(matches!(
+            parse("MAIL FROM: <a@b.example> "),
+            Err(CommandError::Path { .. })
+        ));
+    }
+
+    /// RFC 5321 §4.1.2: `String = Atom / Quoted-string` for VRFY, EXPN, HELP.
+    #[test]
+    fn string_arguments_are_decoded() {
+        for (line, value) in [
+            (r#"VRFY "x y""#, "x y"),
+            (r#"VRFY "x y" "#, "x y"),
+            ("VRFY \"x y\"\t", "x y"),
+            (r#"VRFY "a\"b\\c""#, r#"a"b\c"#),
+            (r#"VRFY "\a""#, "a"),
+            (r#"VRFY """#, ""),
+            (r#"VRFY "用户""#, "用户"),
+            ("VRFY Smith ", "Smith"),
+            ("VRFY John Smith\t", "John Smith"),
+            ("VRFY <a@b.example> ", "<a@b.example>"),
+            // Not one whole quoted-string: kept as sent.
+            (r#"VRFY "x y"z"#, r#""x y"z"#),
+            (r#"VRFY "x" "y""#, r#""x" "y""#),
+            (r#"VRFY "unterminated"#, r#""unterminated"#),
+            (r#"VRFY "a\"#, r#""a\"#),
+            ("VRFY \"tab\there\"", "\"tab\there\""),
+        ] {
+            assert_eq!(parse(line), Ok(Command::Vrfy(value.into())), "{line}");
+        }
+        assert_eq!(
+            parse(r#"EXPN "staff list" "#),
+            Ok(Command::Expn("staff list".into()))
+        );
+        assert_eq!(
+            parse(r#"HELP "MAIL""#),
+            Ok(Command::Help(Some("MAIL".into())))
+        );
+        assert_eq!(parse("HELP MAIL\t"), Ok(Command::Help(Some("MAIL".into()))));
+        // NOOP's string is ignored by the server: kept as sent.
+        assert_eq!(
+            parse(r#"NOOP "x y" "#),
+            Ok(Command::Noop(Some(r#""x y""#.into())))
+        );
+        // Borrowed unless there is a quoted-pair to undo.
+        assert!(matches!(
+            parse(r#"VRFY "x y""#),
+            Ok(Command::Vrfy(Cow::Borrowed("x y")))
+        ));
+    }
+
+    #[test]
+    fn string_arguments_are_quoted_when_needed() {
+        let opts = ParseOptions::default();
+        for (cmd, wire) in [
+            (Command::Vrfy("Smith".into()), "VRFY Smith"),
+            (Command::Vrfy("John Smith".into()), "VRFY John Smith"),
+            (Command::Vrfy("".into()), r#"VRFY """#),
+            (Command::Vrfy("x ".into()), r#"VRFY "x ""#),
+            (Command::Vrfy(r#""x""#.into()), r#"VRFY "\"x\"""#),
+            (Command::Vrfy(r#""a\b""#.into()), r#"VRFY "\"a\\b\"""#),
+            (Command::Vrfy(r#""open"#.into()), r#"VRFY "open"#),
+            (Command::Expn("list ".into()), r#"EXPN "list ""#),
+            (Command::Help(Some(" ".into())), r#"HELP " ""#),
+            (Command::Help(Some("".into())), r#"HELP """#),
+            (Command::Help(None), "HELP"),
+        ] {
+            assert_eq!(cmd.to_string(), wire);
+            assert_eq!(parse(wire).as_ref(), Ok(&cmd), "{wire}");
+            assert_eq!(cmd.validate(&opts), Ok(()), "{wire}");
+        }
+        // HT cannot be quoted (quoted-pairSMTP is %d32-126): refused by validate.
+        assert!(Command::Vrfy("x\t".into()).validate(&opts).is_err());
     }
 
     #[test]

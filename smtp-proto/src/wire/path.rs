@@ -170,7 +170,7 @@ fn is_atext(c: char, utf8: bool) -> bool {
 }
 
 /// `qtextSMTP` (RFC 5321 §4.1.2), plus `UTF8-non-ascii` under SMTPUTF8 (RFC 6531 §3.3).
-fn is_qtext(c: char, utf8: bool) -> bool {
+pub(crate) fn is_qtext(c: char, utf8: bool) -> bool {
     match c {
         ' ' | '!' | '#'..='[' | ']'..='~' => true,
         c if !c.is_ascii() => utf8 && !c.is_control(),
@@ -179,7 +179,7 @@ fn is_qtext(c: char, utf8: bool) -> bool {
 }
 
 /// The second octet of `quoted-pairSMTP` (RFC 5321 §4.1.2): %d32-126.
-fn is_quoted_pair_char(c: char) -> bool {
+pub(crate) fn is_quoted_pair_char(c: char) -> bool {
     matches!(c, ' '..='~')
 }
 
@@ -874,6 +874,17 @@ impl fmt::Display for LocalPart<'_> {
 // ---------------------------------------------------------------------------
 
 /// A mailbox, `Local-part "@" ( Domain / address-literal )` (RFC 5321 §4.1.2).
+///
+/// [`Display`](fmt::Display) prints the bare mailbox, `local@host`, **without**
+/// angle brackets; the paths that carry a mailbox, [`ReversePath`] and
+/// [`ForwardPath`], print it with them.
+///
+/// ```
+/// use smtp_proto::wire::path::{ForwardPath, Mailbox, PathOptions};
+/// let m = Mailbox::parse("user@example.com", &PathOptions::default()).unwrap();
+/// assert_eq!(m.to_string(), "user@example.com");
+/// assert_eq!(ForwardPath::Mailbox(m).to_string(), "<user@example.com>");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Mailbox<'a> {
     /// The part before the `@`.
@@ -910,7 +921,8 @@ impl<'a> Mailbox<'a> {
 }
 
 impl fmt::Display for Mailbox<'_> {
-    /// `local@host`, with the local part in its wire form.
+    /// `local@host`, without angle brackets, the local part in its wire form
+    /// (quoted if it was).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}@{}", self.local_part, self.host)
     }
@@ -921,12 +933,60 @@ impl fmt::Display for Mailbox<'_> {
 // ---------------------------------------------------------------------------
 
 /// The argument of `MAIL FROM:` (RFC 5321 §4.1.2 `Reverse-path`).
+///
+/// [`Display`](fmt::Display) prints the wire form, **with** angle brackets:
+/// `<user@example.com>`, or `<>` for the null path. Parse one from the wire
+/// with [`parse_reverse_path`], or from an address as people write it, with or
+/// without brackets, with [`ReversePath::parse_address`].
+///
+/// ```
+/// use smtp_proto::wire::path::{PathOptions, ReversePath};
+/// let opts = PathOptions::default();
+/// let from = ReversePath::parse_address("user@example.com", &opts).unwrap();
+/// assert_eq!(from.to_string(), "<user@example.com>");
+/// assert_eq!(from.mailbox().unwrap().to_string(), "user@example.com");
+/// assert_eq!(ReversePath::Null.to_string(), "<>");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ReversePath<'a> {
     /// The null path `<>`, used for notifications (RFC 5321 §4.5.5).
     Null,
     /// A mailbox. A source route given before it is dropped (RFC 5321 §3.3).
     Mailbox(Mailbox<'a>),
+}
+
+impl<'a> ReversePath<'a> {
+    /// Parses a sender address written either as a path, `<user@example.com>`,
+    /// or as a bare mailbox, `user@example.com` (RFC 5321 §4.1.2), with nothing
+    /// else around it but leading and trailing ASCII white space, which is
+    /// ignored. `<>` and the empty string are the null path (RFC 5321 §4.5.5).
+    ///
+    /// Meant for building envelopes from configuration or user input; on the
+    /// wire, `MAIL FROM:` always has the brackets ([`parse_reverse_path`]). A
+    /// source route in the bracketed form is dropped (RFC 5321 §3.3). The
+    /// path length limit (RFC 5321 §4.5.3.1.3) counts the brackets in either
+    /// form, since the path is sent with them.
+    ///
+    /// ```
+    /// use smtp_proto::wire::path::{PathOptions, ReversePath};
+    /// let opts = PathOptions::default();
+    /// let bare = ReversePath::parse_address("user@example.com", &opts).unwrap();
+    /// let path = ReversePath::parse_address(" <user@example.com>\n", &opts).unwrap();
+    /// assert_eq!(bare, path);
+    /// assert_eq!(ReversePath::parse_address("<>", &opts), Ok(ReversePath::Null));
+    /// assert_eq!(ReversePath::parse_address("", &opts), Ok(ReversePath::Null));
+    /// assert!(ReversePath::parse_address("Alice <user@example.com>", &opts).is_err());
+    /// ```
+    pub fn parse_address(text: &'a str, opts: &PathOptions) -> Result<ReversePath<'a>, PathError> {
+        let text = trim_address(text);
+        if text.is_empty() {
+            Ok(ReversePath::Null)
+        } else if text.starts_with('<') {
+            whole_path(parse_reverse_path(text, opts), opts)
+        } else {
+            parse_bare_mailbox(text, opts).map(ReversePath::Mailbox)
+        }
+    }
 }
 
 impl ReversePath<'_> {
@@ -948,7 +1008,7 @@ impl ReversePath<'_> {
 }
 
 impl fmt::Display for ReversePath<'_> {
-    /// `<>` or `<local@host>`.
+    /// `<>` or `<local@host>`: always with angle brackets.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ReversePath::Null => f.write_str("<>"),
@@ -958,6 +1018,20 @@ impl fmt::Display for ReversePath<'_> {
 }
 
 /// The argument of `RCPT TO:` (RFC 5321 §4.1.2 `Forward-path`, §4.1.1.3).
+///
+/// [`Display`](fmt::Display) prints the wire form, **with** angle brackets:
+/// `<user@example.com>`, or `<Postmaster>`. Parse one from the wire with
+/// [`parse_forward_path`], or from an address as people write it, with or
+/// without brackets, with [`ForwardPath::parse_address`].
+///
+/// ```
+/// use smtp_proto::wire::path::{ForwardPath, PathOptions};
+/// let opts = PathOptions::default();
+/// let to = ForwardPath::parse_address("user@example.com", &opts).unwrap();
+/// assert_eq!(to.to_string(), "<user@example.com>");
+/// assert_eq!(to.mailbox().unwrap().to_string(), "user@example.com");
+/// assert_eq!(ForwardPath::Postmaster.to_string(), "<Postmaster>");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ForwardPath<'a> {
     /// `<Postmaster>` without a domain (any case), which every server must
@@ -965,6 +1039,43 @@ pub enum ForwardPath<'a> {
     Postmaster,
     /// A mailbox. A source route given before it is dropped (RFC 5321 §3.3).
     Mailbox(Mailbox<'a>),
+}
+
+impl<'a> ForwardPath<'a> {
+    /// Parses a recipient address written either as a path,
+    /// `<user@example.com>`, or as a bare mailbox, `user@example.com` (RFC 5321
+    /// §4.1.2), with nothing else around it but leading and trailing ASCII
+    /// white space, which is ignored. `Postmaster`, bracketed or not and in any
+    /// case, is [`ForwardPath::Postmaster`] (RFC 5321 §4.1.1.3). `<>` and the
+    /// empty string are [`PathError::NullForwardPath`]: the null path is only
+    /// a reverse path.
+    ///
+    /// Meant for building envelopes from configuration or user input; on the
+    /// wire, `RCPT TO:` always has the brackets ([`parse_forward_path`]).
+    /// Source routes and the path length limit are handled as in
+    /// [`ReversePath::parse_address`].
+    ///
+    /// ```
+    /// use smtp_proto::wire::path::{ForwardPath, PathError, PathOptions};
+    /// let opts = PathOptions::default();
+    /// let bare = ForwardPath::parse_address("user@example.com", &opts).unwrap();
+    /// let path = ForwardPath::parse_address("<user@example.com> ", &opts).unwrap();
+    /// assert_eq!(bare, path);
+    /// assert_eq!(ForwardPath::parse_address("postmaster", &opts), Ok(ForwardPath::Postmaster));
+    /// assert_eq!(ForwardPath::parse_address("<>", &opts), Err(PathError::NullForwardPath));
+    /// ```
+    pub fn parse_address(text: &'a str, opts: &PathOptions) -> Result<ForwardPath<'a>, PathError> {
+        let text = trim_address(text);
+        if text.is_empty() {
+            Err(PathError::NullForwardPath)
+        } else if text.starts_with('<') {
+            whole_path(parse_forward_path(text, opts), opts)
+        } else if text.eq_ignore_ascii_case("postmaster") {
+            Ok(ForwardPath::Postmaster)
+        } else {
+            parse_bare_mailbox(text, opts).map(ForwardPath::Mailbox)
+        }
+    }
 }
 
 impl ForwardPath<'_> {
@@ -986,13 +1097,40 @@ impl ForwardPath<'_> {
 }
 
 impl fmt::Display for ForwardPath<'_> {
-    /// `<Postmaster>` or `<local@host>`.
+    /// `<Postmaster>` or `<local@host>`: always with angle brackets.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ForwardPath::Postmaster => f.write_str("<Postmaster>"),
             ForwardPath::Mailbox(m) => write!(f, "<{m}>"),
         }
     }
+}
+
+/// An address as given to [`ReversePath::parse_address`] or
+/// [`ForwardPath::parse_address`], without surrounding ASCII white space.
+fn trim_address(text: &str) -> &str {
+    text.trim_matches(|c: char| c.is_ascii_whitespace())
+}
+
+/// A bracketed path that must be the whole of its input: anything after the
+/// `>` is an error.
+fn whole_path<T>(parsed: Result<(T, &str), PathError>, opts: &PathOptions) -> Result<T, PathError> {
+    let (path, rest) = parsed?;
+    if rest.is_empty() {
+        Ok(path)
+    } else {
+        Err(unexpected(char_at(rest, 0), opts, PathError::Syntax))
+    }
+}
+
+/// A bare `Mailbox` (RFC 5321 §4.1.2) that will be sent as a path: the path
+/// length limit (RFC 5321 §4.5.3.1.3) counts the two brackets it will get.
+fn parse_bare_mailbox<'a>(text: &'a str, opts: &PathOptions) -> Result<Mailbox<'a>, PathError> {
+    let mailbox = Mailbox::parse(text, opts)?;
+    if text.len() + 2 > opts.path_limit() {
+        return Err(PathError::PathTooLong);
+    }
+    Ok(mailbox)
 }
 
 /// Parses a Reverse-path (RFC 5321 §4.1.2) at the start of `input` ('<' must be
@@ -1877,5 +2015,89 @@ mod tests {
         assert!(!is_combining_mark('\u{10ffff}'));
         assert!(COMBINING_MARKS.windows(2).all(|w| w[0] < w[1]));
         assert_eq!(COMBINING_MARKS.len() % 2, 0);
+    }
+
+    /// Addresses for envelopes: `<a@b>` or bare `a@b` (RFC 5321 §4.1.2).
+    #[test]
+    fn addresses_with_or_without_brackets() {
+        let o = ascii();
+        let m = mailbox("user@example.com");
+        for text in [
+            "user@example.com",
+            "<user@example.com>",
+            "  user@example.com\t",
+            "\t<user@example.com> \r\n",
+            "<@relay.example:user@example.com>",
+        ] {
+            assert_eq!(
+                ReversePath::parse_address(text, &o),
+                Ok(ReversePath::Mailbox(m.clone())),
+                "{text:?}"
+            );
+            assert_eq!(
+                ForwardPath::parse_address(text, &o),
+                Ok(ForwardPath::Mailbox(m.clone())),
+                "{text:?}"
+            );
+        }
+        let quoted = ReversePath::parse_address(r#""a b"@example.com"#, &o).unwrap();
+        assert_eq!(quoted.to_string(), r#"<"a b"@example.com>"#);
+        // The null path: sender only.
+        for text in ["", "<>", " ", " <> "] {
+            assert_eq!(ReversePath::parse_address(text, &o), Ok(ReversePath::Null));
+            assert_eq!(
+                ForwardPath::parse_address(text, &o),
+                Err(PathError::NullForwardPath)
+            );
+        }
+        // Postmaster, with or without brackets, in any case (RFC 5321 §4.1.1.3).
+        for text in ["Postmaster", "postmaster", "<POSTMASTER>", " <Postmaster> "] {
+            assert_eq!(
+                ForwardPath::parse_address(text, &o),
+                Ok(ForwardPath::Postmaster)
+            );
+        }
+        assert_eq!(
+            ReversePath::parse_address("Postmaster", &o),
+            Err(PathError::MissingAt)
+        );
+        // Nothing else on the line.
+        for (text, err) in [
+            ("<a@b.example> x", PathError::Syntax),
+            ("a@b.example x", PathError::Syntax),
+            ("<a@b.example><c@d.example>", PathError::Syntax),
+            ("<a@b.example", PathError::MissingAngleBrackets),
+            ("a@b.example>", PathError::Syntax),
+            ("alice", PathError::MissingAt),
+            ("<a@b.example>\0", PathError::ControlCharacter),
+            ("a@b.example\0", PathError::ControlCharacter),
+        ] {
+            assert_eq!(
+                ReversePath::parse_address(text, &o),
+                Err(err.clone()),
+                "{text:?}"
+            );
+            assert_eq!(ForwardPath::parse_address(text, &o), Err(err), "{text:?}");
+        }
+        assert!(ReversePath::parse_address("Alice <a@b.example>", &o).is_err());
+        assert!(ForwardPath::parse_address("a @b.example", &o).is_err());
+        // UTF-8 only when allowed (RFC 6531 §3.3).
+        assert_eq!(
+            ForwardPath::parse_address("用户@例子.广告", &o),
+            Err(PathError::Utf8NotAllowed)
+        );
+        assert!(ForwardPath::parse_address("用户@例子.广告", &utf8()).is_ok());
+        // The path limit counts the brackets in both forms (RFC 5321 §4.5.3.1.3).
+        for (n, ok) in [(252, true), (253, false)] {
+            let bare = format!("a@{}", domain_of_len(n));
+            let path = format!("<{bare}>");
+            for text in [&bare, &path] {
+                let r = ReversePath::parse_address(text, &o);
+                assert_eq!(r.is_ok(), ok, "{n}");
+                if !ok {
+                    assert_eq!(r, Err(PathError::PathTooLong));
+                }
+            }
+        }
     }
 }
