@@ -11,7 +11,7 @@
 //! order, at most one MessageEnd per accepted data start with content adding up,
 //! deadlines that close, STARTTLS discarding pipelined input. Every input is
 //! played twice, under different read sizes, and both runs must send the same
-//! bytes and produce the same events (DESIGN rule 7).
+//! bytes and produce the same events (ARCHITECTURE.md R7).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

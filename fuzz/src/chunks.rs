@@ -1,5 +1,5 @@
 //! Deterministic splits of a byte string, for "the result does not depend on how the
-//! input is split" checks (DESIGN rule 7).
+//! input is split" checks (ARCHITECTURE.md R7).
 
 /// Chunk sizes a split can be built from; 0 means "everything left".
 pub const SIZES: [usize; 16] = [0, 1, 1, 2, 3, 4, 5, 7, 8, 13, 16, 64, 255, 256, 1000, 4096];

@@ -50,7 +50,7 @@
 //!   only between the two, adding up to the size `MessageEnd` reports;
 //! * **deadlines**: `handle_timeout` at or after the reported deadline closes the
 //!   session (with a `421` unless in a TLS handshake); before it, has no effect;
-//! * **read sizes do not matter** (DESIGN rule 7, [`run_ops`]): played again with
+//! * **read sizes do not matter** (ARCHITECTURE.md R7, [`run_ops`]): played again with
 //!   other read sizes, the dialogue sends the same bytes and produces the same
 //!   events, content, `StartTls` and `Close` (except how much content of a message
 //!   that never reaches `MessageEnd` was handed out, see [`Log::complete_messages_only`]);
@@ -1009,7 +1009,7 @@ pub fn play(spec: &ServerSpec, ops: &[Op<'_>], chunk: Option<usize>) -> Log {
 /// The `server` target: plays the ops with the read sizes they give, then again
 /// with the reads of `chunks::SIZES[header byte 11]` (13 octets when that is
 /// the same), and checks that both produced the same bytes, events, STARTTLS and
-/// Close (DESIGN rule 7: results never depend on how input is split).
+/// Close (ARCHITECTURE.md R7: results never depend on how input is split).
 pub fn run_ops(data: &[u8]) {
     let (spec, ops) = parse_ops(data);
     let first = play(&spec, &ops, None);

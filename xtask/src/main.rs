@@ -15,17 +15,35 @@
 //!
 //! `ci` ends with a fuzz smoke (every target for 20 s) when both `cargo +nightly`
 //! and `cargo fuzz` are available, and says that it skipped it otherwise.
+//!
+//! Run it from anywhere inside the repository: the workspace root is found at run
+//! time by walking up from the current directory ([`find_root`]), never from a path
+//! baked in when xtask was compiled.
 
 use std::env;
+use std::fs;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
+use std::sync::OnceLock;
 use std::time::Instant;
 
 mod fuzz;
 
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
+    let found = env::current_dir()
+        .map_err(|e| format!("cannot read the current directory: {e}"))
+        .and_then(|cwd| find_root(&cwd));
+    match found {
+        Ok(dir) => {
+            ROOT.set(dir).expect("set once");
+        }
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci(),
         Some("nostd") => nostd(),
@@ -49,11 +67,38 @@ fn main() -> ExitCode {
     }
 }
 
+/// The workspace root, found at run time by [`find_root`] before any command runs.
+static ROOT: OnceLock<PathBuf> = OnceLock::new();
+
+/// The workspace root (set in `main`).
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask lives in the workspace")
-        .to_path_buf()
+    ROOT.get()
+        .expect("the workspace root is found before any command runs")
+        .clone()
+}
+
+/// The project root: the nearest directory, from `start` upward, whose `Cargo.toml`
+/// has a `[workspace]` table and which holds `xtask/Cargo.toml`.
+///
+/// Found at run time rather than baked in at compile time (`CARGO_MANIFEST_DIR`),
+/// so that a copied or moved checkout, built `target/` and all, works on itself and
+/// not on the place it was built in. The nested workspaces (`fuzz/`, `bench/`,
+/// `nostd-check/`) have no `xtask/` and are passed over.
+fn find_root(start: &Path) -> Result<PathBuf, String> {
+    for dir in start.ancestors() {
+        let Ok(manifest) = fs::read_to_string(dir.join("Cargo.toml")) else {
+            continue;
+        };
+        let is_workspace = manifest.lines().any(|l| l.trim() == "[workspace]");
+        if is_workspace && dir.join("xtask/Cargo.toml").is_file() {
+            return Ok(dir.to_path_buf());
+        }
+    }
+    Err(format!(
+        "not inside the project: no Cargo.toml with [workspace] beside an xtask/ directory \
+         in {} or any directory above it; run `cargo xtask` from the repository",
+        start.display()
+    ))
 }
 
 /// Runs one step, printing its name and duration.
@@ -236,4 +281,67 @@ fn bench(extra: &[String]) -> Result<(), String> {
         args.extend(extra.iter().map(String::as_str));
     }
     run("bench", "cargo", &args, &[])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fresh, empty directory under the system temp dir.
+    fn temp_tree(name: &str) -> PathBuf {
+        let dir = env::temp_dir().join(format!("xtask-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn write(path: &Path, text: &str) {
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, text).unwrap();
+    }
+
+    #[test]
+    fn find_root_walks_up_past_nested_workspaces() {
+        let top = temp_tree("root");
+        let project = top.join("copy/of/project");
+        write(
+            &project.join("Cargo.toml"),
+            "[workspace]\nmembers = [\"xtask\"]\n",
+        );
+        write(
+            &project.join("xtask/Cargo.toml"),
+            "[package]\nname = \"xtask\"\n",
+        );
+        // A member crate, and a nested workspace of its own (like nostd-check/).
+        write(&project.join("smtp-proto/Cargo.toml"), "[package]\n");
+        write(
+            &project.join("nostd-check/Cargo.toml"),
+            "[package]\n\n[workspace]\n",
+        );
+        let deep = project.join("smtp-proto/src/wire");
+        fs::create_dir_all(&deep).unwrap();
+        fs::create_dir_all(project.join("nostd-check/src")).unwrap();
+
+        assert_eq!(find_root(&project).unwrap(), project);
+        assert_eq!(find_root(&project.join("xtask")).unwrap(), project);
+        assert_eq!(find_root(&deep).unwrap(), project);
+        assert_eq!(
+            find_root(&project.join("nostd-check/src")).unwrap(),
+            project
+        );
+        fs::remove_dir_all(&top).unwrap();
+    }
+
+    #[test]
+    fn find_root_outside_the_project_is_a_clear_error() {
+        let top = temp_tree("outside");
+        // A workspace without xtask/ is somebody else's project.
+        write(&top.join("Cargo.toml"), "[workspace]\n");
+        let dir = top.join("a/b");
+        fs::create_dir_all(&dir).unwrap();
+        let err = find_root(&dir).unwrap_err();
+        assert!(err.contains("not inside the project"), "{err}");
+        assert!(err.contains(&dir.display().to_string()), "{err}");
+        fs::remove_dir_all(&top).unwrap();
+    }
 }
