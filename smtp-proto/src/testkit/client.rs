@@ -5,12 +5,13 @@ use alloc::collections::VecDeque;
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::sync::Arc;
+use alloc::vec;
 use alloc::vec::Vec;
 use core::time::Duration;
 
 use super::common::{
-    Chunking, Driver, Runner, Transcript, TranscriptError, flag, glob, matches, number,
-    parse_duration, parse_transcript, repeated, split_tag, unescape, written,
+    Chunking, Driver, Runner, Transcript, TranscriptError, escape, flag, glob, matches, number,
+    parse_duration, parse_transcript, pattern, repeated, split_tag, unescape, written,
 };
 use crate::client::{
     AuthError, ClientConfig, ClientError, ClientEvent, ClientSession, Credentials, Envelope,
@@ -30,7 +31,7 @@ pub enum ClientStep {
     /// pattern ended in `*`.
     Client {
         /// The expected line, or its beginning.
-        text: String,
+        text: Vec<u8>,
         /// Whether only the beginning must match.
         prefix: bool,
     },
@@ -43,8 +44,8 @@ pub enum ClientStep {
     },
     /// `E:`: the next client event looks like this.
     Event {
-        /// What the event must look like.
-        pattern: String,
+        /// What the event's description must be.
+        pattern: Vec<u8>,
         /// Whether only the beginning must match.
         prefix: bool,
     },
@@ -55,6 +56,12 @@ pub enum ClientStep {
     /// `S~ starttls` (or `C~ starttls`): the client asked for the TLS upgrade;
     /// the handshake happens here.
     StartTls,
+    /// `S~ starttls-pending` (or `C~ starttls-pending`): the client asked for
+    /// the TLS upgrade; the handshake never finishes.
+    StartTlsPending,
+    /// `C+ bytes`: the client's output continues with these bytes, without
+    /// CRLF (BDAT chunk data at the end of the output).
+    Unterminated(Vec<u8>),
     /// `S~ eof`: the server closes the connection.
     Eof,
     /// `T+`: the clock advances.
@@ -70,7 +77,7 @@ pub fn parse_client_script(text: &str) -> Result<ClientScript, String> {
         if line == "C:" {
             // An empty line (a trailing space is easily lost).
             return Ok(ClientStep::Client {
-                text: String::new(),
+                text: Vec::new(),
                 prefix: false,
             });
         }
@@ -79,7 +86,7 @@ pub fn parse_client_script(text: &str) -> Result<ClientScript, String> {
             "S: " | "S:" => ClientStep::Server(unescape(rest, line_no)?),
             "S* " => ClientStep::Server(repeated(rest, "S*", line_no)?),
             "C: " => {
-                let (text, prefix) = glob(rest);
+                let (text, prefix) = pattern(rest, line_no)?;
                 ClientStep::Client { text, prefix }
             }
             "A: " => {
@@ -101,14 +108,16 @@ pub fn parse_client_script(text: &str) -> Result<ClientScript, String> {
                 }
             }
             "E: " => {
-                let (pattern, prefix) = glob(rest.trim());
+                let (pattern, prefix) = pattern(rest.trim(), line_no)?;
                 ClientStep::Event { pattern, prefix }
             }
+            "C+ " => ClientStep::Unterminated(unescape(rest, line_no)?),
             "T+ " => ClientStep::Advance(parse_duration(rest, line_no)?),
             "C~ " | "S~ " => match (tag, rest.trim()) {
                 ("C~ ", "close") => ClientStep::ExpectClose,
                 ("C~ ", "silent") => ClientStep::ExpectSilence,
                 (_, "starttls") => ClientStep::StartTls,
+                (_, "starttls-pending") => ClientStep::StartTlsPending,
                 ("S~ ", "eof") => ClientStep::Eof,
                 (_, other) => return Err(format!("line {line_no}: unknown {tag}{other}")),
             },
@@ -461,10 +470,27 @@ fn parse_call(call: &str) -> Result<Call, String> {
     Ok(Call::SendMail { envelope, body })
 }
 
+/// Whether a step gives the session something to act on (the server's bytes
+/// or their end, an application call, the clock, the TLS handshake): only
+/// these make events happen.
+fn is_input(step: &ClientStep) -> bool {
+    matches!(
+        step,
+        ClientStep::Server(_)
+            | ClientStep::App { .. }
+            | ClientStep::StartTls
+            | ClientStep::Eof
+            | ClientStep::Advance(_)
+    )
+}
+
 struct Run {
     driver: Driver<ClientSession>,
-    /// Every event but `BodyWanted`, described, in order.
-    events: Vec<String>,
+    /// Every event but `BodyWanted`, described, in order, with the step
+    /// during which it came.
+    events: Vec<(usize, String)>,
+    /// For each step (1-based), the input step before it (0: the start).
+    windows: Vec<usize>,
     /// How many of `events` were matched.
     event_cursor: usize,
     /// Body the application handed over that the session has not taken yet.
@@ -492,9 +518,9 @@ impl Runner for Run {
         let mut message = message;
         if self.event_cursor < self.events.len() {
             message.push_str("\nunmatched events:");
-            for e in &self.events[self.event_cursor..] {
+            for (_, e) in &self.events[self.event_cursor..] {
                 message.push_str("\n  E: ");
-                message.push_str(e);
+                message.push_str(&escape(e.as_bytes()));
             }
         }
         self.driver.error(message)
@@ -504,7 +530,8 @@ impl Runner for Run {
         match event {
             ClientEvent::BodyWanted => self.feed_body(),
             event => {
-                self.events.push(describe_client_event(&event));
+                let step = self.driver.step;
+                self.events.push((step, describe_client_event(&event)));
                 Ok(())
             }
         }
@@ -517,13 +544,24 @@ impl Runner for Run {
             ClientStep::App { call, error } => self.app(call, error),
             ClientStep::Event { pattern, prefix } => {
                 self.drain()?;
-                let Some(event) = self.events.get(self.event_cursor) else {
-                    return Err(self.fail(format!("expected E: {pattern}, but no event came")));
-                };
-                if !matches(event, pattern, *prefix) {
+                let Some((at, event)) = self.events.get(self.event_cursor) else {
                     return Err(self.fail(format!(
-                        "event mismatch:\n  expected E: {}\n  got      E: {event}",
+                        "expected E: {}, but no event came",
                         written(pattern, *prefix)
+                    )));
+                };
+                if !matches(event.as_bytes(), pattern, *prefix) {
+                    return Err(self.fail(format!(
+                        "event mismatch:\n  expected E: {}\n  got      E: {}",
+                        written(pattern, *prefix),
+                        escape(event.as_bytes())
+                    )));
+                }
+                let window = self.windows[self.driver.step];
+                if *at != window {
+                    return Err(self.fail(format!(
+                        "event {event} happened at step {at}, but this E: line belongs to \
+                         the input of step {window}"
                     )));
                 }
                 self.event_cursor += 1;
@@ -532,6 +570,8 @@ impl Runner for Run {
             ClientStep::ExpectClose => self.expect_close(),
             ClientStep::ExpectSilence => self.expect_silence(),
             ClientStep::StartTls => self.start_tls(),
+            ClientStep::StartTlsPending => self.tls_pending(),
+            ClientStep::Unterminated(bytes) => self.expect_unterminated(bytes),
             ClientStep::Eof => self.eof(),
             ClientStep::Advance(d) => self.advance(*d),
         }
@@ -601,7 +641,7 @@ impl Run {
             (Err(e), None) => return Err(self.fail(format!("{call}: {e:?}"))),
             (Err(e), Some((pattern, prefix))) => {
                 let got = format!("{e:?}");
-                if !matches(&got, pattern, *prefix) {
+                if !matches(got.as_bytes(), pattern.as_bytes(), *prefix) {
                     return Err(self.fail(format!(
                         "{call}:\n  expected error {pattern}\n  got            {got}"
                     )));
@@ -630,9 +670,18 @@ pub fn run_client_transcript(
     } else {
         ClientSession::new(config, Instant::ZERO)
     };
+    let mut windows = vec![0];
+    let mut current = 0;
+    for (i, step) in script.steps.iter().enumerate() {
+        windows.push(current);
+        if is_input(step) {
+            current = i + 1;
+        }
+    }
     let mut run = Run {
         driver: Driver::new(script, chunking, session),
         events: Vec::new(),
+        windows,
         event_cursor: 0,
         body: VecDeque::new(),
         end_pending: false,
