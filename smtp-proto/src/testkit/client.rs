@@ -692,3 +692,135 @@ pub fn run_client_transcript(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    //! Each check of the client runner, proven by a transcript that the
+    //! runner before it let through.
+
+    use super::*;
+
+    fn run_all(text: &str) -> Result<(), String> {
+        let script = parse_client_script(text)?;
+        for chunking in [Chunking::Whole, Chunking::ByteByByte, Chunking::Random(7)] {
+            run_client_transcript(&script, chunking).map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+
+    #[track_caller]
+    fn fails(text: &str, why: &str) {
+        match run_all(text) {
+            Ok(()) => panic!("passed, but should fail ({why}):\n{text}"),
+            Err(e) => assert!(e.contains(why), "failed, but not because {why}: {e}"),
+        }
+    }
+
+    #[track_caller]
+    fn passes(text: &str) {
+        if let Err(e) = run_all(text) {
+            panic!("{e}");
+        }
+    }
+
+    const CANCEL: &str = "@implicit-tls
+@config user=tim password=secret
+S: 220 mx.test ESMTP\\r\\n
+C: EHLO client.test
+S: 250-mx.test\\r\\n250 AUTH LOGIN\\r\\n
+C: AUTH LOGIN
+S: 334 not base64!\\r\\n
+C: CANCEL
+S: 501 5.0.0 Authentication cancelled\\r\\n
+E: Error Auth Cancelled 501
+C: QUIT
+S: 221 Bye\\r\\n
+C~ close
+";
+
+    #[test]
+    fn the_sasl_cancel_line_is_matched_exactly() {
+        passes(&CANCEL.replace("C: CANCEL", "C: \\*"));
+        // `C: *` matches any line: it cannot tell the cancel from an answer.
+        passes(&CANCEL.replace("C: CANCEL", "C: *"));
+        fails(&CANCEL.replace("C: CANCEL", "C: \\*x"), "line mismatch");
+        fails(&CANCEL.replace("C: CANCEL", "C: \\*\\*"), "line mismatch");
+    }
+
+    const BODY: &str = "S: 220 old.test SMTP\\r\\n
+C: EHLO client.test
+S: 250 old.test\\r\\n
+E: Ready old.test
+A: send_mail from=<a@client.test> to=<b@old.test> body=\"\\xff\\xfe\\r\\n\"
+C: MAIL FROM:<a@client.test>
+S: 250 Ok\\r\\n
+C: RCPT TO:<b@old.test>
+S: 250 Ok\\r\\n
+C: DATA
+S: 354 Go\\r\\n
+C: BODY
+C: .
+S: 250 Ok\\r\\n
+E: Complete data=250 <b@old.test>=250/250
+";
+
+    #[test]
+    fn output_is_compared_byte_for_byte() {
+        passes(&BODY.replace("C: BODY", "C: \\xff\\xfe"));
+        fails(&BODY.replace("C: BODY", "C: \\xfe\\xff"), "line mismatch");
+        // Lossy decoding made both bytes U+FFFD.
+        fails(
+            &BODY.replace("C: BODY", "C: \u{fffd}\u{fffd}"),
+            "line mismatch",
+        );
+    }
+
+    const BDAT: &str = "@implicit-tls
+S: 220 mx.test ESMTP\\r\\n
+C: EHLO client.test
+S: 250-mx.test\\r\\n250-PIPELINING\\r\\n250-CHUNKING\\r\\n250 BINARYMIME\\r\\n
+E: Ready*
+A: send_mail from=<a@client.test> to=<b@mx.test> body_type=binarymime body=\"a\\nb\\r\"
+C: MAIL FROM:<a@client.test> BODY=BINARYMIME
+C: RCPT TO:<b@mx.test>
+S: 250 Ok\\r\\n250 Ok\\r\\n
+C: BDAT 4 LAST
+";
+
+    #[test]
+    fn output_without_crlf_at_the_end_fails() {
+        fails(BDAT, "unexpected client output without CRLF: a\\nb\\r");
+        passes(&format!("{BDAT}C+ a\\nb\\r\n"));
+        fails(
+            &format!("{BDAT}C+ a\\nb\n"),
+            "unexpected client output without CRLF: \\r",
+        );
+        fails(&format!("{BDAT}C+ a\\nx\n"), "expected C+ a\\nx");
+    }
+
+    #[test]
+    fn an_unexpected_close_fails() {
+        let text =
+            "S: 554 go away\\r\\n\nE: Error GreetingRefused 554\nC: QUIT\nS: 221 Bye\\r\\n\n";
+        fails(text, "closed, but the transcript does not say so");
+        passes(&format!("{text}C~ close\n"));
+    }
+
+    #[test]
+    fn an_event_belongs_to_the_input_before_its_line() {
+        let late = "S: 220 mx.test ESMTP\\r\\n
+C: EHLO client.test
+S: 250-mx.test\\r\\n250 PIPELINING\\r\\n
+E: Ready*
+S: 421 4.3.2 Bye\\r\\n
+S~ eof
+E: Error ServiceUnavailable 421
+C~ close
+";
+        fails(late, "belongs to the input of step");
+        passes(&late.replace(
+            "S~ eof\nE: Error ServiceUnavailable 421\n",
+            "E: Error ServiceUnavailable 421\nS~ eof\n",
+        ));
+    }
+}

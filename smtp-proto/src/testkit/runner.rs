@@ -391,3 +391,158 @@ pub fn bless_server_transcript(text: &str) -> Result<String, String> {
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    //! Each check of the runner, proven by a transcript that the runner
+    //! before it let through.
+
+    use super::*;
+
+    const EHLO: &str = "E: Connected -> accept
+S: 220 mx.test ESMTP
+C: EHLO c.test\\r\\n
+E: Hello EHLO c.test -> accept
+S: 250-mx.test
+S: 250-PIPELINING
+S: 250-SIZE 10485760
+S: 250-8BITMIME
+S: 250-ENHANCEDSTATUSCODES
+S: 250-CHUNKING
+S: 250-SMTPUTF8
+S: 250 DSN
+";
+
+    fn run_all(text: &str) -> Result<(), String> {
+        let script = parse_script(text)?;
+        for chunking in [Chunking::Whole, Chunking::ByteByByte, Chunking::Random(7)] {
+            run_server_transcript(&script, chunking).map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+
+    #[track_caller]
+    fn fails(text: &str, why: &str) {
+        match run_all(text) {
+            Ok(()) => panic!("passed, but should fail ({why}):\n{text}"),
+            Err(e) => assert!(e.contains(why), "failed, but not because {why}: {e}"),
+        }
+    }
+
+    #[track_caller]
+    fn passes(text: &str) {
+        if let Err(e) = run_all(text) {
+            panic!("{e}");
+        }
+    }
+
+    #[test]
+    fn escaped_star_is_a_literal_star() {
+        let t = |reply: &str, pattern: &str| {
+            format!(
+                "{EHLO}C: MAIL FROM:<a@b.test>\\r\\n\nE: MailFrom <a@b.test> -> reject {reply}\nS: {pattern}\n"
+            )
+        };
+        passes(&t("550 5.7.1 no*", "550 5.7.1 no\\*"));
+        // Before, `S: 550 5.7.1 no*` was the only way to write it: a prefix.
+        passes(&t("550 5.7.1 nope", "550 5.7.1 no*"));
+        fails(&t("550 5.7.1 nope", "550 5.7.1 no\\*"), "line mismatch");
+        // `\\` then the wildcard.
+        passes(&t("550 5.7.1 a\\b", "550 5.7.1 a\\\\*"));
+    }
+
+    #[test]
+    fn informational_events_must_be_matched() {
+        let rset = format!(
+            "{EHLO}C: MAIL FROM:<a@b.test>\\r\\n\nE: MailFrom <a@b.test> -> accept\nS: 250 2.1.0 Ok\nC: RSET\\r\\n\nS: 250 2.0.0 Ok\n"
+        );
+        fails(&rset, "unexpected event: E: TransactionReset");
+        passes(&rset.replace("C: RSET\\r\\n\n", "C: RSET\\r\\n\nE: TransactionReset\n"));
+
+        let error = format!("{EHLO}C: XYZZY\\r\\n\nS: 500 5.5.2 Error: command not recognized\n");
+        fails(&error, "unexpected event: E: ProtocolError 500 5.5.2");
+        passes(&error.replace(
+            "C: XYZZY\\r\\n\n",
+            "C: XYZZY\\r\\n\nE: ProtocolError 500 5.5.2 Error: command not recognized\n",
+        ));
+        fails(
+            &error.replace(
+                "C: XYZZY\\r\\n\n",
+                "C: XYZZY\\r\\n\nE: ProtocolError 500 5.5.2 Error: no\n",
+            ),
+            "event mismatch",
+        );
+
+        let tls = format!(
+            "@config starttls=on\n{}C: STARTTLS\\r\\n\nS: 220 2.0.0 Ready to start TLS\nS~ starttls\n",
+            EHLO.replace("S: 250 DSN", "S: 250-DSN\nS: 250 STARTTLS")
+        );
+        fails(&tls, "unexpected event: E: TlsEstablished");
+        passes(&format!("{tls}E: TlsEstablished\n"));
+    }
+
+    #[test]
+    fn decisions_and_informational_events_are_told_apart() {
+        let error = format!("{EHLO}C: XYZZY\\r\\n\nE: ProtocolError * -> accept\n");
+        fails(&error, "needs no decision");
+        let mail = format!("{EHLO}C: MAIL FROM:<a@b.test>\\r\\n\nE: MailFrom <a@b.test>\n");
+        fails(&mail, "needs ' -> decision'");
+    }
+
+    #[test]
+    fn an_event_belongs_to_the_input_before_its_line() {
+        // The MailFrom decision came with the first C: line; its E: line
+        // after the next input used to be accepted.
+        let late = format!(
+            "{EHLO}C: MAIL FROM:<a@b.test>\\r\\n\nS: 250 2.1.0 Ok\nC: NOOP\\r\\n\nE: MailFrom <a@b.test> -> accept\nS: 250 2.0.0 Ok\n"
+        );
+        fails(&late, "belongs to the input of step");
+        let early = format!(
+            "{EHLO}E: ProtocolError 500 5.5.2 Error: command not recognized\nC: XYZZY\\r\\n\nS: 500 5.5.2 Error: command not recognized\n"
+        );
+        fails(&early, "the event did not happen");
+    }
+
+    #[test]
+    fn an_unexpected_close_fails() {
+        let quit = format!("{EHLO}C: QUIT\\r\\n\nS: 221 2.0.0 Bye\n");
+        fails(&quit, "closed, but the transcript does not say so");
+        passes(&format!("{quit}S~ close\n"));
+    }
+
+    #[test]
+    fn an_unexpected_starttls_fails() {
+        let tls = format!(
+            "@config starttls=on\n{}C: STARTTLS\\r\\n\nS: 220 2.0.0 Ready to start TLS\n",
+            EHLO.replace("S: 250 DSN", "S: 250-DSN\nS: 250 STARTTLS")
+        );
+        fails(&tls, "STARTTLS upgrade the transcript does not complete");
+        passes(&format!("{tls}S~ starttls-pending\n"));
+        passes(&format!("{tls}S~ starttls\nE: TlsEstablished\n"));
+    }
+
+    #[test]
+    fn an_unmatched_line_fails() {
+        fails(
+            &format!("{EHLO}C: NOOP\\r\\n\n"),
+            "unexpected server output: S: 250 2.0.0 Ok",
+        );
+    }
+
+    #[test]
+    fn bless_inserts_informational_events_and_keeps_the_rest() {
+        let text = format!(
+            "# comment\n{EHLO}C: MAIL FROM:<a@b.test>\\r\\nXYZZY\\r\\nRSET\\r\\n\nE: MailFrom <a@b.test> -> accept\n# kept\nE: TransactionReset\nS: 250 2.1.0 Ok\nS: 500 5.5.2 Error: command not recognized\nS: 250 2.0.0 Ok\nC: QUIT\\r\\n\nE: Stale\nS: 221 2.0.0 Bye\nS~ close\n"
+        );
+        let blessed = bless_server_transcript(&text).unwrap();
+        let expected = text
+            .replace(
+                "E: MailFrom <a@b.test> -> accept\n# kept\nE: TransactionReset\n",
+                "E: MailFrom <a@b.test> -> accept\nE: ProtocolError 500 5.5.2 Error: command not recognized\nE: TransactionReset\n# kept\n",
+            )
+            .replace("E: Stale\n", "");
+        assert_eq!(blessed, expected);
+        passes(&blessed);
+        assert_eq!(bless_server_transcript(&blessed).unwrap(), blessed);
+    }
+}
