@@ -28,13 +28,18 @@
 //!
 //! ## The contract: feed, drain, decide
 //!
-//! A session has three kinds of methods:
+//! A session has these kinds of methods (the full adapter contract is in the
+//! [`server`] module docs and in `ARCHITECTURE.md`):
 //!
 //! * **inputs**, each taking the current time: `handle_bytes`, `handle_eof`,
 //!   `handle_timeout`, `handle_tls_established`;
 //! * **one output queue**: `poll_output()`, drained until it returns
 //!   [`Output::Wait`](output::Output::Wait), which carries the next deadline and
-//!   whether the session wants more input (backpressure);
+//!   whether the session wants more input (backpressure), or
+//!   [`Output::Close`](output::Output::Close); the bytes to write come as one
+//!   `Transmit` per batch, last;
+//! * **bounded input**: `handle_bytes` takes at most what fits in the session's
+//!   buffer and returns how much it took;
 //! * **decisions**: events such as MAIL FROM pause the session until `respond`
 //!   is called — maybe much later, after an asynchronous lookup. Pipelined input
 //!   waits, in order.
@@ -54,18 +59,21 @@
 //! let mut now = Instant::ZERO;
 //! let mut session = ServerSession::new(config, now);
 //!
-//! // What a client pipelines (in an adapter, this comes from the socket).
+//! // What a client pipelines (in an adapter, this comes from the socket). The
+//! // client waits for the reply to DATA before it sends the content.
 //! let mut incoming: Vec<&[u8]> = vec![
-//!     b"EHLO client.example\r\nMAIL FROM:<a@client.example>\r\n",
-//!     b"RCPT TO:<nobody@example.net>\r\nRCPT TO:<bob@example.net>\r\nDATA\r\n",
+//!     b"EHLO client.example\r\n",
+//!     b"MAIL FROM:<a@client.example>\r\nRCPT TO:<nobody@example.net>\r\nRCPT TO:<bob@example.net>\r\nDATA\r\n",
 //!     b"Subject: hi\r\n\r\nhello\r\n.\r\nQUIT\r\n",
 //! ];
 //! incoming.reverse();
+//! let mut pending: &[u8] = &[]; // read from the socket, not yet taken
 //! let (mut sent, mut message) = (Vec::new(), Vec::new());
 //! loop {
 //!     match session.poll_output() {
 //!         Output::Transmit(bytes) => sent.extend_from_slice(&bytes), // write to the socket
-//!         Output::Event(event) => {
+//!         Output::Event(ServerEvent::MessageData(bytes)) => message.extend_from_slice(&bytes),
+//!         Output::Event(event) if event.needs_decision() => {
 //!             let decision = match event {
 //!                 ServerEvent::RcptTo { to: ForwardPath::Mailbox(m), .. }
 //!                     if m.local_part.as_wire() == "nobody" =>
@@ -73,25 +81,27 @@
 //!                     let code = ReplyCode::new(550).unwrap();
 //!                     Decision::Reject(Reply::new(code, EnhancedCode::new(5, 1, 1), "no such user"))
 //!                 }
-//!                 ServerEvent::MessageData(bytes) => {
-//!                     message.extend_from_slice(&bytes);
-//!                     continue; // informational: no decision
-//!                 }
-//!                 ServerEvent::TransactionReset | ServerEvent::ProtocolError(_) => continue,
 //!                 _ => Decision::Accept,
 //!             };
 //!             session.respond(now, decision).unwrap();
 //!         }
+//!         Output::Event(_) => {} // information: TransactionFinished, ClientFault, ...
 //!         Output::StartTls => unreachable!("not offered in this configuration"),
 //!         Output::Close => break,
-//!         Output::Wait { deadline, wants_read } => match incoming.pop() {
-//!             Some(bytes) if wants_read => session.handle_bytes(now, bytes),
-//!             _ => {
+//!         Output::Wait { deadline, wants_read } => {
+//!             if pending.is_empty() {
+//!                 pending = incoming.pop().unwrap_or_default();
+//!             }
+//!             if wants_read && !pending.is_empty() {
+//!                 // The session takes what fits; keep the rest for later.
+//!                 let taken = session.handle_bytes(now, pending).unwrap();
+//!                 pending = &pending[taken..];
+//!             } else {
 //!                 // An adapter would sleep until `deadline` here.
 //!                 now = deadline.expect("a deadline while waiting for the client");
-//!                 session.handle_timeout(now);
+//!                 session.handle_timeout(now).unwrap();
 //!             }
-//!         },
+//!         }
 //!         _ => {}
 //!     }
 //! }

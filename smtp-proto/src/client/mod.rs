@@ -105,16 +105,26 @@
 //!             client.quit(now).unwrap();
 //!         }
 //!         Output::Event(event) => panic!("{event:?}"),
+//!         // The bytes to write come last in a drain: one write per batch.
 //!         Output::StartTls => unreachable!("the server does not offer STARTTLS"),
 //!         Output::Close => break,
-//!         Output::Wait { deadline, wants_read } => match server.pop_front() {
-//!             Some(bytes) if wants_read => client.handle_bytes(now, bytes),
-//!             _ => {
-//!                 // An adapter would sleep until `deadline` here.
-//!                 now = deadline.expect("a deadline while waiting for the server");
-//!                 client.handle_timeout(now);
+//!         Output::Wait { deadline, wants_read } => {
+//!             match server.front_mut() {
+//!                 Some(bytes) if wants_read => {
+//!                     // The session takes what fits; keep the rest for later.
+//!                     let taken = client.handle_bytes(now, bytes).unwrap();
+//!                     *bytes = &bytes[taken..];
+//!                     if bytes.is_empty() {
+//!                         server.pop_front();
+//!                     }
+//!                 }
+//!                 _ => {
+//!                     // An adapter would sleep until `deadline` here.
+//!                     now = deadline.expect("a deadline while waiting for the server");
+//!                     client.handle_timeout(now).unwrap();
+//!                 }
 //!             }
-//!         },
+//!         }
 //!         _ => {}
 //!     }
 //! }

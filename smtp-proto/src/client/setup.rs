@@ -393,12 +393,13 @@ impl ClientSession {
 /// one odd capability line does not make the server unusable. The framing is
 /// not relaxed: line ends, codes, separators, line length and count are
 /// checked as strictly as ever (the copy has the same length, so `consumed`
-/// is true of the original). `None` when even that copy is no valid reply.
+/// is true of the original). `None` when even that copy is no valid reply;
+/// `Partial` when it has not ended yet.
 pub(super) fn parse_ehlo_leniently(
     input: &[u8],
     opts: &crate::reply::ReplyParseOptions,
 ) -> Option<crate::reply::ReplyParse> {
-    use crate::reply::{ReplyParse, parse_reply};
+    use crate::reply::parse_reply;
     // Only as much as one reply can take, so the copy stays bounded.
     let max = opts
         .max_line_len
@@ -417,8 +418,7 @@ pub(super) fn parse_ehlo_leniently(
         }));
         copy.extend_from_slice(end);
     }
-    match parse_reply(&copy, opts) {
-        Ok(parsed @ ReplyParse::Complete { .. }) => Some(parsed),
-        _ => None,
-    }
+    // A partial reply waits for more, as any other; a complete one stands
+    // for the original (same length).
+    parse_reply(&copy, opts).ok()
 }

@@ -533,43 +533,152 @@ fn rset_and_noop_need_an_idle_session() {
     assert_eq!(h.take_wire(), "MAIL FROM:<a@client.test>\r\nRSET\r\n");
 }
 
+/// What a session did after some input, in order.
+#[derive(Debug)]
+enum Did {
+    Wrote(Vec<u8>),
+    Event(ClientEvent),
+    StartTls,
+    Close,
+}
+
+/// Polls until `Wait`, recording everything in order; returns `wants_read`.
+fn record(session: &mut ClientSession, did: &mut Vec<Did>) -> bool {
+    for _ in 0..10_000 {
+        match session.poll_output() {
+            Output::Transmit(b) => did.push(Did::Wrote(b.to_vec())),
+            Output::Event(e) => did.push(Did::Event(e)),
+            Output::StartTls => did.push(Did::StartTls),
+            Output::Close => {
+                did.push(Did::Close);
+                return false;
+            }
+            Output::Wait { wants_read, .. } => return wants_read,
+        }
+    }
+    panic!("no Wait");
+}
+
 #[test]
 fn hostile_replies_never_panic() {
-    // A few nasty inputs at every point of a session.
-    let nasty: [&[u8]; 8] = [
-        b"\xff\xfe\r\n",
-        b"2",
-        b"250-\r\n250",
-        b"354 \r\n",
-        b"\r\n\r\n",
-        b"221 bye\r\n",
-        b"334 ====\r\n",
-        b"999 x\r\n",
+    // A few nasty inputs at every point of a session, and what must follow.
+    enum Nasty {
+        /// Not a reply line: one `MalformedReply` error, then Close, and
+        /// nothing written (the dialogue is out of sync: not even QUIT).
+        Malformed,
+        /// An incomplete reply: the session keeps waiting, silently.
+        Partial,
+        /// A well-formed reply at the wrong time: anything but a panic, as
+        /// long as an error ends the session cleanly (see below).
+        Unexpected,
+    }
+    let nasty: [(&[u8], Nasty); 8] = [
+        (b"\xff\xfe\r\n", Nasty::Malformed),
+        (b"2", Nasty::Partial),
+        (b"250-\r\n250", Nasty::Partial),
+        (b"354 \r\n", Nasty::Unexpected),
+        (b"\r\n\r\n", Nasty::Malformed),
+        (b"221 bye\r\n", Nasty::Unexpected),
+        (b"334 ====\r\n", Nasty::Unexpected),
+        (b"999 x\r\n", Nasty::Malformed),
+    ];
+    let script: [&str; 5] = [
+        "220 mx.test\r\n",
+        "250-mx.test\r\n250-PIPELINING\r\n250 AUTH LOGIN\r\n",
+        "334 VXNlcm5hbWU6\r\n",
+        "334 UGFzc3dvcmQ6\r\n",
+        "235 ok\r\n",
     ];
     for at in 0..6 {
-        for bytes in nasty {
+        for (bytes, kind) in &nasty {
+            let case = format!("{:?} at {at}", String::from_utf8_lossy(bytes));
             let mut c = config();
             c.credentials = Some(Credentials::password("tim", "pw"));
             c.auth_without_tls = true;
-            let mut h = Harness::new(c);
-            let script: [&str; 5] = [
-                "220 mx.test\r\n",
-                "250-mx.test\r\n250-PIPELINING\r\n250 AUTH LOGIN\r\n",
-                "334 VXNlcm5hbWU6\r\n",
-                "334 UGFzc3dvcmQ6\r\n",
-                "235 ok\r\n",
-            ];
-            for (i, s) in script.iter().enumerate() {
-                if i == at {
-                    let _ = h.session.handle_bytes(h.now, bytes);
-                    h.drain();
-                }
-                h.feed(s);
+            let mut session = ClientSession::new(Arc::new(c), Instant::ZERO);
+            let mut before = Vec::new();
+            record(&mut session, &mut before);
+            for s in &script[..at.min(script.len())] {
+                let _ = session.handle_bytes(Instant::ZERO, s.as_bytes());
+                record(&mut session, &mut before);
             }
-            if h.session.is_ready() {
-                let _ = h.session.send_mail(h.now, envelope(&["<b@mx.test>"]));
-                let _ = h.session.handle_bytes(h.now, bytes);
-                h.drain();
+            assert!(
+                !before
+                    .iter()
+                    .any(|d| matches!(d, Did::Close | Did::Event(ClientEvent::Error(_)))),
+                "{case}: the script alone failed: {before:?}"
+            );
+            if at == script.len() {
+                assert!(session.is_ready(), "{case}: not ready after the script");
+                session
+                    .send_mail(Instant::ZERO, envelope(&["<b@mx.test>"]))
+                    .expect("send_mail");
+                record(&mut session, &mut before);
+            }
+            let mut after = Vec::new();
+            let _ = session.handle_bytes(Instant::ZERO, bytes);
+            let wants_read = record(&mut session, &mut after);
+            match kind {
+                Nasty::Malformed => {
+                    assert!(
+                        matches!(
+                            after.as_slice(),
+                            [
+                                Did::Event(ClientEvent::Error(SessionError::ServerFault(
+                                    ServerFault::MalformedReply(_)
+                                ))),
+                                Did::Close
+                            ]
+                        ),
+                        "{case}: {after:?}"
+                    );
+                    assert!(!wants_read, "{case}: still reading after Close");
+                }
+                Nasty::Partial => {
+                    assert!(after.is_empty(), "{case}: {after:?}");
+                    assert!(wants_read, "{case}: stopped reading");
+                }
+                Nasty::Unexpected => match after.as_slice() {
+                    [
+                        Did::Event(ClientEvent::Error(SessionError::ServerFault(
+                            ServerFault::UnexpectedReply { .. },
+                        ))),
+                        Did::Close,
+                    ] => assert!(!wants_read, "{case}: still reading after Close"),
+                    // During AUTH LOGIN a challenge that is not base64 is
+                    // answered by cancelling (RFC 4954 §4), and the session goes on.
+                    [Did::Wrote(w)]
+                        if w == b"*\r\n" && bytes.starts_with(b"334") && (2..=4).contains(&at) =>
+                    {
+                        assert!(wants_read, "{case}: stopped reading");
+                    }
+                    // Replies are read by their first digit: a 221 answering
+                    // the pipelined MAIL reads as its 2xx (the session then
+                    // waits for the RCPT reply).
+                    [] if bytes.starts_with(b"221") && at == script.len() => {
+                        assert!(wants_read, "{case}: stopped reading");
+                    }
+                    other => panic!("{case}: {other:?}"),
+                },
+            }
+            // Whatever comes next, a closed session refuses input and says
+            // nothing but Close again.
+            if after.iter().any(|d| matches!(d, Did::Close)) {
+                let mut more = Vec::new();
+                for s in &script[at.min(script.len())..] {
+                    assert_eq!(
+                        session.handle_bytes(Instant::ZERO, s.as_bytes()),
+                        Err(ApiMisuse::Closed),
+                        "{case}"
+                    );
+                    record(&mut session, &mut more);
+                }
+                assert_eq!(session.handle_eof(Instant::ZERO), Err(ApiMisuse::Closed));
+                record(&mut session, &mut more);
+                assert!(
+                    more.iter().all(|d| matches!(d, Did::Close)),
+                    "{case}: after Close: {more:?}"
+                );
             }
         }
     }

@@ -532,8 +532,8 @@ impl ServerSession {
     ///     }
     /// }
     /// let wire = String::from_utf8(wire).unwrap();
-    /// assert!(wire.contains("250-STARTTLS\r\n") && wire.contains("220 2.0.0 Ready to start TLS\r\n"));
-    /// assert!(wire.contains("250-AUTH PLAIN\r\n") && wire.contains("235 2.7.0 "));
+    /// assert!(wire.contains("250 STARTTLS\r\n") && wire.contains("220 2.0.0 Ready to start TLS\r\n"));
+    /// assert!(wire.contains("250 AUTH PLAIN\r\n") && wire.contains("235 2.7.0 "));
     /// assert_eq!(user.as_deref(), Some("user"));
     /// assert!(session.is_authenticated() && session.is_tls());
     /// ```

@@ -5,12 +5,13 @@ use alloc::collections::VecDeque;
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::sync::Arc;
+use alloc::vec;
 use alloc::vec::Vec;
 use core::time::Duration;
 
 use super::common::{
-    Chunking, Driver, Runner, Transcript, TranscriptError, flag, glob, matches, number,
-    parse_duration, parse_transcript, repeated, split_tag, unescape, written,
+    Chunking, Driver, Runner, Transcript, TranscriptError, escape, flag, glob, matches, number,
+    parse_duration, parse_transcript, pattern, repeated, split_tag, unescape, written,
 };
 use crate::Protocol;
 use crate::client::{
@@ -28,11 +29,14 @@ use crate::wire::sasl::Credentials;
 pub enum ClientStep {
     /// `S:` / `S*`: bytes the scripted server sends.
     Server(Vec<u8>),
+    /// `S!`: bytes the scripted server sends that arrive in one read,
+    /// whatever the chunking.
+    ServerAtOnce(Vec<u8>),
     /// `C:`: the next line the client wrote (without CRLF); `prefix` when the
     /// pattern ended in `*`.
     Client {
         /// The expected line, or its beginning.
-        text: String,
+        text: Vec<u8>,
         /// Whether only the beginning must match.
         prefix: bool,
     },
@@ -45,8 +49,8 @@ pub enum ClientStep {
     },
     /// `E:`: the next client event looks like this.
     Event {
-        /// What the event must look like.
-        pattern: String,
+        /// What the event's description must be.
+        pattern: Vec<u8>,
         /// Whether only the beginning must match.
         prefix: bool,
     },
@@ -57,6 +61,12 @@ pub enum ClientStep {
     /// `S~ starttls` (or `C~ starttls`): the client asked for the TLS upgrade;
     /// the handshake happens here.
     StartTls,
+    /// `S~ starttls-pending` (or `C~ starttls-pending`): the client asked for
+    /// the TLS upgrade; the handshake never finishes.
+    StartTlsPending,
+    /// `C+ bytes`: the client's output continues with these bytes, without
+    /// CRLF (BDAT chunk data at the end of the output).
+    Unterminated(Vec<u8>),
     /// `S~ eof`: the server closes the connection.
     Eof,
     /// `T+`: the clock advances.
@@ -72,7 +82,7 @@ pub fn parse_client_script(text: &str) -> Result<ClientScript, String> {
         if line == "C:" {
             // An empty line (a trailing space is easily lost).
             return Ok(ClientStep::Client {
-                text: String::new(),
+                text: Vec::new(),
                 prefix: false,
             });
         }
@@ -80,8 +90,9 @@ pub fn parse_client_script(text: &str) -> Result<ClientScript, String> {
         Ok(match tag {
             "S: " | "S:" => ClientStep::Server(unescape(rest, line_no)?),
             "S* " => ClientStep::Server(repeated(rest, "S*", line_no)?),
+            "S! " | "S!" => ClientStep::ServerAtOnce(unescape(rest, line_no)?),
             "C: " => {
-                let (text, prefix) = glob(rest);
+                let (text, prefix) = pattern(rest, line_no)?;
                 ClientStep::Client { text, prefix }
             }
             "A: " => {
@@ -103,14 +114,16 @@ pub fn parse_client_script(text: &str) -> Result<ClientScript, String> {
                 }
             }
             "E: " => {
-                let (pattern, prefix) = glob(rest.trim());
+                let (pattern, prefix) = pattern(rest.trim(), line_no)?;
                 ClientStep::Event { pattern, prefix }
             }
+            "C+ " => ClientStep::Unterminated(unescape(rest, line_no)?),
             "T+ " => ClientStep::Advance(parse_duration(rest, line_no)?),
             "C~ " | "S~ " => match (tag, rest.trim()) {
                 ("C~ ", "close") => ClientStep::ExpectClose,
                 ("C~ ", "silent") => ClientStep::ExpectSilence,
                 (_, "starttls") => ClientStep::StartTls,
+                (_, "starttls-pending") => ClientStep::StartTlsPending,
                 ("S~ ", "eof") => ClientStep::Eof,
                 (_, other) => return Err(format!("line {line_no}: unknown {tag}{other}")),
             },
@@ -466,10 +479,28 @@ fn parse_call(call: &str) -> Result<Call, String> {
     Ok(Call::SendMail { envelope, body })
 }
 
+/// Whether a step gives the session something to act on (the server's bytes
+/// or their end, an application call, the clock, the TLS handshake): only
+/// these make events happen.
+fn is_input(step: &ClientStep) -> bool {
+    matches!(
+        step,
+        ClientStep::Server(_)
+            | ClientStep::ServerAtOnce(_)
+            | ClientStep::App { .. }
+            | ClientStep::StartTls
+            | ClientStep::Eof
+            | ClientStep::Advance(_)
+    )
+}
+
 struct Run {
     driver: Driver<ClientSession>,
-    /// Every event but `BodyWanted`, described, in order.
-    events: Vec<String>,
+    /// Every event but `BodyWanted`, described, in order, with the step
+    /// during which it came.
+    events: Vec<(usize, String)>,
+    /// For each step (1-based), the input step before it (0: the start).
+    windows: Vec<usize>,
     /// How many of `events` were matched.
     event_cursor: usize,
     /// Body the application handed over that the session has not taken yet.
@@ -497,9 +528,9 @@ impl Runner for Run {
         let mut message = message;
         if self.event_cursor < self.events.len() {
             message.push_str("\nunmatched events:");
-            for e in &self.events[self.event_cursor..] {
+            for (_, e) in &self.events[self.event_cursor..] {
                 message.push_str("\n  E: ");
-                message.push_str(e);
+                message.push_str(&escape(e.as_bytes()));
             }
         }
         self.driver.error(message)
@@ -509,7 +540,8 @@ impl Runner for Run {
         match event {
             ClientEvent::BodyWanted => self.feed_body(),
             event => {
-                self.events.push(describe_client_event(&event));
+                let step = self.driver.step;
+                self.events.push((step, describe_client_event(&event)));
                 Ok(())
             }
         }
@@ -518,17 +550,29 @@ impl Runner for Run {
     fn step(&mut self, step: &ClientStep) -> Result<(), TranscriptError> {
         match step {
             ClientStep::Server(bytes) => self.peer_sends(bytes),
+            ClientStep::ServerAtOnce(bytes) => self.peer_sends_at_once(bytes),
             ClientStep::Client { text, prefix } => self.expect_line(text, *prefix),
             ClientStep::App { call, error } => self.app(call, error),
             ClientStep::Event { pattern, prefix } => {
                 self.drain()?;
-                let Some(event) = self.events.get(self.event_cursor) else {
-                    return Err(self.fail(format!("expected E: {pattern}, but no event came")));
-                };
-                if !matches(event, pattern, *prefix) {
+                let Some((at, event)) = self.events.get(self.event_cursor) else {
                     return Err(self.fail(format!(
-                        "event mismatch:\n  expected E: {}\n  got      E: {event}",
+                        "expected E: {}, but no event came",
                         written(pattern, *prefix)
+                    )));
+                };
+                if !matches(event.as_bytes(), pattern, *prefix) {
+                    return Err(self.fail(format!(
+                        "event mismatch:\n  expected E: {}\n  got      E: {}",
+                        written(pattern, *prefix),
+                        escape(event.as_bytes())
+                    )));
+                }
+                let window = self.windows[self.driver.step];
+                if *at != window {
+                    return Err(self.fail(format!(
+                        "event {event} happened at step {at}, but this E: line belongs to \
+                         the input of step {window}"
                     )));
                 }
                 self.event_cursor += 1;
@@ -537,6 +581,8 @@ impl Runner for Run {
             ClientStep::ExpectClose => self.expect_close(),
             ClientStep::ExpectSilence => self.expect_silence(),
             ClientStep::StartTls => self.start_tls(),
+            ClientStep::StartTlsPending => self.tls_pending(),
+            ClientStep::Unterminated(bytes) => self.expect_unterminated(bytes),
             ClientStep::Eof => self.eof(),
             ClientStep::Advance(d) => self.advance(*d),
         }
@@ -606,7 +652,7 @@ impl Run {
             (Err(e), None) => return Err(self.fail(format!("{call}: {e:?}"))),
             (Err(e), Some((pattern, prefix))) => {
                 let got = format!("{e:?}");
-                if !matches(&got, pattern, *prefix) {
+                if !matches(got.as_bytes(), pattern.as_bytes(), *prefix) {
                     return Err(self.fail(format!(
                         "{call}:\n  expected error {pattern}\n  got            {got}"
                     )));
@@ -635,9 +681,18 @@ pub fn run_client_transcript(
     } else {
         ClientSession::new(config, Instant::ZERO)
     };
+    let mut windows = vec![0];
+    let mut current = 0;
+    for (i, step) in script.steps.iter().enumerate() {
+        windows.push(current);
+        if is_input(step) {
+            current = i + 1;
+        }
+    }
     let mut run = Run {
         driver: Driver::new(script, chunking, session),
         events: Vec::new(),
+        windows,
         event_cursor: 0,
         body: VecDeque::new(),
         end_pending: false,
@@ -647,4 +702,136 @@ pub fn run_client_transcript(
         return Err(run.fail("events left unmatched".to_string()));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    //! Each check of the client runner, proven by a transcript that the
+    //! runner before it let through.
+
+    use super::*;
+
+    fn run_all(text: &str) -> Result<(), String> {
+        let script = parse_client_script(text)?;
+        for chunking in [Chunking::Whole, Chunking::ByteByByte, Chunking::Random(7)] {
+            run_client_transcript(&script, chunking).map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+
+    #[track_caller]
+    fn fails(text: &str, why: &str) {
+        match run_all(text) {
+            Ok(()) => panic!("passed, but should fail ({why}):\n{text}"),
+            Err(e) => assert!(e.contains(why), "failed, but not because {why}: {e}"),
+        }
+    }
+
+    #[track_caller]
+    fn passes(text: &str) {
+        if let Err(e) = run_all(text) {
+            panic!("{e}");
+        }
+    }
+
+    const CANCEL: &str = "@implicit-tls
+@config user=tim password=secret
+S: 220 mx.test ESMTP\\r\\n
+C: EHLO client.test
+S: 250-mx.test\\r\\n250 AUTH LOGIN\\r\\n
+C: AUTH LOGIN
+S: 334 not base64!\\r\\n
+C: CANCEL
+S: 501 5.0.0 Authentication cancelled\\r\\n
+E: Error Auth Cancelled 501
+C: QUIT
+S: 221 Bye\\r\\n
+C~ close
+";
+
+    #[test]
+    fn the_sasl_cancel_line_is_matched_exactly() {
+        passes(&CANCEL.replace("C: CANCEL", "C: \\*"));
+        // `C: *` matches any line: it cannot tell the cancel from an answer.
+        passes(&CANCEL.replace("C: CANCEL", "C: *"));
+        fails(&CANCEL.replace("C: CANCEL", "C: \\*x"), "line mismatch");
+        fails(&CANCEL.replace("C: CANCEL", "C: \\*\\*"), "line mismatch");
+    }
+
+    const BODY: &str = "S: 220 old.test SMTP\\r\\n
+C: EHLO client.test
+S: 250 old.test\\r\\n
+E: Ready old.test
+A: send_mail from=<a@client.test> to=<b@old.test> body=\"\\xff\\xfe\\r\\n\"
+C: MAIL FROM:<a@client.test>
+S: 250 Ok\\r\\n
+C: RCPT TO:<b@old.test>
+S: 250 Ok\\r\\n
+C: DATA
+S: 354 Go\\r\\n
+C: BODY
+C: .
+S: 250 Ok\\r\\n
+E: Complete data=250 <b@old.test>=250/250
+";
+
+    #[test]
+    fn output_is_compared_byte_for_byte() {
+        passes(&BODY.replace("C: BODY", "C: \\xff\\xfe"));
+        fails(&BODY.replace("C: BODY", "C: \\xfe\\xff"), "line mismatch");
+        // Lossy decoding made both bytes U+FFFD.
+        fails(
+            &BODY.replace("C: BODY", "C: \u{fffd}\u{fffd}"),
+            "line mismatch",
+        );
+    }
+
+    const BDAT: &str = "@implicit-tls
+S: 220 mx.test ESMTP\\r\\n
+C: EHLO client.test
+S: 250-mx.test\\r\\n250-PIPELINING\\r\\n250-CHUNKING\\r\\n250 BINARYMIME\\r\\n
+E: Ready*
+A: send_mail from=<a@client.test> to=<b@mx.test> body_type=binarymime body=\"a\\nb\\r\"
+C: MAIL FROM:<a@client.test> BODY=BINARYMIME
+C: RCPT TO:<b@mx.test>
+S: 250 Ok\\r\\n250 Ok\\r\\n
+C: BDAT 4 LAST
+";
+
+    #[test]
+    fn output_without_crlf_at_the_end_fails() {
+        fails(BDAT, "unexpected client output without CRLF: a\\nb\\r");
+        passes(&format!("{BDAT}C+ a\\nb\\r\n"));
+        fails(
+            &format!("{BDAT}C+ a\\nb\n"),
+            "unexpected client output without CRLF: \\r",
+        );
+        fails(&format!("{BDAT}C+ a\\nx\n"), "expected C+ a\\nx");
+    }
+
+    #[test]
+    fn an_unexpected_close_fails() {
+        let text =
+            "S: 554 go away\\r\\n\nE: Error GreetingRefused 554\nC: QUIT\nS: 221 Bye\\r\\n\n";
+        fails(text, "closed, but the transcript does not say so");
+        passes(&format!("{text}C~ close\n"));
+    }
+
+    #[test]
+    fn an_event_belongs_to_the_input_before_its_line() {
+        let late = "S: 220 mx.test ESMTP\\r\\n
+C: EHLO client.test
+S: 250-mx.test\\r\\n250 PIPELINING\\r\\n
+E: Ready*
+S: 421 4.3.2 Bye\\r\\n
+S~ eof
+E: Error ServiceUnavailable 421
+C~ close
+";
+        fails(late, "belongs to the input of step");
+        passes(&late.replace(
+            "S~ eof\nE: Error ServiceUnavailable 421\n",
+            "E: Error ServiceUnavailable 421\nS~ eof\n",
+        ));
+    }
 }

@@ -33,6 +33,8 @@ pub struct Transcript<S> {
     pub steps: Vec<S>,
     /// `@implicit-tls`: the session starts with TLS already up.
     pub implicit_tls: bool,
+    /// The 1-based line number of each step in the text it was parsed from.
+    pub step_lines: Vec<usize>,
 }
 
 impl<S> Default for Transcript<S> {
@@ -42,6 +44,7 @@ impl<S> Default for Transcript<S> {
             config: Vec::new(),
             steps: Vec::new(),
             implicit_tls: false,
+            step_lines: Vec::new(),
         }
     }
 }
@@ -78,6 +81,7 @@ pub(crate) fn parse_transcript<S>(
             continue;
         }
         script.steps.push(step(line, line_no)?);
+        script.step_lines.push(line_no);
     }
     Ok(script)
 }
@@ -102,8 +106,8 @@ pub(crate) fn repeated(rest: &str, tag: &str, line_no: usize) -> Result<Vec<u8>,
     Ok(unescape(bytes, line_no)?.repeat(n))
 }
 
-/// Decodes the escapes of a line of bytes (`\r \n \t \0 \\ \xHH`, and `\z`
-/// for nothing).
+/// Decodes the escapes of a line of bytes (`\r \n \t \0 \\ \* \xHH`, and
+/// `\z` for nothing).
 pub(crate) fn unescape(s: &str, line_no: usize) -> Result<Vec<u8>, String> {
     let mut out = Vec::with_capacity(s.len());
     let bytes = s.as_bytes();
@@ -125,6 +129,7 @@ pub(crate) fn unescape(s: &str, line_no: usize) -> Result<Vec<u8>, String> {
             b't' => out.push(b'\t'),
             b'0' => out.push(0),
             b'\\' => out.push(b'\\'),
+            b'*' => out.push(b'*'),
             b'z' => {}
             b'x' => {
                 let hex = s
@@ -159,16 +164,21 @@ pub(crate) fn parse_duration(s: &str, line_no: usize) -> Result<Duration, String
     }
 }
 
-/// Strips one trailing `*` (a prefix match) from a pattern.
-pub(crate) fn glob(s: &str) -> (String, bool) {
-    match s.strip_suffix('*') {
-        Some(p) => (p.to_string(), true),
-        None => (s.to_string(), false),
+/// A pattern of an `S:`, `C:` or `E:` line: its bytes (escapes decoded, see
+/// [`unescape`]) and whether it is a prefix. A trailing `*` matches any rest;
+/// `\*` is a literal star (so a line that is exactly `*` is written `\*`).
+pub(crate) fn pattern(s: &str, line_no: usize) -> Result<(Vec<u8>, bool), String> {
+    if let Some(head) = s.strip_suffix('*') {
+        let backslashes = head.len() - head.trim_end_matches('\\').len();
+        if backslashes % 2 == 0 {
+            return Ok((unescape(head, line_no)?, true));
+        }
     }
+    Ok((unescape(s, line_no)?, false))
 }
 
-/// Whether `actual` is `pattern`, or (with `prefix`) starts with it.
-pub(crate) fn matches(actual: &str, pattern: &str, prefix: bool) -> bool {
+/// Whether `actual` is `pattern`, byte for byte, or (with `prefix`) starts with it.
+pub(crate) fn matches(actual: &[u8], pattern: &[u8], prefix: bool) -> bool {
     if prefix {
         actual.starts_with(pattern)
     } else {
@@ -176,9 +186,49 @@ pub(crate) fn matches(actual: &str, pattern: &str, prefix: bool) -> bool {
     }
 }
 
-/// A pattern as it was written: with its `*` when it is a prefix.
-pub(crate) fn written(pattern: &str, prefix: bool) -> String {
-    format!("{pattern}{}", if prefix { "*" } else { "" })
+/// Bytes written the way a pattern line would give them back exactly: valid
+/// UTF-8 as is, `\\ \r \n \t`, other control bytes and invalid UTF-8 as
+/// `\xHH`, and a trailing `*` as `\*`.
+pub(crate) fn escape(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '\\' => out.push_str("\\\\"),
+                '\r' => out.push_str("\\r"),
+                '\n' => out.push_str("\\n"),
+                '\t' => out.push_str("\\t"),
+                c if c.is_ascii_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
+                c => out.push(c),
+            }
+        }
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    if out.ends_with('*') {
+        out.pop();
+        out.push_str("\\*");
+    }
+    out
+}
+
+/// A pattern as it was written: escaped, with its `*` when it is a prefix.
+pub(crate) fn written(pattern: &[u8], prefix: bool) -> String {
+    let mut s = escape(pattern);
+    if prefix {
+        s.push('*');
+    }
+    s
+}
+
+/// Whether an error pattern (an `A: ... -> error` outcome, matched against a
+/// `Debug` form, so not unescaped) ends in the `*` wildcard.
+pub(crate) fn glob(s: &str) -> (String, bool) {
+    match s.strip_suffix('*') {
+        Some(p) => (p.to_string(), true),
+        None => (s.to_string(), false),
+    }
 }
 
 /// An `@config` boolean.
@@ -219,10 +269,13 @@ pub struct TranscriptError {
     pub chunking: Chunking,
     /// The 1-based index of the step that failed (0: setup or the end).
     pub step: usize,
+    /// The line of that step in the transcript (0: setup or the end).
+    pub line: usize,
     /// What went wrong.
     pub message: String,
     /// The lines the session under test wrote so far (server transcripts:
-    /// the server's replies; client transcripts: the client's commands).
+    /// the server's replies; client transcripts: the client's commands),
+    /// escaped the way `S:`/`C:` patterns are written.
     pub server_lines: Vec<String>,
 }
 
@@ -230,8 +283,8 @@ impl fmt::Display for TranscriptError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "transcript {:?} ({:?}), step {}: {}",
-            self.name, self.chunking, self.step, self.message
+            "transcript {:?} ({:?}), step {} (line {}): {}",
+            self.name, self.chunking, self.step, self.line, self.message
         )?;
         writeln!(f, "the session under test wrote:")?;
         for line in &self.server_lines {
@@ -248,6 +301,7 @@ impl TranscriptError {
             name: script.name.clone(),
             chunking,
             step: 0,
+            line: 0,
             message,
             server_lines: Vec::new(),
         }
@@ -317,16 +371,20 @@ pub(crate) struct Driver<S> {
     pub(crate) now: Instant,
     /// The 1-based index of the step being played (0: before or after them).
     pub(crate) step: usize,
+    /// The line of each step in the transcript.
+    step_lines: Vec<usize>,
     /// Output not yet ended by CRLF.
     out: Vec<u8>,
     /// The session's output, line by line (without CRLF).
-    pub(crate) lines: Vec<String>,
+    pub(crate) lines: Vec<Vec<u8>>,
     /// How many of `lines` were matched.
     cursor: usize,
     /// Bytes the peer sent that the session has not been given yet.
     pending: VecDeque<u8>,
     wants_read: bool,
     closed: bool,
+    /// A `close` step has seen the session closed.
+    close_expected: bool,
     starttls: bool,
 }
 
@@ -344,12 +402,14 @@ impl<S> Driver<S> {
             rng: Xorshift(seed),
             now: Instant::ZERO,
             step: 0,
+            step_lines: script.step_lines.clone(),
             out: Vec::new(),
             lines: Vec::new(),
             cursor: 0,
             pending: VecDeque::new(),
             wants_read: true,
             closed: false,
+            close_expected: false,
             starttls: false,
         }
     }
@@ -360,8 +420,14 @@ impl<S> Driver<S> {
             name: self.name.clone(),
             chunking: self.chunking,
             step: self.step,
+            line: self
+                .step
+                .checked_sub(1)
+                .and_then(|i| self.step_lines.get(i))
+                .copied()
+                .unwrap_or(0),
             message,
-            server_lines: self.lines.clone(),
+            server_lines: self.lines.iter().map(|l| escape(l)).collect(),
         }
     }
 }
@@ -407,9 +473,9 @@ pub(crate) trait Runner {
                     let d = self.driver_mut();
                     d.out.extend_from_slice(&bytes);
                     while let Some(pos) = d.out.windows(2).position(|w| w == b"\r\n") {
-                        let line: Vec<u8> = d.out.drain(..pos + 2).collect();
-                        d.lines
-                            .push(String::from_utf8_lossy(&line[..pos]).into_owned());
+                        let mut line: Vec<u8> = d.out.drain(..pos + 2).collect();
+                        line.truncate(pos);
+                        d.lines.push(line);
                     }
                 }
                 Output::Event(event) => self.event(event)?,
@@ -469,23 +535,82 @@ pub(crate) trait Runner {
         self.feed()
     }
 
+    /// The peer sends `bytes` in one piece that arrives in one read (`C!`,
+    /// `S!`): as much as the session takes goes in one `handle_bytes` call,
+    /// before it produces any output; the rest follows as usual.
+    fn peer_sends_at_once(&mut self, bytes: &[u8]) -> Result<(), TranscriptError> {
+        self.feed()?;
+        let d = self.driver_mut();
+        if d.closed {
+            return Ok(());
+        }
+        if !d.pending.is_empty() || !d.wants_read {
+            return Err(self.fail("C!/S! while earlier input still waits".to_string()));
+        }
+        match d.session.handle_bytes(d.now, bytes) {
+            Ok(taken) => d.pending.extend(bytes[taken..].iter().copied()),
+            Err(ApiMisuse::Closed) => {}
+            Err(e) => return Err(self.fail(format!("handle_bytes: {e}"))),
+        }
+        self.drain()?;
+        self.feed()
+    }
+
     /// The session's next line is `text` (or, with `prefix`, starts with it).
-    fn expect_line(&mut self, text: &str, prefix: bool) -> Result<(), TranscriptError> {
+    fn expect_line(&mut self, text: &[u8], prefix: bool) -> Result<(), TranscriptError> {
         self.drain()?;
         let (tag, who) = (Self::TAG, Self::WHO);
         let d = self.driver();
         let Some(line) = d.lines.get(d.cursor) else {
             return Err(self.fail(format!(
-                "expected {tag}: {text}, but the {who} wrote nothing"
+                "expected {tag}: {}, but the {who} wrote nothing",
+                written(text, prefix)
             )));
         };
         if !matches(line, text, prefix) {
             return Err(self.fail(format!(
-                "{who} line mismatch:\n  expected {tag}: {}\n  got      {tag}: {line}",
-                written(text, prefix)
+                "{who} line mismatch:\n  expected {tag}: {}\n  got      {tag}: {}",
+                written(text, prefix),
+                escape(line)
             )));
         }
         self.driver_mut().cursor += 1;
+        Ok(())
+    }
+
+    /// The session's output continues with exactly `bytes`, not ended by CRLF
+    /// (BDAT chunk data at the end of the output): every complete line before
+    /// them was matched.
+    fn expect_unterminated(&mut self, bytes: &[u8]) -> Result<(), TranscriptError> {
+        self.drain()?;
+        let (tag, who) = (Self::TAG, Self::WHO);
+        let d = self.driver();
+        if let Some(line) = d.lines.get(d.cursor) {
+            return Err(self.fail(format!(
+                "expected {tag}+ {}, but the {who} wrote {tag}: {}",
+                escape(bytes),
+                escape(line)
+            )));
+        }
+        if !d.out.starts_with(bytes) {
+            return Err(self.fail(format!(
+                "expected {tag}+ {}, but the {who} wrote {}",
+                escape(bytes),
+                escape(&d.out)
+            )));
+        }
+        self.driver_mut().out.drain(..bytes.len());
+        Ok(())
+    }
+
+    /// The session asked for the TLS upgrade, and the handshake does not
+    /// finish (`starttls-pending`: a stalled handshake).
+    fn tls_pending(&mut self) -> Result<(), TranscriptError> {
+        self.drain()?;
+        if !self.driver().starttls {
+            return Err(self.fail("expected a STARTTLS upgrade".to_string()));
+        }
+        self.driver_mut().starttls = false;
         Ok(())
     }
 
@@ -495,6 +620,7 @@ pub(crate) trait Runner {
         if !self.driver().closed {
             return Err(self.fail(format!("expected the {} to close", Self::WHO)));
         }
+        self.driver_mut().close_expected = true;
         Ok(())
     }
 
@@ -503,11 +629,7 @@ pub(crate) trait Runner {
         self.drain()?;
         let d = self.driver();
         if d.cursor != d.lines.len() || !d.out.is_empty() {
-            let extra = d
-                .lines
-                .get(d.cursor)
-                .cloned()
-                .unwrap_or_else(|| String::from_utf8_lossy(&d.out).into_owned());
+            let extra = escape(d.lines.get(d.cursor).unwrap_or(&d.out));
             return Err(self.fail(format!("expected silence, got {}: {extra}", Self::TAG)));
         }
         Ok(())
@@ -546,7 +668,10 @@ pub(crate) trait Runner {
         self.feed()
     }
 
-    /// Plays every step, then checks that the session wrote nothing unmatched.
+    /// Plays every step, then checks that the session did nothing the
+    /// transcript did not expect: no line left unmatched, no output without
+    /// its CRLF, no close without `close` step, no STARTTLS upgrade asked for
+    /// and not completed.
     fn play(&mut self, steps: &[Self::Step]) -> Result<(), TranscriptError> {
         self.drain()?;
         for (i, step) in steps.iter().enumerate() {
@@ -555,12 +680,25 @@ pub(crate) trait Runner {
         }
         self.driver_mut().step = 0;
         self.drain()?;
+        let (tag, who) = (Self::TAG, Self::WHO);
         let d = self.driver();
         if let Some(line) = d.lines.get(d.cursor) {
+            return Err(self.fail(format!("unexpected {who} output: {tag}: {}", escape(line))));
+        }
+        if !d.out.is_empty() {
             return Err(self.fail(format!(
-                "unexpected {} output: {}: {line}",
-                Self::WHO,
-                Self::TAG
+                "unexpected {who} output without CRLF: {}",
+                escape(&d.out)
+            )));
+        }
+        if d.closed && !d.close_expected {
+            return Err(self.fail(format!(
+                "the {who} closed, but the transcript does not say so"
+            )));
+        }
+        if d.starttls {
+            return Err(self.fail(format!(
+                "the {who} asked for a STARTTLS upgrade the transcript does not complete"
             )));
         }
         Ok(())

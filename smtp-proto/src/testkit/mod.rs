@@ -13,20 +13,54 @@
 //! |---|---|
 //! | `# name: text` | the transcript's name (optional) |
 //! | `@config key=value ...` | server configuration (see [`apply_config`]) |
-//! | `C: bytes` | the client sends these bytes; escapes `\r \n \t \\ \xHH`, and `\z` for nothing (a trailing space marker) |
+//! | `C: bytes` | the client sends these bytes; escapes `\r \n \t \0 \\ \* \xHH`, and `\z` for nothing (a trailing space marker) |
 //! | `C* N bytes` | the client sends `bytes` N times (floods) |
-//! | `S: line` | the next server line (without CRLF) is exactly this; a trailing `*` matches any rest |
+//! | `C! bytes` | the client sends these bytes and they arrive **in one read**, whatever the chunking: for the timing rules (input that arrived behind a refused DATA before its reply went out, RFC 2920 §3.1) |
+//! | `S: line` | the next server line (without CRLF) is exactly these bytes (same escapes, compared byte for byte); a trailing `*` matches any rest, `\*` is a literal star |
+//! | `S+ bytes` | the server's output continues with exactly these bytes, not ended by CRLF |
 //! | `S~ close` | the session has closed |
 //! | `S~ starttls` | the session asked for a TLS upgrade; the runner completes it here |
+//! | `S~ starttls-pending` | the session asked for a TLS upgrade; the handshake never finishes (a stalled peer) |
 //! | `S~ silent` | the server has sent nothing more |
-//! | `E: Event description -> decision` | the next event that needs a decision looks like this (a trailing `*` matches any rest) and gets this decision: `accept`, `accept CODE [X.Y.Z] text`, `reject CODE [X.Y.Z] text`, or (LMTP) `per CODE text \| CODE text ...` |
+//! | `E: Event description -> decision` | the next event is one that needs a decision, looks like this (a pattern, as for `S:`) and gets this decision: `accept`, `accept CODE [X.Y.Z] text`, `reject CODE [X.Y.Z] text`, or (LMTP) `per CODE text \| CODE text ...` |
+//! | `E: Event description` | the next event is an informational one (no decision) and looks like this: `TransactionReset`, `TlsEstablished`, `ClientFault CODE X.Y.Z text`, `TransactionFinished` (the reply as sent, lines joined by `\n`) |
 //! | `D: bytes` | the last completed message's content was exactly these bytes |
 //! | `T+ 300s` | the virtual clock advances (`s`, `ms`); the runner calls `handle_timeout` |
 //! | `C~ eof` | the client closes its side |
 //!
-//! Decisions are applied as soon as their event appears, so they do not depend on
-//! how the input was split; `S:` lines are checked after everything before them
-//! was fed, so a transcript's result is the same under every [`Chunking`].
+//! # Events
+//!
+//! Every event the session emits but `MessageData` (whose bytes `D:` lines
+//! check) must be matched by an `E:` line: the events form one ordered stream,
+//! and the `E:` lines, in file order, are that stream. An event is matched
+//! against the next `E:` line as soon as it appears, and a decision is applied
+//! at once, so nothing depends on how the input was split.
+//!
+//! Each `E:` line belongs to the *input step* before it (`C:`, `C*`, `T+`,
+//! `C~ eof`, `S~ starttls`; or the start of the session, for `Connected`): its
+//! event must come while that step is played. Within that stretch the order of
+//! `E:` and `S:` lines is free (`S:` lines check the output, `E:` lines the
+//! events, each in its own order); by convention an event's `E:` line comes
+//! right after the input that caused it, before the replies.
+//!
+//! `S:` lines are checked after everything before them was fed, so a
+//! transcript's result is the same under every [`Chunking`].
+//!
+//! At the end, everything the session did must have been expected: no line
+//! left unmatched, no output without CRLF (use `S+`), no close without
+//! `S~ close`, no TLS upgrade asked for and not completed, no event unmatched.
+//!
+//! # Bless mode
+//!
+//! `TRANSCRIPT_BLESS=1 cargo test -p smtp-proto --all-features --test transcripts`
+//! rewrites every server transcript in place ([`bless_server_transcript`]):
+//! its informational `E:` lines (those without ` -> `) are dropped, the
+//! transcript is played whole, and an `E:` line is written for each
+//! informational event, right after the line of the input step that caused it
+//! (after the `E:` line of the event before it, if that came from the same
+//! input). Every other line, comments included, is left as it was. Use it
+//! after changing what informational events the session emits, then review
+//! the diff: each inserted event must make sense where it stands.
 //!
 //! # Client transcripts
 //!
@@ -41,10 +75,13 @@
 //! | `@implicit-tls` | the session starts with TLS already up (`ClientSession::new_tls`) |
 //! | `S: bytes` | the scripted server sends these bytes; same escapes as `C:` above, so line ends are explicit (`\r\n`) |
 //! | `S* N bytes` | the server sends `bytes` N times |
-//! | `C: line` | the next line the client wrote (without CRLF) is exactly this; a trailing `*` matches any rest |
+//! | `S! bytes` | the server sends these bytes and they arrive in one read, whatever the chunking (a reply ahead of its command is premature only if it arrived before the command was handed out) |
+//! | `C: line` | the next line the client wrote (without CRLF) is exactly these bytes (same escapes as `S:`, compared byte for byte); a trailing `*` matches any rest, `\*` is a literal star (the SASL cancel line is `C: \*`) |
+//! | `C+ bytes` | the client's output continues with exactly these bytes, not ended by CRLF (BDAT chunk data at the end of the output) |
 //! | `A: call [-> ok \| -> error PATTERN]` | the application calls the session: `send_mail from=<a@b> to=<c@d>,<e@f> [body="..."] [stream] [size=N] [body_type=7bit\|8bitmime\|binarymime] [smtputf8] [ret=full\|hdrs] [envid=X] [notify=success,failure] [orcpt=rfc822;x@y] [requiretls]`, `body "..."`, `end_body`, `rset`, `noop`, `quit`; the error is matched against its `Debug` form |
-//! | `E: description` | the next client event looks like this ([`describe_client_event`]; a trailing `*` matches any rest); every event but `BodyWanted` must be matched |
+//! | `E: description` | the next client event looks like this ([`describe_client_event`]; a pattern, as for `C:`); every event but `BodyWanted` must be matched, by an `E:` line of the input step (`S:`, `S*`, `A:`, `S~`, `T+`) during which it came, as on the server side |
 //! | `S~ starttls` | the client asked for the TLS upgrade; the runner completes it here (`C~ starttls` is the same) |
+//! | `S~ starttls-pending` | the client asked for the TLS upgrade; the handshake never finishes |
 //! | `S~ eof` | the server closes the connection |
 //! | `C~ close` | the client has closed |
 //! | `C~ silent` | the client has written nothing more |
@@ -62,7 +99,9 @@
 //!
 //! The client's output is split at CRLF only, so BDAT chunk data, which need
 //! not end with a line ending, runs into the line that follows it
-//! (`C: abcdBDAT 4 LAST`).
+//! (`C: abcdBDAT 4 LAST`), or, at the end of the output, is matched by `C+`.
+//! Client transcripts have no bless mode: all their `E:` lines are written by
+//! hand (often as prefixes, `E: Ready*`).
 
 mod client;
 mod common;
@@ -75,5 +114,5 @@ pub use client::{
     run_client_transcript,
 };
 pub use common::{Chunking, Transcript, TranscriptError};
-pub use runner::run_server_transcript;
+pub use runner::{bless_server_transcript, run_server_transcript};
 pub use script::{Script, Step, apply_config, parse_script};

@@ -6,7 +6,8 @@ use alloc::vec::Vec;
 use core::time::Duration;
 
 use super::common::{
-    Transcript, flag, glob, number, parse_duration, parse_transcript, repeated, split_tag, unescape,
+    Transcript, flag, number, parse_duration, parse_transcript, pattern, repeated, split_tag,
+    unescape,
 };
 use crate::Protocol;
 use crate::server::{ServerConfig, VrfyPolicy};
@@ -20,10 +21,13 @@ use crate::wire::sasl::Mechanism;
 pub enum Step {
     /// `C:` / `C*`: bytes from the client.
     Client(Vec<u8>),
+    /// `C!`: bytes from the client that arrive in one read, whatever the
+    /// chunking: the client sent them before it could have read a reply.
+    ClientAtOnce(Vec<u8>),
     /// `S:`: the next server line; `prefix` is true when it ended in `*`.
     Server {
         /// The expected line (without CRLF), or its beginning.
-        text: String,
+        text: Vec<u8>,
         /// Whether only the beginning must match.
         prefix: bool,
     },
@@ -31,16 +35,21 @@ pub enum Step {
     ExpectClose,
     /// `S~ starttls`.
     ExpectStartTls,
+    /// `S~ starttls-pending`: the upgrade was asked for; the handshake never finishes.
+    StartTlsPending,
+    /// `S+ bytes`: the server's output continues with these bytes, without CRLF.
+    Unterminated(Vec<u8>),
     /// `S~ silent`.
     ExpectSilence,
-    /// `E:`: an event pattern and the decision to give.
+    /// `E:`: an event pattern and, for an event that needs one, the decision
+    /// to give.
     Event {
-        /// What the event must look like.
-        pattern: String,
+        /// What the event's description must be.
+        pattern: Vec<u8>,
         /// Whether only the beginning must match.
         prefix: bool,
-        /// The decision, as written.
-        decision: String,
+        /// The decision, as written; `None` for an informational event.
+        decision: Option<String>,
     },
     /// `D:`: the content of the last completed message.
     Content(Vec<u8>),
@@ -60,27 +69,31 @@ pub fn parse_script(text: &str) -> Result<Script, String> {
         Ok(match tag {
             "C: " | "C:" => Step::Client(unescape(rest, line_no)?),
             "C* " => Step::Client(repeated(rest, "C*", line_no)?),
+            "C! " | "C!" => Step::ClientAtOnce(unescape(rest, line_no)?),
             "S: " => {
-                let (text, prefix) = glob(rest);
+                let (text, prefix) = pattern(rest, line_no)?;
                 Step::Server { text, prefix }
             }
             "S~ " => match rest.trim() {
                 "close" => Step::ExpectClose,
                 "starttls" => Step::ExpectStartTls,
+                "starttls-pending" => Step::StartTlsPending,
                 "silent" => Step::ExpectSilence,
                 other => return Err(format!("line {line_no}: unknown S~ {other}")),
             },
             "E: " => {
-                let (pattern, decision) = rest
-                    .split_once(" -> ")
-                    .ok_or_else(|| format!("line {line_no}: E: needs ' -> decision'"))?;
-                let (pattern, prefix) = glob(pattern.trim());
+                let (described, decision) = match rest.split_once(" -> ") {
+                    Some((d, decision)) => (d, Some(decision.trim().to_string())),
+                    None => (rest, None),
+                };
+                let (pattern, prefix) = pattern(described.trim(), line_no)?;
                 Step::Event {
                     pattern,
                     prefix,
-                    decision: decision.trim().to_string(),
+                    decision,
                 }
             }
+            "S+ " => Step::Unterminated(unescape(rest, line_no)?),
             "D: " => Step::Content(unescape(rest, line_no)?),
             "T+ " => Step::Advance(parse_duration(rest, line_no)?),
             "C~ " if rest.trim() == "eof" => Step::Eof,
