@@ -24,7 +24,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use smtp_proto::client::{ClientConfig, ClientSession, Credentials, Envelope, TlsPolicy};
+use smtp_proto::client::{ClientConfig, ClientSession, Envelope, TlsPolicy};
+use smtp_proto::wire::sasl::Credentials;
 use smtp_proto::output::Output;
 use smtp_proto::time::Instant;
 
@@ -81,7 +82,10 @@ impl Harness {
                 Output::StartTls => {
                     let _ = self.session.handle_tls_established(self.now);
                 }
-                Output::Close => self.closed = true,
+                Output::Close => {
+                    self.closed = true;
+                    return;
+                }
                 Output::Wait { .. } => return,
                 Output::Event(_) => {}
                 _ => {}
@@ -119,11 +123,15 @@ pub fn run(data: &[u8]) {
                         bytes.push(b);
                     }
                 }
-                h.session.handle_bytes(h.now, &bytes);
+                // What does not fit is dropped: the harness is a peer that
+                // the client stopped reading from.
+                let taken = h.session.handle_bytes(h.now, &bytes);
+                assert!(taken.is_err() == h.session.is_closed());
+                assert!(taken.is_ok_and(|n| n <= bytes.len()) || h.session.is_closed());
             }
             4 => {
                 h.now = h.now + Duration::from_secs(u64::from(input.u16()));
-                h.session.handle_timeout(h.now);
+                let _ = h.session.handle_timeout(h.now);
             }
             5 => {
                 let from = SENDERS[usize::from(input.u8()) % SENDERS.len()];
@@ -154,7 +162,9 @@ pub fn run(data: &[u8]) {
                     _ => h.session.quit(h.now).map_err(|_| ()),
                 };
             }
-            8 => h.session.handle_eof(h.now),
+            8 => {
+                let _ = h.session.handle_eof(h.now);
+            }
             _ => {
                 let _ = h.session.end_body(h.now);
             }

@@ -137,14 +137,19 @@ fn parse_transcript(name: &str, text: &str) -> Transcript {
             }
         } else if line.trim() == "@implicit-tls" {
             t.implicit_tls = true;
-        } else if let Some(rest) = line.strip_prefix("C: ").or(line.strip_prefix("C:")) {
+        } else if let Some(rest) = line
+            .strip_prefix("C: ")
+            .or(line.strip_prefix("C:"))
+            .or(line.strip_prefix("C! "))
+        {
+            // `C!` (bytes that arrive in one read) seeds like `C:`.
             t.steps.push(Step::Client(unescape(rest)));
         } else if let Some(rest) = line.strip_prefix("C* ") {
             if let Some((n, bytes)) = rest.split_once(' ') {
                 let n: usize = n.parse().unwrap_or(1);
                 t.steps.push(Step::Client(unescape(bytes).repeat(n)));
             }
-        } else if let Some(rest) = line.strip_prefix("S: ") {
+        } else if let Some(rest) = line.strip_prefix("S: ").or(line.strip_prefix("S! ")) {
             t.steps
                 .push(Step::Server(rest.trim_end_matches('*').to_string()));
         } else if let Some(rest) = line.strip_prefix("E: ") {
@@ -159,7 +164,8 @@ fn parse_transcript(name: &str, text: &str) -> Transcript {
             t.steps.push(Step::Advance(ms));
         } else if line.starts_with("C~ eof") {
             t.steps.push(Step::Eof);
-        } else if line.starts_with("S~ starttls") {
+        } else if line.trim_end() == "S~ starttls" {
+            // `S~ starttls-pending` is an upgrade that never completes: no step.
             t.steps.push(Step::StartTls);
         } else if let Some(rest) = line.strip_prefix("D: ") {
             t.steps.push(Step::Content(unescape(rest)));
