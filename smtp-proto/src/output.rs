@@ -81,7 +81,7 @@ pub(crate) fn release_if_idle(buf: &mut BytesMut, keep: usize) {
 }
 
 /// A method was called when the session could not accept it: a bug in the
-/// caller, never caused by the peer (DESIGN rule 3).
+/// caller, never caused by the peer (ARCHITECTURE.md R3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ApiMisuse {

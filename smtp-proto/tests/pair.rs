@@ -1,4 +1,4 @@
-//! A [`ClientSession`] talking to a [`ServerSession`] in memory (DESIGN rule 7):
+//! A [`ClientSession`] talking to a [`ServerSession`] in memory (ARCHITECTURE.md R7):
 //! bytes move both ways in random pieces; the server's application refuses
 //! random senders, recipients, DATA/BDAT starts and messages; bodies are random
 //! (bare CR and LF, lines starting with dots, NUL, 8-bit and binary content);

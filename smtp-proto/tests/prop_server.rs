@@ -1,7 +1,7 @@
 //! Property tests of the server session: whatever the client sends and however
 //! it is split, the session never panics, keeps its buffers bounded, always
 //! comes back to `Wait`, and produces the same bytes and events for every
-//! chunking of the same input (DESIGN rule 7).
+//! chunking of the same input (ARCHITECTURE.md R7).
 
 use std::sync::Arc;
 

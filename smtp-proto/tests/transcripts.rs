@@ -1,7 +1,7 @@
 //! Runs every server transcript in `tests/transcripts/server/` and every client
 //! transcript in `tests/transcripts/client/` against the bare core, whole, byte
 //! by byte and under random splits: the result must not depend on how the input
-//! is chunked (DESIGN rule 7).
+//! is chunked (ARCHITECTURE.md R7).
 //!
 //! With `TRANSCRIPT_BLESS=1`, the server transcripts are first rewritten in
 //! place with the `E:` lines of the informational events the session emits

@@ -9,7 +9,7 @@
 //!
 //! # What the core does by itself
 //!
-//! Connection setup is protocol logic, so it lives here (DESIGN rule 6): the
+//! Connection setup is protocol logic, so it lives here (ARCHITECTURE.md R6): the
 //! greeting (220, or a typed refusal on 554 or 421), EHLO with a HELO fallback on
 //! 500/502 (LHLO in LMTP), STARTTLS per [`TlsPolicy`] and EHLO again over TLS
 //! (only the post-TLS capabilities are used), AUTH when [`Credentials`](crate::wire::sasl::Credentials) are
@@ -589,7 +589,7 @@ impl ClientSession {
     /// Writes what may be written and produces body output, then reads a
     /// reply, and again: output is produced between any two replies the same
     /// way whether they arrived together or apart, so nothing depends on how
-    /// the input was split (DESIGN rule 7).
+    /// the input was split (ARCHITECTURE.md R7).
     fn process(&mut self) {
         while !self.closing && self.handshake.is_none() {
             self.flush();

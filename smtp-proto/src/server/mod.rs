@@ -5,7 +5,7 @@
 //! returns [`Output::Wait`]. Events that need a decision (see [`ServerEvent`]) pause
 //! the session until [`ServerSession::respond`]; pipelined input waits, in order.
 //!
-//! ## Choices, and where they differ from the reference design
+//! ## Choices where the RFCs leave one
 //!
 //! * Message content is streamed to the application as [`ServerEvent::MessageData`]
 //!   (dot-unstuffed, in order) instead of being collected by the core: the core's

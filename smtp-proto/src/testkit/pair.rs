@@ -1,4 +1,4 @@
-//! A `ClientSession` and a `ServerSession` talking in memory (DESIGN rule 7), for
+//! A `ClientSession` and a `ServerSession` talking in memory (ARCHITECTURE.md R7), for
 //! the pair proptest (`tests/pair.rs`) and the `pair` fuzz target: bytes move both
 //! ways in pieces; the server's application refuses senders, recipients, DATA/BDAT
 //! starts and messages as the [`Scenario`] says; PIPELINING, CHUNKING, BINARYMIME
