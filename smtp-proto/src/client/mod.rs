@@ -490,6 +490,41 @@ impl ClientSession {
 
     /// The TLS handshake that [`Output::StartTls`] asked for is done. What was
     /// learnt before it is forgotten (RFC 3207 §4.2) and EHLO (or LHLO) is sent again.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use smtp_proto::client::{ClientConfig, ClientEvent, ClientSession, TlsPolicy};
+    /// use smtp_proto::output::Output;
+    /// use smtp_proto::time::Instant;
+    ///
+    /// let mut config = ClientConfig::new("client.example").unwrap();
+    /// config.tls = TlsPolicy::Required; // never AUTH or MAIL in plaintext
+    /// let now = Instant::ZERO;
+    /// let mut client = ClientSession::new(Arc::new(config), now);
+    /// let mut server: Vec<&[u8]> = vec![
+    ///     b"220 mx.example ESMTP\r\n",
+    ///     b"250-mx.example\r\n250 STARTTLS\r\n",
+    ///     b"220 2.0.0 Ready to start TLS\r\n",
+    ///     b"250-mx.example\r\n250 8BITMIME\r\n", // over TLS: no STARTTLS any more
+    /// ];
+    /// server.reverse();
+    /// let mut wire = Vec::new();
+    /// let caps = loop {
+    ///     match client.poll_output() {
+    ///         Output::Transmit(bytes) => wire.extend_from_slice(&bytes),
+    ///         // An adapter runs the TLS handshake on the socket here.
+    ///         Output::StartTls => client.handle_tls_established(now).unwrap(),
+    ///         Output::Event(ClientEvent::Ready(caps)) => break caps,
+    ///         Output::Wait { .. } => {
+    ///             let bytes = server.pop().expect("the server's next words");
+    ///             assert_eq!(client.handle_bytes(now, bytes).unwrap(), bytes.len());
+    ///         }
+    ///         other => panic!("{other:?}"),
+    ///     }
+    /// };
+    /// assert!(client.is_tls() && caps.eight_bit_mime() && !caps.starttls());
+    /// assert_eq!(wire, b"EHLO client.example\r\nSTARTTLS\r\nEHLO client.example\r\n");
+    /// ```
     pub fn handle_tls_established(&mut self, now: Instant) -> Result<(), ApiMisuse> {
         if self.closing {
             return Err(ApiMisuse::Closed);

@@ -170,5 +170,45 @@ pub enum Decision {
     Reject(Reply),
     /// LMTP only, for [`ServerEvent::MessageEnd`]: one reply per accepted
     /// recipient, in RCPT order (RFC 2033 §4.2).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use smtp_proto::Protocol;
+    /// use smtp_proto::output::Output;
+    /// use smtp_proto::reply::{EnhancedCode, Reply, ReplyCode};
+    /// use smtp_proto::server::{Decision, ServerConfig, ServerEvent, ServerSession};
+    /// use smtp_proto::time::Instant;
+    ///
+    /// let mut config = ServerConfig::new("store.example");
+    /// config.protocol = Protocol::Lmtp;
+    /// let now = Instant::ZERO;
+    /// let mut session = ServerSession::new(Arc::new(config), now);
+    /// let mut input: Vec<&[u8]> = vec![
+    ///     b"LHLO mx.example\r\nMAIL FROM:<a@x.example>\r\nRCPT TO:<full@store.example>\r\nRCPT TO:<ok@store.example>\r\nDATA\r\n",
+    ///     b"hi\r\n.\r\n",
+    /// ];
+    /// input.reverse();
+    /// let mut wire = Vec::new();
+    /// loop {
+    ///     match session.poll_output() {
+    ///         Output::Transmit(bytes) => wire.extend_from_slice(&bytes),
+    ///         Output::Event(ServerEvent::MessageEnd(_)) => {
+    ///             // The mailbox of the first recipient is full, the second gets it.
+    ///             let full = Reply::new(ReplyCode::new(452).unwrap(), EnhancedCode::new(4, 2, 2), "mailbox full");
+    ///             let ok = Reply::new(ReplyCode::new(250).unwrap(), EnhancedCode::new(2, 0, 0), "delivered");
+    ///             session.respond(now, Decision::PerRecipient(vec![full, ok])).unwrap();
+    ///         }
+    ///         Output::Event(e) if e.needs_decision() => session.respond(now, Decision::Accept).unwrap(),
+    ///         Output::Event(_) => {}
+    ///         Output::Wait { .. } => match input.pop() {
+    ///             Some(bytes) => { session.handle_bytes(now, bytes).unwrap(); }
+    ///             None => break,
+    ///         },
+    ///         other => panic!("{other:?}"),
+    ///     }
+    /// }
+    /// let wire = String::from_utf8(wire).unwrap();
+    /// assert!(wire.ends_with("452 4.2.2 mailbox full\r\n250 2.0.0 delivered\r\n"));
+    /// ```
     PerRecipient(Vec<Reply>),
 }
