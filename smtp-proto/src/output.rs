@@ -71,6 +71,15 @@ pub(crate) fn ready_output<E>(
     closing.then_some(Output::Close)
 }
 
+/// Appends as much of `bytes` as fits in `buf` under `capacity` and returns
+/// how many octets were taken: the structural input bound of both sessions'
+/// `handle_bytes` (the caller keeps the rest).
+pub(crate) fn take_bounded(buf: &mut BytesMut, capacity: usize, bytes: &[u8]) -> usize {
+    let taken = bytes.len().min(capacity.saturating_sub(buf.len()));
+    buf.extend_from_slice(&bytes[..taken]);
+    taken
+}
+
 /// Gives a buffer's memory back when it is empty and has grown past `keep`
 /// octets, so that an idle session holds little heap whatever the read sizes
 /// were.

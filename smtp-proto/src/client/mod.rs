@@ -154,7 +154,7 @@ pub use event::{
 };
 
 use crate::ext::Capabilities;
-use crate::output::{ApiMisuse, Output, ready_output, release_if_idle};
+use crate::output::{ApiMisuse, Output, ready_output, release_if_idle, take_bounded};
 use crate::reply::{Reply, ReplyParse, ReplyParseOptions, parse_reply};
 use crate::time::Instant;
 use crate::wire::command::{Command, Verb};
@@ -430,13 +430,8 @@ impl ClientSession {
         if self.handshake.is_some() {
             return Ok(bytes.len());
         }
-        let room = self
-            .config
-            .input_capacity()
-            .saturating_sub(self.input.len());
-        let taken = bytes.len().min(room);
+        let taken = take_bounded(&mut self.input, self.config.input_capacity(), bytes);
         if taken > 0 {
-            self.input.extend_from_slice(&bytes[..taken]);
             let end = self.input.len();
             match self.segments.back_mut() {
                 Some((last_end, limit)) if *limit == self.handed_out => *last_end = end,

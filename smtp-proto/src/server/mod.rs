@@ -118,7 +118,7 @@ pub use config::{Extensions, ServerConfig, ServerTimeouts, VrfyPolicy};
 pub use event::{Decision, DecisionPoint, HelloKind, MessageFindings, ServerEvent};
 
 use crate::Protocol;
-use crate::output::{ApiMisuse, Output, ready_output, release_if_idle};
+use crate::output::{ApiMisuse, Output, ready_output, release_if_idle, take_bounded};
 use crate::reply::Reply;
 use crate::time::Instant;
 use crate::wire::command::{CommandError, ParseOptions, Verb, parse_command};
@@ -436,13 +436,11 @@ impl ServerSession {
         if matches!(self.phase, Phase::TlsHandshake) {
             return Ok(bytes.len());
         }
-        let room = self
-            .config
-            .input_capacity()
-            .saturating_sub(self.input.len());
-        let taken = bytes.len().min(room);
-        self.input.extend_from_slice(&bytes[..taken]);
-        Ok(taken)
+        Ok(take_bounded(
+            &mut self.input,
+            self.config.input_capacity(),
+            bytes,
+        ))
     }
 
     /// The peer closed its side. The session closes; a transaction in progress

@@ -704,3 +704,27 @@ pub(crate) trait Runner {
         Ok(())
     }
 }
+
+/// Plays `text` under three chunkings (tests of the runners themselves).
+#[cfg(test)]
+pub(crate) fn check_transcript<S>(
+    text: &str,
+    parse: fn(&str) -> Result<S, String>,
+    run: fn(&S, Chunking) -> Result<(), TranscriptError>,
+) -> Result<(), String> {
+    let script = parse(text)?;
+    for chunking in [Chunking::Whole, Chunking::ByteByByte, Chunking::Random(7)] {
+        run(&script, chunking).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// The transcript must fail, for a reason containing `why`.
+#[cfg(test)]
+#[track_caller]
+pub(crate) fn expect_failure(result: Result<(), String>, text: &str, why: &str) {
+    match result {
+        Ok(()) => panic!("passed, but should fail ({why}):\n{text}"),
+        Err(e) => assert!(e.contains(why), "failed, but not because {why}: {e}"),
+    }
+}

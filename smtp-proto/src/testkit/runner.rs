@@ -420,19 +420,12 @@ S: 250 DSN
 ";
 
     fn run_all(text: &str) -> Result<(), String> {
-        let script = parse_script(text)?;
-        for chunking in [Chunking::Whole, Chunking::ByteByByte, Chunking::Random(7)] {
-            run_server_transcript(&script, chunking).map_err(|e| e.to_string())?;
-        }
-        Ok(())
+        super::super::common::check_transcript(text, parse_script, run_server_transcript)
     }
 
     #[track_caller]
     fn fails(text: &str, why: &str) {
-        match run_all(text) {
-            Ok(()) => panic!("passed, but should fail ({why}):\n{text}"),
-            Err(e) => assert!(e.contains(why), "failed, but not because {why}: {e}"),
-        }
+        super::super::common::expect_failure(run_all(text), text, why);
     }
 
     #[track_caller]
