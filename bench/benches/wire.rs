@@ -53,7 +53,9 @@ fn commands(c: &mut Criterion) {
     g.bench_function("ours", |b| {
         b.iter(|| {
             for bytes in COMMANDS {
-                if let Framed::Line { line, .. } = frame_line(black_box(bytes), 512, LineEnding::Strict) {
+                if let Framed::Line { line, .. } =
+                    frame_line(black_box(bytes), 512, LineEnding::Strict)
+                {
                     let _ = black_box(parse_command(line, &opts));
                 }
             }
@@ -73,7 +75,9 @@ fn replies(c: &mut Criterion) {
     let opts = ReplyParseOptions::default();
     let mut g = c.benchmark_group("ehlo_reply");
     g.throughput(Throughput::Bytes(EHLO.len() as u64));
-    g.bench_function("ours", |b| b.iter(|| black_box(parse_reply(black_box(EHLO), &opts))));
+    g.bench_function("ours", |b| {
+        b.iter(|| black_box(parse_reply(black_box(EHLO), &opts)))
+    });
     g.bench_function("peer", |b| {
         b.iter(|| {
             let mut receiver = peer::response::parser::ResponseReceiver::default();

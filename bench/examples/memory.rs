@@ -25,6 +25,105 @@ static BYTES: AtomicU64 = AtomicU64::new(0);
 static LIVE: AtomicUsize = AtomicUsize::new(0);
 static PEAK: AtomicUsize = AtomicUsize::new(0);
 
+/// With `--trace`: allocations of at least `TRACE_MIN` octets made while
+/// `TRACING` is on, with their backtraces, to find what an idle session holds.
+static TRACING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+const TRACE_MIN: usize = 4096;
+thread_local! {
+    static IN_TRACE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    static TRACED: std::cell::RefCell<Vec<(usize, usize, String)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// With `--sites`: every allocation of one steady-state client transaction,
+/// counted by the innermost smtp_proto frame.
+static SITES_ON: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+thread_local! {
+    static SITES: std::cell::RefCell<Vec<(String, usize)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn site_alloc(size: usize) {
+    if !SITES_ON.load(Relaxed) || IN_TRACE.with(|t| t.replace(true)) {
+        return;
+    }
+    let bt = std::backtrace::Backtrace::force_capture().to_string();
+    let mut frames = bt.lines().filter(|l| {
+        l.trim_start()
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_digit())
+    });
+    let site = frames
+        .find(|l| l.contains("smtp_proto::") && !l.contains("smtp_proto::alloc"))
+        .map_or_else(
+            || "?".to_string(),
+            |l| l.split_once(": ").map_or(l, |x| x.1).trim().to_string(),
+        );
+    SITES.with(|t| t.borrow_mut().push((site, size)));
+    IN_TRACE.with(|t| t.set(false));
+}
+
+fn sites_report(what: &str, per: usize) {
+    SITES_ON.store(false, Relaxed);
+    let all = SITES.with(|t| std::mem::take(&mut *t.borrow_mut()));
+    let mut by: std::collections::BTreeMap<String, (usize, usize)> = Default::default();
+    for (site, size) in all {
+        let e = by.entry(site).or_default();
+        e.0 += 1;
+        e.1 += size;
+    }
+    let mut rows: Vec<_> = by.into_iter().collect();
+    rows.sort_by(|a, b| b.1.0.cmp(&a.1.0));
+    println!("   [sites {what}, per message: allocations / bytes / innermost smtp_proto frame]");
+    for (site, (n, bytes)) in rows {
+        println!(
+            "      {:>6.2} {:>8.1}  {site}",
+            n as f64 / per as f64,
+            bytes as f64 / per as f64
+        );
+    }
+}
+
+fn trace_alloc(p: *mut u8, size: usize) {
+    site_alloc(size);
+    if size < TRACE_MIN || !TRACING.load(Relaxed) || IN_TRACE.with(|t| t.replace(true)) {
+        return;
+    }
+    let bt = std::backtrace::Backtrace::force_capture().to_string();
+    TRACED.with(|t| t.borrow_mut().push((p as usize, size, bt)));
+    IN_TRACE.with(|t| t.set(false));
+}
+
+fn trace_free(p: *mut u8) {
+    if !TRACING.load(Relaxed) || IN_TRACE.with(|t| t.replace(true)) {
+        return;
+    }
+    TRACED.with(|t| t.borrow_mut().retain(|(q, _, _)| *q != p as usize));
+    IN_TRACE.with(|t| t.set(false));
+}
+
+/// Prints the traced allocations still live (the frames in smtp_proto only).
+fn trace_report(what: &str) {
+    TRACING.store(false, Relaxed);
+    let traced = TRACED.with(|t| std::mem::take(&mut *t.borrow_mut()));
+    for (_, size, bt) in traced {
+        println!("   [trace {what}] {size} bytes still live, allocated at:");
+        let frames: Vec<&str> = bt
+            .lines()
+            .filter(|l| l.contains("smtp_proto") || l.contains("bytes::"))
+            .collect();
+        for f in frames.iter().take(12) {
+            println!("      {}", f.trim());
+        }
+    }
+}
+
+fn trace_start() {
+    if std::env::args().any(|a| a == "--trace") {
+        TRACED.with(|t| t.borrow_mut().clear());
+        TRACING.store(true, Relaxed);
+    }
+}
+
 fn grow(n: usize) {
     let live = LIVE.fetch_add(n, Relaxed) + n;
     PEAK.fetch_max(live, Relaxed);
@@ -37,6 +136,7 @@ unsafe impl GlobalAlloc for Counting {
             ALLOCS.fetch_add(1, Relaxed);
             BYTES.fetch_add(layout.size() as u64, Relaxed);
             grow(layout.size());
+            trace_alloc(p, layout.size());
         }
         p
     }
@@ -50,6 +150,7 @@ unsafe impl GlobalAlloc for Counting {
         p
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        trace_free(ptr);
         unsafe { System.dealloc(ptr, layout) };
         LIVE.fetch_sub(layout.size(), Relaxed);
     }
@@ -61,6 +162,8 @@ unsafe impl GlobalAlloc for Counting {
             BYTES.fetch_add(new_size as u64, Relaxed);
             LIVE.fetch_sub(layout.size(), Relaxed);
             grow(new_size);
+            trace_free(ptr);
+            trace_alloc(p, new_size);
         }
         p
     }
@@ -174,7 +277,9 @@ fn body(size: usize) -> Vec<u8> {
         if i % 7 == 0 {
             m.extend_from_slice(b".a line that starts with a dot\r\n");
         }
-        m.extend_from_slice(b"Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do.\r\n");
+        m.extend_from_slice(
+            b"Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do.\r\n",
+        );
         i += 1;
     }
     m.truncate(size - 2);
@@ -269,7 +374,8 @@ fn server_transaction(s: &mut ServerSession, content: &[u8], read: usize, tally:
 
 const GREETING: &[u8] = b"220 mx.test ESMTP\r\n";
 const EHLO_REPLY: &[u8] = b"250-mx.test\r\n250-PIPELINING\r\n250-8BITMIME\r\n250-SIZE 104857600\r\n250 ENHANCEDSTATUSCODES\r\n";
-const PIPELINE_REPLIES: &[u8] = b"250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 End data with <CR><LF>.<CR><LF>\r\n";
+const PIPELINE_REPLIES: &[u8] =
+    b"250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 End data with <CR><LF>.<CR><LF>\r\n";
 const QUEUED: &[u8] = b"250 2.0.0 Ok: queued as 1234\r\n";
 
 fn client_config() -> Arc<ClientConfig> {
@@ -354,7 +460,13 @@ fn feed_client(c: &mut ClientSession, mut input: &[u8], app: &mut Sending, tally
 
 fn client_ready(tally: &mut Tally) -> ClientSession {
     let mut c = ClientSession::new(client_config(), NOW);
-    let mut app = Sending { body: b"", read: 0, ended: true, done: false, ready: false };
+    let mut app = Sending {
+        body: b"",
+        read: 0,
+        ended: true,
+        done: false,
+        ready: false,
+    };
     drain_client(&mut c, &mut app, tally);
     feed_client(&mut c, GREETING, &mut app, tally);
     feed_client(&mut c, EHLO_REPLY, &mut app, tally);
@@ -364,8 +476,20 @@ fn client_ready(tally: &mut Tally) -> ClientSession {
 
 /// One transaction with canned replies; the body is handed over in pieces of at
 /// most `read` octets (the application offers it as soon as the session wants it).
-fn client_transaction(c: &mut ClientSession, env: Envelope, body: &[u8], read: usize, tally: &mut Tally) {
-    let mut app = Sending { body, read, ended: false, done: false, ready: false };
+fn client_transaction(
+    c: &mut ClientSession,
+    env: Envelope,
+    body: &[u8],
+    read: usize,
+    tally: &mut Tally,
+) {
+    let mut app = Sending {
+        body,
+        read,
+        ended: false,
+        done: false,
+        ready: false,
+    };
     let before = snap();
     c.send_mail(NOW, env).expect("idle");
     tally.charge(Call::SendMail, before);
@@ -424,6 +548,22 @@ fn client_path() {
         client_transaction(&mut c, env, &body, usize::MAX, &mut tally);
     }
     per_message("b. client path, 1,000 x 1 KiB", N as u64, before, &tally);
+    if std::env::args().any(|a| a == "--sites") {
+        let envelopes: Vec<Envelope> = (0..10).map(|_| envelope()).collect();
+        SITES_ON.store(true, Relaxed);
+        for env in envelopes {
+            client_transaction(&mut c, env, &body, usize::MAX, &mut tally);
+        }
+        sites_report("client", 10);
+        let mut s = server_after_ehlo(&mut tally);
+        let content = data_content(1024);
+        server_transaction(&mut s, &content, usize::MAX, &mut tally);
+        SITES_ON.store(true, Relaxed);
+        for _ in 0..10 {
+            server_transaction(&mut s, &content, usize::MAX, &mut tally);
+        }
+        sites_report("server", 10);
+    }
     let before = snap();
     for _ in 0..N {
         drop(envelope());
@@ -476,9 +616,18 @@ fn unpolled() {
     }
 
     // Client: in a transaction waiting for MAIL's reply, offer 10 MiB without polling.
-    let endless_reply: Vec<u8> =
-        b"250-a continuation line of a reply that never ends\r\n".iter().copied().cycle().take(64 * 1024).collect();
-    let many_replies: Vec<u8> = b"250 2.1.0 Ok\r\n".iter().copied().cycle().take(64 * 1024).collect();
+    let endless_reply: Vec<u8> = b"250-a continuation line of a reply that never ends\r\n"
+        .iter()
+        .copied()
+        .cycle()
+        .take(64 * 1024)
+        .collect();
+    let many_replies: Vec<u8> = b"250 2.1.0 Ok\r\n"
+        .iter()
+        .copied()
+        .cycle()
+        .take(64 * 1024)
+        .collect();
     for (what, data) in [
         ("an endless multiline reply", &endless_reply),
         ("complete 250 replies", &many_replies),
@@ -487,7 +636,13 @@ fn unpolled() {
         let mut tally = Tally::default();
         let mut c = client_ready(&mut tally);
         let body = body(1024);
-        let mut app = Sending { body: &body, read: usize::MAX, ended: false, done: false, ready: false };
+        let mut app = Sending {
+            body: &body,
+            read: usize::MAX,
+            ended: false,
+            done: false,
+            ready: false,
+        };
         c.send_mail(NOW, envelope()).expect("idle");
         drain_client(&mut c, &mut app, &mut tally);
         let before = snap();
@@ -540,7 +695,9 @@ fn idle_heap() {
         let mut c = client_ready(&mut tally);
         let env = envelope();
         let before = snap();
+        trace_start();
         client_transaction(&mut c, env, &body, 64 * 1024, &mut tally);
+        trace_report("client, one 64 KiB message");
         println!(
             "e. client idle heap after one 64 KiB message in one piece: {:+} bytes (target: <= 4096; the envelope handed in is freed)",
             live_delta(before)
@@ -564,22 +721,40 @@ fn idle_heap() {
     // For scale: what a fresh session holds.
     let before = snap();
     let s = server();
-    println!("   (a fresh ServerSession holds {} heap bytes before its greeting is polled)", live_delta(before));
+    println!(
+        "   (a fresh ServerSession holds {} heap bytes before its greeting is polled)",
+        live_delta(before)
+    );
     drop(s);
     let config = client_config();
     let before = snap();
     let c = ClientSession::new(config, NOW);
-    println!("   (a fresh ClientSession holds {} heap bytes)", live_delta(before));
+    println!(
+        "   (a fresh ClientSession holds {} heap bytes)",
+        live_delta(before)
+    );
     drop(c);
 }
 
 fn sizes() {
-    println!("f. size_of::<ServerSession>() = {}", size_of::<ServerSession>());
-    println!("f. size_of::<ClientSession>() = {}", size_of::<ClientSession>());
+    println!(
+        "f. size_of::<ServerSession>() = {}",
+        size_of::<ServerSession>()
+    );
+    println!(
+        "f. size_of::<ClientSession>() = {}",
+        size_of::<ClientSession>()
+    );
     println!("f. size_of::<ServerEvent>() = {}", size_of::<ServerEvent>());
     println!("f. size_of::<ClientEvent>() = {}", size_of::<ClientEvent>());
-    println!("f. size_of::<Output<ServerEvent>>() = {}", size_of::<Output<ServerEvent>>());
-    println!("f. size_of::<Output<ClientEvent>>() = {}", size_of::<Output<ClientEvent>>());
+    println!(
+        "f. size_of::<Output<ServerEvent>>() = {}",
+        size_of::<Output<ServerEvent>>()
+    );
+    println!(
+        "f. size_of::<Output<ClientEvent>>() = {}",
+        size_of::<Output<ClientEvent>>()
+    );
 }
 
 fn main() {

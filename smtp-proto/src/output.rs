@@ -84,7 +84,14 @@ pub(crate) fn take_bounded(buf: &mut BytesMut, capacity: usize, bytes: &[u8]) ->
 /// octets, so that an idle session holds little heap whatever the read sizes
 /// were.
 pub(crate) fn release_if_idle(buf: &mut BytesMut, keep: usize) {
-    if buf.is_empty() && buf.capacity() > keep {
+    if !buf.is_empty() {
+        return;
+    }
+    // After a `split`, an empty buffer can still pin the whole block behind
+    // the bytes handed out; its own capacity shows only the tail. Reclaiming
+    // (possible once nothing else holds the block) shows the real size. A
+    // block still shared is looked at again at the next wait.
+    if buf.capacity() > keep || buf.try_reclaim(keep + 1) {
         *buf = BytesMut::new();
     }
 }
@@ -139,6 +146,17 @@ mod tests {
         assert_eq!(next(false), None);
         assert_eq!(next(true), Some(Output::Close));
         assert_eq!(next(true), Some(Output::Close));
+    }
+
+    #[test]
+    fn release_if_idle_frees_a_block_pinned_by_an_empty_split() {
+        let mut buf = BytesMut::with_capacity(64 * 1024);
+        buf.extend_from_slice(&[b'x'; 64 * 1024 - 10]);
+        let handed_out = buf.split().freeze();
+        drop(handed_out);
+        assert!(buf.capacity() <= 10, "only the tail is visible");
+        release_if_idle(&mut buf, 4096);
+        assert_eq!(buf.capacity(), 0, "the 64 KiB block is released");
     }
 
     #[test]

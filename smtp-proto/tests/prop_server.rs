@@ -129,10 +129,17 @@ fn run(flags: u8, input: &[u8], chunk_sizes: &[usize]) -> (Vec<u8>, Vec<String>)
     (sent, events)
 }
 
-const SYNC: &[u8] = b"554 5.5.0 Error: SMTP protocol synchronization\r\n";
+const SYNC: &[u8] = b"Error: SMTP protocol synchronization\r\n";
 
+/// Where the line carrying `needle` starts.
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
+    let at = haystack.windows(needle.len()).position(|w| w == needle)?;
+    Some(
+        haystack[..at]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1),
+    )
 }
 
 proptest! {
