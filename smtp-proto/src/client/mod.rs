@@ -262,7 +262,12 @@ impl Expect {
             Expect::Auth => code == 235 || code == 334 || negative,
             Expect::Data => code == 354 || negative,
             Expect::Quit => true,
-            _ => code < 300 || negative,
+            // RFC 5321 §4.3.2: RCPT succeeds with 250 or 251 (§3.4).
+            Expect::Rcpt(_) => matches!(code, 250 | 251) || negative,
+            // RFC 5321 §4.3.2 (and RFC 3030 §2, RFC 2033 §4.2): MAIL, the end
+            // of the content, BDAT, RSET and NOOP succeed with 250 only; any
+            // other positive code (a 221, say) is out of step.
+            _ => code == 250 || negative,
         }
     }
 }

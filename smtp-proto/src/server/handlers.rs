@@ -9,8 +9,8 @@ use core::ops::Range;
 use bytes::{Buf, Bytes, BytesMut};
 
 use super::{
-    BodyState, HelloKind, MessageFindings, Pending, Phase, SaslStep, ServerEvent, ServerSession,
-    Transaction, VrfyPolicy,
+    Blame, BodyState, HelloKind, MessageFindings, Pending, Phase, SaslStep, ServerEvent,
+    ServerSession, Transaction, VrfyPolicy,
 };
 use crate::Protocol;
 use crate::ext::{Capabilities, Extension};
@@ -179,8 +179,7 @@ impl ServerSession {
         self.errors = self.errors.saturating_add(1);
         if self.errors >= self.config.max_errors.max(1) {
             let text = format!("{} Error: too many errors", self.config.hostname);
-            self.send(421, (4, 7, 0), &text);
-            self.close();
+            self.fatal_fault(421, (4, 7, 0), &text);
         }
     }
 
@@ -417,8 +416,7 @@ impl ServerSession {
                         "{} Error: this is an SMTP server, not HTTP",
                         self.config.hostname
                     );
-                    self.send(421, (4, 7, 0), &text);
-                    self.close();
+                    self.fatal_fault(421, (4, 7, 0), &text);
                 } else {
                     self.error(500, (5, 5, 2), "Error: command not recognized");
                 }
@@ -610,7 +608,7 @@ impl ServerSession {
             self.phase = Phase::Bdat {
                 chunk,
                 keep: false,
-                refusal: Some((reply, counted)),
+                refusal: Some((reply, Blame::Client { counted })),
             };
             self.await_data();
             return;
@@ -618,12 +616,17 @@ impl ServerSession {
         let max = self.config.max_message_size;
         let Some(tx) = self.tx.as_mut() else { return };
         match &tx.body {
-            BodyState::ChunksFailed(reply) => {
-                let reply = reply.clone();
+            BodyState::ChunksFailed(reply, blame) => {
+                let (reply, blame) = (reply.clone(), *blame);
+                // A consequence of the first refusal: never counted again.
+                let blame = match blame {
+                    Blame::Client { .. } => Blame::Client { counted: false },
+                    Blame::Application => Blame::Application,
+                };
                 self.phase = Phase::Bdat {
                     chunk,
                     keep: false,
-                    refusal: Some((reply, false)),
+                    refusal: Some((reply, blame)),
                 };
             }
             BodyState::None => {
@@ -663,13 +666,14 @@ impl ServerSession {
             (5, 3, 4),
             "Message size exceeds fixed maximum message size",
         );
+        let blame = Blame::Client { counted: false };
         if let Some(tx) = self.tx.as_mut() {
-            tx.body = BodyState::ChunksFailed(reply.clone());
+            tx.body = BodyState::ChunksFailed(reply.clone(), blame);
         }
         self.phase = Phase::Bdat {
             chunk,
             keep: false,
-            refusal: Some((reply, false)),
+            refusal: Some((reply, blame)),
         };
     }
 
@@ -731,7 +735,10 @@ impl ServerSession {
         match initial {
             Some(ir) => match sasl::decode_initial_response(ir, self.sasl_max()) {
                 Ok(SaslResponse::Data(data)) => self.sasl_data(mechanism, data),
-                Ok(SaslResponse::Cancel) => self.error(501, (5, 0, 0), "Authentication cancelled"),
+                // RFC 4954 §4: the client may cancel; that breaks no rule.
+                Ok(SaslResponse::Cancel) => {
+                    self.send_static(501, (5, 0, 0), "Authentication cancelled")
+                }
                 Err(_) => self.error(501, (5, 5, 2), "Error: invalid base64 data"),
             },
             None => {
@@ -839,7 +846,10 @@ impl ServerSession {
             return true;
         }
         match sasl::decode_response(line, self.sasl_max()) {
-            Ok(SaslResponse::Cancel) => self.error(501, (5, 0, 0), "Authentication cancelled"),
+            // RFC 4954 §4: the client may cancel; that breaks no rule.
+            Ok(SaslResponse::Cancel) => {
+                self.send_static(501, (5, 0, 0), "Authentication cancelled")
+            }
             Err(_) => self.error(501, (5, 5, 2), "Error: invalid base64 data"),
             Ok(SaslResponse::Data(data)) => match step {
                 SaslStep::Response(mechanism) => self.sasl_data(mechanism, data),
@@ -974,16 +984,18 @@ impl ServerSession {
         };
         let last = chunk.is_last();
         match refusal {
-            Some((reply, counts)) => {
+            Some((reply, blame)) => {
                 if last {
                     // RFC 2033 §4.2: after the last chunk, LMTP answers per recipient.
                     self.end_of_data_reply(&reply);
                 } else {
                     self.send_reply(&reply);
                 }
-                self.events.push_back(ServerEvent::ClientFault(reply));
-                if counts {
-                    self.count_error();
+                if let Blame::Client { counted } = blame {
+                    self.events.push_back(ServerEvent::ClientFault(reply));
+                    if counted {
+                        self.count_error();
+                    }
                 }
                 if last {
                     self.finish_tx();
@@ -1114,12 +1126,12 @@ impl ServerSession {
             }
             Pending::Bdat { size, last } => {
                 if let Some(tx) = self.tx.as_mut() {
-                    tx.body = BodyState::ChunksFailed(reply.clone());
+                    tx.body = BodyState::ChunksFailed(reply.clone(), Blame::Application);
                 }
                 self.phase = Phase::Bdat {
                     chunk: BdatChunk::new(size, last),
                     keep: false,
-                    refusal: Some((reply, false)),
+                    refusal: Some((reply, Blame::Application)),
                 };
                 self.await_data();
             }

@@ -150,9 +150,9 @@ enum Phase {
     Bdat {
         chunk: BdatChunk,
         keep: bool,
-        /// The reply that ends the chunk when it was refused, and whether the
-        /// refusal counts against the error budget.
-        refusal: Option<(Reply, bool)>,
+        /// The reply that ends the chunk when it was refused, and whose doing
+        /// the refusal is.
+        refusal: Option<(Reply, Blame)>,
     },
     /// Reading a SASL continuation line.
     Sasl(SaslStep),
@@ -203,14 +203,24 @@ enum SaslStep {
     FailureAck(Reply),
 }
 
+/// Whose doing a refusal is: the client's (reported as
+/// [`ServerEvent::ClientFault`], and maybe counted against the error budget),
+/// or the application's own decision (not reported back to it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Blame {
+    Client { counted: bool },
+    Application,
+}
+
 /// How the message content arrives.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum BodyState {
     None,
     /// BDAT chunks so far; octets declared.
     Chunks(u64),
-    /// A BDAT was refused: later chunks of this transaction are discarded with this reply.
-    ChunksFailed(Reply),
+    /// A BDAT was refused: later chunks of this transaction are discarded with
+    /// this reply.
+    ChunksFailed(Reply, Blame),
 }
 
 #[derive(Debug)]
@@ -724,8 +734,7 @@ impl ServerSession {
                     "{} Error: TLS handshake on a plaintext port",
                     self.config.hostname
                 );
-                self.send(421, (4, 7, 0), &text);
-                self.close();
+                self.fatal_fault(421, (4, 7, 0), &text);
                 return true;
             }
         }
