@@ -381,7 +381,7 @@ pub(crate) struct Driver<S> {
     cursor: usize,
     /// Bytes the peer sent that the session has not been given yet.
     pending: VecDeque<u8>,
-    wants_read: bool,
+    pub(crate) wants_read: bool,
     closed: bool,
     /// A `close` step has seen the session closed.
     close_expected: bool,

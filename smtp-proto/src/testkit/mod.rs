@@ -24,6 +24,9 @@
 //! | `S~ silent` | the server has sent nothing more |
 //! | `E: Event description -> decision` | the next event is one that needs a decision, looks like this (a pattern, as for `S:`) and gets this decision: `accept`, `accept CODE [X.Y.Z] text`, `reject CODE [X.Y.Z] text`, or (LMTP) `per CODE text \| CODE text ...` |
 //! | `E: Event description` | the next event is an informational one (no decision) and looks like this: `TransactionReset`, `TlsEstablished`, `ClientFault CODE X.Y.Z text`, `TransactionFinished` (the reply as sent, lines joined by `\n`) |
+//! | `E: Event description -> hold` | the application holds this decision: input keeps arriving (up to the session's buffer) until an `R:` step answers it |
+//! | `R: decision` | the held decision is given now (`accept`, `reject CODE ...`, ...) |
+//! | `S~ not-reading` | the session does not want input now (its buffer is full: backpressure) |
 //! | `D: bytes` | the last completed message's content was exactly these bytes |
 //! | `T+ 300s` | the virtual clock advances (`s`, `ms`); the runner calls `handle_timeout` |
 //! | `C~ eof` | the client closes its side |

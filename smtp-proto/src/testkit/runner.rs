@@ -116,6 +116,7 @@ fn is_input(step: &Step) -> bool {
         step,
         Step::Client(_)
             | Step::ClientAtOnce(_)
+            | Step::Release(_)
             | Step::Advance(_)
             | Step::Eof
             | Step::ExpectStartTls
@@ -161,6 +162,8 @@ struct Run<'s> {
     /// The content of the message being received.
     content: Vec<u8>,
     last_message: Option<Vec<u8>>,
+    /// A decision is held (`-> hold`) until an `R:` step.
+    held: bool,
 }
 
 impl Runner for Run<'_> {
@@ -231,6 +234,11 @@ impl Runner for Run<'_> {
         if let ServerEvent::MessageEnd(_) = event {
             self.last_message = Some(core::mem::take(&mut self.content));
         }
+        if decision == "hold" {
+            // Answered later by an `R:` step; meanwhile input keeps arriving.
+            self.held = true;
+            return Ok(());
+        }
         let decision = parse_decision(decision).map_err(|e| self.fail(e))?;
         let d = &mut self.driver;
         let result = d.session.respond(d.now, decision);
@@ -247,6 +255,24 @@ impl Runner for Run<'_> {
             Step::StartTlsPending => self.tls_pending(),
             Step::Unterminated(bytes) => self.expect_unterminated(bytes),
             Step::ExpectSilence => self.expect_silence(),
+            Step::Release(decision) => {
+                if !core::mem::take(&mut self.held) {
+                    return Err(self.fail("R: without a held decision".to_string()));
+                }
+                let decision = parse_decision(decision).map_err(|e| self.fail(e))?;
+                let d = &mut self.driver;
+                let result = d.session.respond(d.now, decision);
+                result.map_err(|e| self.fail(format!("respond failed: {e}")))?;
+                self.drain()?;
+                self.feed()
+            }
+            Step::ExpectNotReading => {
+                self.drain()?;
+                if self.driver.wants_read {
+                    return Err(self.fail("the session still wants input".to_string()));
+                }
+                Ok(())
+            }
             Step::Event { .. } => {
                 self.drain()?;
                 let index = self.driver.step;
@@ -317,6 +343,7 @@ fn run(
         blessed: bless.then(Vec::new),
         content: Vec::new(),
         last_message: None,
+        held: false,
     };
     run.play(&script.steps)?;
     if let Some(e) = run.expected.front() {

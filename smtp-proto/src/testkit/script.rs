@@ -57,6 +57,11 @@ pub enum Step {
     Advance(Duration),
     /// `C~ eof`.
     Eof,
+    /// `R: decision`: the application answers the decision it held (an `E:`
+    /// line with `-> hold`), now.
+    Release(String),
+    /// `S~ not-reading`: the session does not want input (backpressure).
+    ExpectNotReading,
 }
 
 /// A parsed server transcript.
@@ -79,6 +84,7 @@ pub fn parse_script(text: &str) -> Result<Script, String> {
                 "starttls" => Step::ExpectStartTls,
                 "starttls-pending" => Step::StartTlsPending,
                 "silent" => Step::ExpectSilence,
+                "not-reading" => Step::ExpectNotReading,
                 other => return Err(format!("line {line_no}: unknown S~ {other}")),
             },
             "E: " => {
@@ -97,6 +103,7 @@ pub fn parse_script(text: &str) -> Result<Script, String> {
             "D: " => Step::Content(unescape(rest, line_no)?),
             "T+ " => Step::Advance(parse_duration(rest, line_no)?),
             "C~ " if rest.trim() == "eof" => Step::Eof,
+            "R: " => Step::Release(rest.trim().to_string()),
             _ => return Err(format!("line {line_no}: unknown step: {line}")),
         })
     })
