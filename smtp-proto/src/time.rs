@@ -3,6 +3,23 @@
 //! The adapter picks an origin (usually the moment it started) and passes
 //! [`Instant`]s measured from it into every mutating call; sessions report their
 //! next deadline as an [`Instant`] too.
+//!
+//! With std, take `let origin = std::time::Instant::now()` once and pass
+//! `Instant::from_duration(origin.elapsed())`; a deadline `d` is the std
+//! instant `origin + d.as_duration()` (for tokio's `sleep_until`,
+//! `tokio::time::Instant::from_std(origin + d.as_duration())`). A deadline at or
+//! before the current time is simply due: call `handle_timeout` at once.
+//!
+//! ```
+//! use std::time::Duration;
+//! use smtp_proto::time::Instant;
+//! let origin = std::time::Instant::now();
+//! let now = Instant::from_duration(origin.elapsed());
+//! let deadline = now + Duration::from_secs(300);
+//! let wake_at: std::time::Instant = origin + deadline.as_duration();
+//! assert!(wake_at >= origin + Duration::from_secs(300));
+//! assert_eq!(deadline.saturating_duration_since(now), Duration::from_secs(300));
+//! ```
 
 use core::ops::Add;
 use core::time::Duration;
