@@ -454,12 +454,15 @@ impl ServerSession {
     }
 
     /// The peer closed its side. The session closes; a transaction in progress
-    /// is lost, and a pending decision is dropped (nothing more is written).
+    /// is lost, and a pending decision is dropped (nothing more is written; an
+    /// event asking for a decision that was not handed out yet never is).
     pub fn handle_eof(&mut self, now: Instant) -> Result<(), ApiMisuse> {
         if self.is_closed() {
             return Err(ApiMisuse::Closed);
         }
         self.now = now;
+        // Nobody is left to answer: a decision not yet handed out is dropped.
+        self.events.retain(|e| !e.needs_decision());
         self.reset_tx();
         self.closing = true;
         Ok(())

@@ -441,3 +441,30 @@ fn an_idle_session_gives_its_buffers_back() {
     assert!(s.out.capacity() <= IDLE_KEEP, "{}", s.out.capacity());
     assert!(s.events.capacity() <= 16);
 }
+
+#[test]
+fn eof_drops_a_decision_not_yet_handed_out() {
+    let mut s = session(ServerConfig::default());
+    let _ = drain(&mut s, &mut accept_all);
+    feed(&mut s, b"EHLO c.test\r\n");
+    // The Hello event is queued by the next poll; the peer goes away first.
+    let Output::Event(ServerEvent::Hello { .. }) = s.poll_output() else {
+        panic!("Hello first")
+    };
+    s.respond(Instant::ZERO, Decision::Accept).unwrap();
+    feed(&mut s, b"MAIL FROM:<a@c.test>\r\n");
+    // Make the session queue the MailFrom event without handing it out.
+    s.process();
+    assert_eq!(s.pending_decision(), None, "not handed out yet");
+    s.handle_eof(Instant::ZERO).unwrap();
+    let mut seen = Vec::new();
+    loop {
+        match s.poll_output() {
+            Output::Event(e) => seen.push(e),
+            Output::Close => break,
+            Output::Transmit(_) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(seen.iter().all(|e| !e.needs_decision()), "{seen:?}");
+}
