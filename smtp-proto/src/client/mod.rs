@@ -56,6 +56,20 @@
 //!   unsolicited reply or a 421 closes at once; a refusal the server answered in
 //!   step (greeting 554, EHLO refused, TLS or AUTH failure) is followed by QUIT.
 //!
+//! # The adapter contract
+//!
+//! The same as the server's (see [`crate::server`], "The adapter contract"):
+//! drain [`poll_output`](ClientSession::poll_output) until
+//! [`Output::Wait`] or [`Output::Close`] (which repeats once the session is
+//! over); the commands to write come last, as one [`Output::Transmit`] per
+//! drain; [`handle_bytes`](ClientSession::handle_bytes) takes at most what fits
+//! in the input buffer and returns how much it took (keep the rest); once the
+//! session has decided to close, every input answers
+//! [`ApiMisuse::Closed`](crate::output::ApiMisuse::Closed). Feed the server's
+//! bytes only after draining: a reply is matched only with a command that was
+//! already handed out when its bytes were fed, and one that arrives ahead of
+//! its command is [`ServerFault::PrematureReply`].
+//!
 //! # Drain loop
 //!
 //! ```
