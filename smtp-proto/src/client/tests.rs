@@ -677,3 +677,55 @@ fn hostile_replies_never_panic() {
         }
     }
 }
+
+/// Mutation-testing finds: the body buffer's capacity follows what is staged
+/// and closes when the body ended or the transaction failed.
+#[test]
+fn body_capacity_follows_staging_and_the_transaction() {
+    let mut c = config();
+    c.max_body_buffer = 100;
+    let mut h = Harness::ready(c, &["PIPELINING"]);
+    assert_eq!(h.session.body_capacity(), 0, "no transaction");
+    h.session
+        .send_mail(h.now, envelope(&["<b@mx.test>"]))
+        .unwrap();
+    assert_eq!(h.session.body_capacity(), 100);
+    assert_eq!(h.session.body(h.now, b"0123456789").unwrap(), 10);
+    assert_eq!(h.session.body_capacity(), 90, "staged octets count");
+    h.session.end_body(h.now).unwrap();
+    assert_eq!(h.session.body_capacity(), 0, "the body ended");
+    h.drain();
+    h.feed("550 no\r\n503 need MAIL\r\n503 need MAIL\r\n");
+    assert!(matches!(
+        h.take_events().last(),
+        Some(ClientEvent::TransactionFailed(
+            TransactionFailure::MailRefused(_)
+        ))
+    ));
+    assert_eq!(h.session.body_capacity(), 0, "the transaction failed");
+}
+
+/// Mutation-testing find: a transaction that failed before any body was given
+/// leaves nothing to wait for (no body deadline).
+#[test]
+fn no_body_deadline_after_a_refused_mail() {
+    let mut h = Harness::ready(config(), &["PIPELINING"]);
+    h.session
+        .send_mail(h.now, envelope(&["<b@mx.test>"]))
+        .unwrap();
+    h.drain();
+    h.feed("550 no\r\n503 need MAIL\r\n503 need MAIL\r\n");
+    h.drain();
+    let events = h.take_events();
+    assert!(
+        matches!(
+            events.last(),
+            Some(ClientEvent::TransactionFailed(
+                TransactionFailure::MailRefused(_)
+            ))
+        ),
+        "{events:?}"
+    );
+    assert_eq!(h.deadline, None);
+    assert!(h.wants_read);
+}
