@@ -729,3 +729,64 @@ fn no_body_deadline_after_a_refused_mail() {
     assert_eq!(h.deadline, None);
     assert!(h.wants_read);
 }
+
+/// Mutation-testing find: `BODY=7BIT` goes out when 8BITMIME is offered (RFC
+/// 6152 §2), and only then.
+#[test]
+fn body_7bit_only_with_8bitmime() {
+    for (offer, expected) in [
+        (&["8BITMIME"][..], "MAIL FROM:<a@client.test> BODY=7BIT\r\n"),
+        (&["PIPELINING"][..], "MAIL FROM:<a@client.test>\r\n"),
+    ] {
+        let mut h = Harness::ready(config(), offer);
+        let mut env = envelope(&["<b@mx.test>"]);
+        env.body = Some(crate::wire::params::Body::SevenBit);
+        h.session.send_mail(h.now, env).unwrap();
+        h.drain();
+        assert!(h.take_wire().starts_with(expected), "{offer:?}");
+    }
+}
+
+/// Mutation-testing find: REQUIRETLS asked for and offered goes on MAIL.
+#[test]
+fn requiretls_goes_on_mail() {
+    let mut h = Harness::with(ClientSession::new_tls(Arc::new(config()), Instant::ZERO));
+    h.feed("220 mx.test ESMTP\r\n");
+    h.take_wire();
+    h.feed("250-mx.test\r\n250 REQUIRETLS\r\n");
+    h.take_events();
+    let mut env = envelope(&["<b@mx.test>"]);
+    env.requiretls = true;
+    h.session.send_mail(h.now, env).unwrap();
+    h.drain();
+    assert!(
+        h.take_wire()
+            .starts_with("MAIL FROM:<a@client.test> REQUIRETLS\r\n")
+    );
+}
+
+/// Mutation-testing finds: after a failed transaction every body octet is
+/// taken (and dropped), however much; an empty `body` call does not re-arm
+/// `BodyWanted`.
+#[test]
+fn body_after_failure_and_empty_body_calls() {
+    let mut c = config();
+    c.max_body_buffer = 10;
+    let mut h = Harness::ready(c, &["PIPELINING"]);
+    h.session
+        .send_mail(h.now, envelope(&["<b@mx.test>"]))
+        .unwrap();
+    h.drain();
+    assert_eq!(h.take_events(), [ClientEvent::BodyWanted]);
+    assert_eq!(h.session.body(h.now, b"").unwrap(), 0);
+    h.drain();
+    assert_eq!(
+        h.take_events(),
+        [],
+        "an empty call does not re-arm BodyWanted"
+    );
+    h.feed("550 no\r\n503 need MAIL\r\n503 need MAIL\r\n");
+    h.take_events();
+    let lots = [b'x'; 100];
+    assert_eq!(h.session.body(h.now, &lots).unwrap(), 100, "all dropped");
+}
