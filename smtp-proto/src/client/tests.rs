@@ -790,3 +790,36 @@ fn body_after_failure_and_empty_body_calls() {
     let lots = [b'x'; 100];
     assert_eq!(h.session.body(h.now, &lots).unwrap(), 100, "all dropped");
 }
+
+/// Mutation-testing find: once a chunk is refused, the chunks still queued
+/// behind it (without PIPELINING each waits for the reply before it) are
+/// never written.
+#[test]
+fn no_more_chunks_after_a_refused_chunk() {
+    let mut c = config();
+    c.bdat_chunk_size = 4;
+    let mut h = Harness::ready(c, &["CHUNKING"]);
+    h.session
+        .send_mail(h.now, envelope(&["<b@mx.test>"]))
+        .unwrap();
+    assert_eq!(h.session.body(h.now, b"abcdefghijkl").unwrap(), 12);
+    h.session.end_body(h.now).unwrap();
+    h.drain();
+    assert_eq!(h.take_wire(), "MAIL FROM:<a@client.test>\r\n");
+    h.feed("250 ok\r\n");
+    assert_eq!(h.take_wire(), "RCPT TO:<b@mx.test>\r\n");
+    h.feed("250 ok\r\n");
+    assert_eq!(h.take_wire(), "BDAT 4\r\nabcd");
+    h.feed("552 too big\r\n");
+    assert_eq!(
+        h.take_wire(),
+        "RSET\r\n",
+        "no chunk after the refusal, an RSET"
+    );
+    let events = h.take_events();
+    let Some(ClientEvent::TransactionComplete(result)) = events.last() else {
+        panic!("{events:?}");
+    };
+    assert!(!result.all_delivered());
+    assert_eq!(result.recipients[0].reply().code().get(), 552);
+}
