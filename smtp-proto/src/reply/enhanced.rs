@@ -182,11 +182,11 @@ impl EnhancedCode {
     }
 
     /// Appends the textual form to `out`.
-    pub(crate) fn write_to(self, out: &mut alloc::vec::Vec<u8>) {
-        out.push(b'0' + self.class);
-        out.push(b'.');
+    pub(crate) fn write_to<B: bytes::BufMut + ?Sized>(self, out: &mut B) {
+        out.put_u8(b'0' + self.class);
+        out.put_u8(b'.');
         push_number(out, self.subject);
-        out.push(b'.');
+        out.put_u8(b'.');
         push_number(out, self.detail);
     }
 }
@@ -218,14 +218,14 @@ fn digits_len(n: u16) -> usize {
     }
 }
 
-fn push_number(out: &mut alloc::vec::Vec<u8>, n: u16) {
+fn push_number<B: bytes::BufMut + ?Sized>(out: &mut B, n: u16) {
     if n >= 100 {
-        out.push(b'0' + (n / 100 % 10) as u8);
+        out.put_u8(b'0' + (n / 100 % 10) as u8);
     }
     if n >= 10 {
-        out.push(b'0' + (n / 10 % 10) as u8);
+        out.put_u8(b'0' + (n / 10 % 10) as u8);
     }
-    out.push(b'0' + (n % 10) as u8);
+    out.put_u8(b'0' + (n % 10) as u8);
 }
 
 impl fmt::Display for EnhancedCode {

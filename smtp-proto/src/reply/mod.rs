@@ -297,27 +297,33 @@ impl Reply {
     /// allows); an empty continuation line is `250-CRLF`.
     pub fn encode(&self, out: &mut Vec<u8>) {
         out.reserve(self.encoded_len());
+        self.encode_to(out);
+    }
+
+    /// [`encode`](Reply::encode) into any buffer (the sessions write straight
+    /// into their output buffer).
+    pub(crate) fn encode_to<B: bytes::BufMut + ?Sized>(&self, out: &mut B) {
         let last = self.lines.len().saturating_sub(1);
         for (i, line) in self.lines.iter().enumerate() {
-            out.extend_from_slice(&self.code.digits());
+            out.put_slice(&self.code.digits());
             let sep = if i == last { b' ' } else { b'-' };
             match self.enhanced {
                 Some(e) => {
-                    out.push(sep);
+                    out.put_u8(sep);
                     e.write_to(out);
                     if !line.is_empty() {
-                        out.push(b' ');
-                        out.extend_from_slice(line.as_bytes());
+                        out.put_u8(b' ');
+                        out.put_slice(line.as_bytes());
                     }
                 }
                 None => {
                     if i != last || !line.is_empty() {
-                        out.push(sep);
-                        out.extend_from_slice(line.as_bytes());
+                        out.put_u8(sep);
+                        out.put_slice(line.as_bytes());
                     }
                 }
             }
-            out.extend_from_slice(b"\r\n");
+            out.put_slice(b"\r\n");
         }
     }
 

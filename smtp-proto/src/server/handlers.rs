@@ -6,7 +6,7 @@ use alloc::vec::Vec;
 use core::fmt::Write;
 use core::ops::Range;
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Buf, Bytes};
 
 use super::{
     Blame, BodyState, HelloKind, MessageFindings, Pending, Phase, SaslStep, ServerEvent,
@@ -63,31 +63,6 @@ impl ContentSink for Pieces<'_> {
     }
 }
 
-/// Appends a reply to `out` in its wire form (RFC 5321 §4.2.1, RFC 2034 §4),
-/// straight into the output buffer.
-fn encode_reply(reply: &Reply, out: &mut BytesMut) {
-    let lines = reply.lines();
-    let last = lines.len().saturating_sub(1);
-    let code = reply.code().get();
-    for (i, line) in lines.iter().enumerate() {
-        let sep = if i == last { ' ' } else { '-' };
-        match reply.enhanced() {
-            Some(e) if line.is_empty() => {
-                let _ = write!(out, "{code}{sep}{e}\r\n");
-            }
-            Some(e) => {
-                let _ = write!(out, "{code}{sep}{e} {line}\r\n");
-            }
-            None if i == last && line.is_empty() => {
-                let _ = write!(out, "{code}\r\n");
-            }
-            None => {
-                let _ = write!(out, "{code}{sep}{line}\r\n");
-            }
-        }
-    }
-}
-
 impl ServerSession {
     // ----- replies ----------------------------------------------------------
 
@@ -95,11 +70,12 @@ impl ServerSession {
     /// every reply but the greeting and the HELO/EHLO response; none on 3xx).
     pub(super) fn build(&self, code: u16, enhanced: (u8, u16, u16), text: &str) -> Reply {
         let code = ReplyCode::new(code).unwrap_or(ReplyCode::new(451).expect("451 is valid"));
-        let enhanced = if self.config.enhanced_codes() && code.get() / 100 != 3 {
-            EnhancedCode::new(enhanced.0, enhanced.1, enhanced.2)
-        } else {
-            None
-        };
+        // `Reply::new` drops a code whose class is not the reply's (a 3xx has none).
+        let enhanced = self
+            .config
+            .enhanced_codes()
+            .then(|| EnhancedCode::new(enhanced.0, enhanced.1, enhanced.2))
+            .flatten();
         Reply::new(code, enhanced, text)
     }
 
@@ -114,9 +90,11 @@ impl ServerSession {
     /// constant of this module (no control characters, far below 512 octets).
     pub(super) fn send_static(&mut self, code: u16, enhanced: (u8, u16, u16), text: &'static str) {
         let e = enhanced;
-        let enhanced = self.config.enhanced_codes() && code / 100 != 3;
+        // RFC 2034 §3, RFC 3463 §2: the class is the reply's first digit (so a
+        // 354 goes without one).
+        let enhanced = self.config.enhanced_codes() && u16::from(e.0) == code / 100;
         let out = &mut self.out;
-        let _ = if enhanced && u16::from(e.0) == code / 100 {
+        let _ = if enhanced {
             write!(out, "{code} {}.{}.{} {text}\r\n", e.0, e.1, e.2)
         } else {
             write!(out, "{code} {text}\r\n")
@@ -124,7 +102,7 @@ impl ServerSession {
     }
 
     pub(super) fn send_reply(&mut self, reply: &Reply) {
-        encode_reply(reply, &mut self.out);
+        reply.encode_to(&mut self.out);
     }
 
     /// Adds a generic enhanced code (`class.0.0`) to an application reply that
