@@ -108,12 +108,15 @@ impl ServerSession {
     /// Adds a generic enhanced code (`class.0.0`) to an application reply that
     /// has none, when ENHANCEDSTATUSCODES is on.
     pub(super) fn with_enhanced(&self, reply: Reply) -> Reply {
-        let code = reply.code().get();
-        if reply.enhanced().is_some() || !self.config.enhanced_codes() || code / 100 == 3 {
+        if reply.enhanced().is_some() || !self.config.enhanced_codes() {
             return reply;
         }
-        let class = (code / 100) as u8;
-        Reply::new(reply.code(), EnhancedCode::new(class, 0, 0), &reply.text())
+        let class = (reply.code().get() / 100) as u8;
+        // RFC 3463 §3.1: classes 2, 4 and 5 only (a 3xx reply has none).
+        match EnhancedCode::new(class, 0, 0) {
+            Some(generic) => Reply::new(reply.code(), Some(generic), &reply.text()),
+            None => reply,
+        }
     }
 
     /// An error reply caused by the peer: counted against the error budget
