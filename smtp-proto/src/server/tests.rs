@@ -468,3 +468,54 @@ fn eof_drops_a_decision_not_yet_handed_out() {
     }
     assert!(seen.iter().all(|e| !e.needs_decision()), "{seen:?}");
 }
+
+/// Sends `lines` after EHLO, every decision accepted; returns what came back
+/// after the EHLO reply.
+fn after_ehlo(config: ServerConfig, lines: &[u8]) -> String {
+    let mut s = session(config);
+    feed(&mut s, b"EHLO c.test\r\n");
+    let _ = drain(&mut s, &mut accept_all);
+    feed(&mut s, lines);
+    text(&drain(&mut s, &mut accept_all))
+}
+
+/// Mutation-testing find: HELP lists STARTTLS only when it is offered.
+#[test]
+fn help_lists_starttls_only_when_offered() {
+    let mut config = ServerConfig::new("mx.test");
+    let out = after_ehlo(config.clone(), b"HELP\r\n");
+    assert!(
+        out.starts_with("214 ") && !out.contains("STARTTLS"),
+        "{out}"
+    );
+    config.extensions.starttls = true;
+    let out = after_ehlo(config, b"HELP\r\n");
+    assert!(out.contains(" STARTTLS"), "{out}");
+}
+
+/// Mutation-testing find: only an HTTP method *with* an HTTP version is taken
+/// for an HTTP request (421 and close); anything else is an unknown command.
+#[test]
+fn http_probe_needs_method_and_version() {
+    let config = ServerConfig::new("mx.test");
+    for line in [&b"GET\r\n"[..], b"GET /\r\n", b"FETCH / HTTP/1.1\r\n"] {
+        let out = after_ehlo(config.clone(), line);
+        assert!(out.starts_with("500 5.5.2 "), "{line:?}: {out}");
+    }
+    let out = after_ehlo(config, b"GET / HTTP/1.1\r\n");
+    assert!(out.starts_with("421 4.7.0 "), "{out}");
+}
+
+/// Mutation-testing find: BODY=BINARYMIME needs both BINARYMIME and CHUNKING
+/// (RFC 3030 §3).
+#[test]
+fn binarymime_needs_chunking_too() {
+    let mut config = ServerConfig::new("mx.test");
+    config.extensions.binary_mime = true;
+    config.extensions.chunking = false;
+    let out = after_ehlo(config.clone(), b"MAIL FROM:<a@c.test> BODY=BINARYMIME\r\n");
+    assert!(out.starts_with("555 "), "{out}");
+    config.extensions.chunking = true;
+    let out = after_ehlo(config, b"MAIL FROM:<a@c.test> BODY=BINARYMIME\r\n");
+    assert!(out.starts_with("250 "), "{out}");
+}
