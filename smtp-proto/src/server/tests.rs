@@ -519,3 +519,55 @@ fn binarymime_needs_chunking_too() {
     let out = after_ehlo(config, b"MAIL FROM:<a@c.test> BODY=BINARYMIME\r\n");
     assert!(out.starts_with("250 "), "{out}");
 }
+
+/// Mutation-testing find: a refused BDAT counts against the error budget,
+/// unless it only follows from a refused MAIL (RFC 2920 §3.1).
+#[test]
+fn refused_bdat_counts_unless_mail_was_refused() {
+    let mut config = ServerConfig::new("mx.test");
+    config.max_errors = 3;
+    let three = b"BDAT 1\r\nxBDAT 1\r\nxBDAT 1\r\nx";
+    // No MAIL at all: three sequence errors end the session.
+    let out = after_ehlo(config.clone(), three);
+    assert!(
+        out.ends_with("421 4.7.0 mx.test Error: too many errors\r\n"),
+        "{out}"
+    );
+    // Behind a refused MAIL they are consequences: not counted.
+    let mut s = session(config);
+    feed(&mut s, b"EHLO c.test\r\n");
+    let _ = drain(&mut s, &mut accept_all);
+    feed(&mut s, b"MAIL FROM:<a@c.test>\r\n");
+    feed(&mut s, three);
+    let out = text(&drain(&mut s, &mut |e| match e {
+        ServerEvent::MailFrom { .. } => Some(Decision::Reject(Reply::new(
+            ReplyCode::new(550).unwrap(),
+            None,
+            "no",
+        ))),
+        e => accept_all(e),
+    }));
+    assert!(!out.contains("421"), "{out}");
+    assert_eq!(
+        out.matches("503 5.5.1 Error: need MAIL command").count(),
+        3,
+        "{out}"
+    );
+}
+
+/// Mutation-testing find: a BDAT message of exactly the size limit is
+/// accepted, one octet more is not (RFC 1870 §6.3), per chunk and in total.
+#[test]
+fn bdat_size_limit_is_inclusive() {
+    let mut config = ServerConfig::new("mx.test");
+    config.max_message_size = Some(10);
+    let tx = |chunks: &[u8]| {
+        let mut line = b"MAIL FROM:<a@c.test>\r\nRCPT TO:<b@x.test>\r\n".to_vec();
+        line.extend_from_slice(chunks);
+        after_ehlo(config.clone(), &line)
+    };
+    assert!(tx(b"BDAT 10 LAST\r\n0123456789").ends_with("250 2.0.0 Ok: queued\r\n"));
+    assert!(tx(b"BDAT 11 LAST\r\n0123456789a").contains("552 5.3.4"));
+    assert!(tx(b"BDAT 5\r\n01234BDAT 5 LAST\r\n56789").ends_with("250 2.0.0 Ok: queued\r\n"));
+    assert!(tx(b"BDAT 5\r\n01234BDAT 6 LAST\r\n56789a").contains("552 5.3.4"));
+}
