@@ -571,3 +571,59 @@ fn bdat_size_limit_is_inclusive() {
     assert!(tx(b"BDAT 5\r\n01234BDAT 5 LAST\r\n56789").ends_with("250 2.0.0 Ok: queued\r\n"));
     assert!(tx(b"BDAT 5\r\n01234BDAT 6 LAST\r\n56789a").contains("552 5.3.4"));
 }
+
+/// Mutation-testing finds: a DATA message of exactly the size limit is
+/// accepted and one octet more refused; content past the limit is never
+/// handed out, and no piece is empty.
+#[test]
+fn data_size_limit_is_inclusive_and_content_stops_at_it() {
+    let mut config = ServerConfig::new("mx.test");
+    config.max_message_size = Some(10);
+    let tx = |body: &[u8]| {
+        let mut s = session(config.clone());
+        feed(
+            &mut s,
+            b"EHLO c.test\r\nMAIL FROM:<a@c.test>\r\nRCPT TO:<b@x.test>\r\nDATA\r\n",
+        );
+        let _ = drain(&mut s, &mut accept_all);
+        let mut pieces = Vec::new();
+        for byte in body {
+            feed(&mut s, &[*byte]);
+            let _ = drain(&mut s, &mut |e| {
+                if let ServerEvent::MessageData(b) = e {
+                    pieces.push(b.len());
+                }
+                accept_all(e)
+            });
+        }
+        feed(&mut s, b".\r\n");
+        let out = text(&drain(&mut s, &mut |e| {
+            if let ServerEvent::MessageData(b) = e {
+                pieces.push(b.len());
+            }
+            accept_all(e)
+        }));
+        (out, pieces)
+    };
+    let (out, pieces) = tx(b"01234567\r\n");
+    assert_eq!(out, "250 2.0.0 Ok: queued\r\n");
+    assert_eq!(pieces.iter().sum::<usize>(), 10);
+    let (out, pieces) = tx(b"0123456789abcdef\r\n");
+    assert!(out.starts_with("552 5.3.4 "), "{out}");
+    assert!(pieces.iter().sum::<usize>() <= 10, "{pieces:?}");
+    assert!(pieces.iter().all(|&n| n > 0), "{pieces:?}");
+}
+
+/// Mutation-testing find: AUTH LOGIN with an empty user name is malformed.
+#[test]
+fn auth_login_with_an_empty_user_name_is_refused() {
+    let mut config = ServerConfig::new("mx.test");
+    config.extensions.auth = alloc::vec![crate::wire::sasl::Mechanism::Login];
+    config.auth_without_tls = true;
+    let out = after_ehlo(config, b"AUTH LOGIN\r\n\r\n");
+    assert!(out.starts_with("334 VXNlcm5hbWU6\r\n"), "{out}");
+    assert!(
+        out.ends_with("535 5.7.8 Error: malformed authentication data\r\n"),
+        "{out}"
+    );
+}
