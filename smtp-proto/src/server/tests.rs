@@ -627,3 +627,43 @@ fn auth_login_with_an_empty_user_name_is_refused() {
         "{out}"
     );
 }
+
+/// Mutation-testing find: the application's own reply to HELO is used.
+#[test]
+fn helo_accepted_with_a_custom_reply() {
+    let mut s = session(ServerConfig::new("mx.test"));
+    feed(&mut s, b"HELO c.test\r\n");
+    let out = text(&drain(&mut s, &mut |e| match e {
+        ServerEvent::Hello { .. } => Some(Decision::AcceptWith(Reply::new(
+            ReplyCode::new(250).unwrap(),
+            None,
+            "mx.test greets c.test",
+        ))),
+        e => accept_all(e),
+    }));
+    assert!(out.ends_with("250 mx.test greets c.test\r\n"), "{out}");
+}
+
+/// Mutation-testing find: refusing an OAuth token with 421 closes at once,
+/// without the error-challenge exchange of RFC 7628 §3.2.2.
+#[test]
+fn oauth_refused_with_421_closes_without_a_challenge() {
+    let mut config = ServerConfig::new("mx.test");
+    config.extensions.auth = alloc::vec![crate::wire::sasl::Mechanism::XOAuth2];
+    config.auth_without_tls = true;
+    let mut s = session(config);
+    feed(&mut s, b"EHLO c.test\r\n");
+    let _ = drain(&mut s, &mut accept_all);
+    // user=u^Aauth=Bearer t^A^A
+    feed(&mut s, b"AUTH XOAUTH2 dXNlcj11AWF1dGg9QmVhcmVyIHQBAQ==\r\n");
+    let out = text(&drain(&mut s, &mut |e| match e {
+        ServerEvent::Auth { .. } => Some(Decision::Reject(Reply::new(
+            ReplyCode::new(421).unwrap(),
+            None,
+            "shutting down",
+        ))),
+        e => accept_all(e),
+    }));
+    assert_eq!(out, "421 4.0.0 shutting down\r\n");
+    assert!(s.is_closed());
+}

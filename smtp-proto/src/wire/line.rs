@@ -158,6 +158,45 @@ mod tests {
         ));
     }
 
+    /// Mutation-testing finds: a bare CR is the verdict only when the octet
+    /// after it is within the limit; an LF as the very first octet is a line.
+    #[test]
+    fn bare_cr_at_the_limit_and_lf_first() {
+        let mut line = alloc::vec![b'a'; 511];
+        line.extend_from_slice(b"\rX");
+        assert!(matches!(
+            frame_line(&line, 512, LineEnding::Strict),
+            Framed::Invalid {
+                error: LineError::TooLong,
+                ..
+            }
+        ));
+        let mut line = alloc::vec![b'a'; 510];
+        line.extend_from_slice(b"\rX");
+        assert!(matches!(
+            frame_line(&line, 512, LineEnding::Strict),
+            Framed::Invalid {
+                error: LineError::BareCr,
+                ..
+            }
+        ));
+        assert_eq!(
+            frame_line(b"\nNOOP", 512, LineEnding::Lenient),
+            Framed::Line {
+                line: b"",
+                consumed: 1
+            }
+        );
+        assert!(matches!(
+            frame_line(b"\nNOOP", 512, LineEnding::Strict),
+            Framed::Invalid {
+                error: LineError::BareLf,
+                consumed: 1,
+                complete: true
+            }
+        ));
+    }
+
     #[test]
     fn partial_at_limit_waiting_for_lf() {
         let mut line = alloc::vec![b'a'; 510];
