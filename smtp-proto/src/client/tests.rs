@@ -823,3 +823,67 @@ fn no_more_chunks_after_a_refused_chunk() {
     assert!(!result.all_delivered());
     assert_eq!(result.recipients[0].reply().code().get(), 552);
 }
+
+/// Mutation-testing find: `BodyWanted` comes as soon as half the body buffer
+/// is free, before the output that frees it is even taken.
+#[test]
+fn body_wanted_at_half_the_buffer() {
+    let mut c = config();
+    c.max_body_buffer = 200_000;
+    let mut h = Harness::ready(c, &["PIPELINING"]);
+    h.session
+        .send_mail(h.now, envelope(&["<b@mx.test>"]))
+        .unwrap();
+    h.drain();
+    h.take_events();
+    h.feed("250 ok\r\n250 ok\r\n354 go\r\n");
+    h.take_events();
+    h.take_wire();
+    assert_eq!(h.session.body(h.now, &[b'x'; 150_000]).unwrap(), 150_000);
+    // 64 KiB go to the output at once; the rest (under half the buffer) waits.
+    assert_eq!(
+        h.session.poll_output(),
+        Output::Event(ClientEvent::BodyWanted)
+    );
+}
+
+/// Mutation-testing find: without PIPELINING a BDAT chunk waits for the reply
+/// to the one before, and the session builds no more than the next one: the
+/// rest of the body stays in the (bounded) body buffer.
+#[test]
+fn one_chunk_ahead_without_pipelining() {
+    let mut c = config();
+    c.bdat_chunk_size = 4;
+    c.max_body_buffer = 100;
+    let mut h = Harness::ready(c, &["CHUNKING"]);
+    h.session
+        .send_mail(h.now, envelope(&["<b@mx.test>"]))
+        .unwrap();
+    assert_eq!(h.session.body(h.now, &[b'x'; 100]).unwrap(), 100);
+    h.drain();
+    h.feed("250 ok\r\n");
+    h.feed("250 ok\r\n");
+    assert_eq!(h.take_wire().matches("BDAT 4\r\n").count(), 1);
+    // One chunk written, one built and queued behind it: 92 octets wait.
+    assert_eq!(h.session.body_capacity(), 8);
+}
+
+/// Mutation-testing find: a chunk is filled up to the chunk size, taking only
+/// what is missing (here after the normaliser held back a CR).
+#[test]
+fn chunks_are_filled_to_their_size_only() {
+    let mut c = config();
+    c.bdat_chunk_size = 4;
+    let mut h = Harness::ready(c, &["PIPELINING", "CHUNKING"]);
+    h.session
+        .send_mail(h.now, envelope(&["<b@mx.test>"]))
+        .unwrap();
+    assert_eq!(h.session.body(h.now, b"abc\rdefgh").unwrap(), 9);
+    h.drain();
+    h.feed("250 ok\r\n250 ok\r\n");
+    let wire = h.take_wire();
+    assert!(
+        wire.ends_with("BDAT 5\r\nabc\r\nBDAT 4\r\ndefg"),
+        "{wire:?}"
+    );
+}
