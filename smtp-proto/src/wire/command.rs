@@ -1058,6 +1058,32 @@ mod tests {
             Command::Ehlo(HeloName::Unchecked("my_host".into()))
         );
         assert!(parse_command(b"EHLO a b", &lenient).is_err());
+        // Mutation-testing find: lenient names are bounded like a domain (255
+        // octets, brackets allowed for): 257 accepted, 258 refused.
+        let name = "x_".repeat(128) + "x";
+        let line = alloc::format!("EHLO {name}");
+        assert_eq!(
+            parse_command(line.as_bytes(), &lenient).unwrap(),
+            Command::Ehlo(HeloName::Unchecked(name.as_str().into()))
+        );
+        let line = alloc::format!("EHLO {name}x");
+        assert!(parse_command(line.as_bytes(), &lenient).is_err());
+    }
+
+    /// Mutation-testing find: under SMTPUTF8 an EHLO name may be a U-label
+    /// domain (RFC 6531 §3.7.1); without it, not.
+    #[test]
+    fn ehlo_utf8_name_needs_smtputf8() {
+        let utf8 = ParseOptions {
+            smtputf8: true,
+            ..ParseOptions::default()
+        };
+        let line = "EHLO bücher.example".as_bytes();
+        assert!(matches!(
+            parse_command(line, &utf8).unwrap(),
+            Command::Ehlo(HeloName::Host(_))
+        ));
+        assert!(parse_command(line, &ParseOptions::default()).is_err());
     }
 
     #[test]
