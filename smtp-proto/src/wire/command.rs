@@ -1070,6 +1070,36 @@ mod tests {
         assert!(parse_command(line.as_bytes(), &lenient).is_err());
     }
 
+    /// Mutation-testing finds: an AUTH initial response must be one base64
+    /// token; `validate` refuses a lone CR as well as a lone LF; `into_owned`
+    /// keeps every text field.
+    #[test]
+    fn auth_initial_response_validate_and_into_owned() {
+        assert!(parse("AUTH PLAIN  dGVzdA==").is_err(), "two spaces");
+        assert!(parse("AUTH PLAIN dGVz dA==").is_err());
+        let opts = ParseOptions::default();
+        for text in ["a\rb", "a\nb"] {
+            assert_eq!(
+                Command::Noop(Some(text.into())).validate(&opts),
+                Err(CommandError::ControlCharacter),
+                "{text:?}"
+            );
+        }
+        for line in [
+            "NOOP hello",
+            "VRFY someone",
+            "EXPN list",
+            "HELP topic",
+            "XFOO bar baz",
+            "AUTH PLAIN dGVzdA==",
+            "EHLO my.host",
+            "MAIL FROM:<a@b.example> ENVID=x+2By",
+        ] {
+            let cmd = parse(line).unwrap();
+            assert_eq!(cmd.clone().into_owned(), cmd, "{line}");
+        }
+    }
+
     /// Mutation-testing find: under SMTPUTF8 an EHLO name may be a U-label
     /// domain (RFC 6531 §3.7.1); without it, not.
     #[test]
