@@ -687,6 +687,37 @@ mod tests {
         })
     }
 
+    /// Mutation-testing finds: `is_done` follows the end of data, and content
+    /// that arrived in one input comes out as one run of it (no copies of
+    /// line ends, not even of empty lines).
+    #[test]
+    fn done_flag_and_one_run_per_input() {
+        struct Runs(Vec<Range<usize>>, usize);
+        impl ContentSink for Runs {
+            fn run(&mut self, _input: &[u8], range: Range<usize>) {
+                match self.0.last_mut() {
+                    Some(last) if last.end == range.start => last.end = range.end,
+                    _ => self.0.push(range),
+                }
+            }
+            fn literal(&mut self, _bytes: &'static [u8]) {
+                self.1 += 1;
+            }
+        }
+        let mut dec = decoder(BareLineEnding::Reject);
+        assert!(!dec.is_done());
+        let input = b"Subject: x\r\n\r\n\r\nbody\r\n.\r\n";
+        let mut runs = Runs(Vec::new(), 0);
+        let status = dec.decode_into(input, &mut runs);
+        assert!(status.done && dec.is_done());
+        assert_eq!(runs.0, [0..input.len() - 3], "one run");
+        assert_eq!(runs.1, 0, "no literals");
+        let mut dec = decoder(BareLineEnding::Reject);
+        let mut out = Vec::new();
+        let _ = dec.decode(b"abc\r\n", &mut out);
+        assert!(!dec.is_done());
+    }
+
     /// Decodes `input` in one go.
     fn decode_all(policy: BareLineEnding, input: &[u8]) -> (Vec<u8>, DecodeStatus, DataDecoder) {
         let mut dec = decoder(policy);
