@@ -65,7 +65,7 @@
 //! drain; [`handle_bytes`](ClientSession::handle_bytes) takes at most what fits
 //! in the input buffer and returns how much it took (keep the rest); once the
 //! session has decided to close, every input answers
-//! [`ApiMisuse::Closed`](crate::output::ApiMisuse::Closed). Feed the server's
+//! [`ApiMisuse::Closed`]. Feed the server's
 //! bytes only after draining: a reply is matched only with a command that was
 //! already handed out when its bytes were fed, and one that arrives ahead of
 //! its command is [`ServerFault::PrematureReply`].
