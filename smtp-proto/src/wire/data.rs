@@ -710,7 +710,7 @@ mod tests {
         let mut runs = Runs(Vec::new(), 0);
         let status = dec.decode_into(input, &mut runs);
         assert!(status.done && dec.is_done());
-        assert_eq!(runs.0, [0..input.len() - 3], "one run");
+        assert_eq!(runs.0, alloc::vec![0..input.len() - 3], "one run");
         assert_eq!(runs.1, 0, "no literals");
         let mut dec = decoder(BareLineEnding::Reject);
         let mut out = Vec::new();
