@@ -1,7 +1,21 @@
-//! tokio adapter for smtp-proto: server with a handler API and a mail-sending client (not yet implemented).
+//! The tokio adapter of [`smtp_proto`]: an SMTP/LMTP [`server`] with a
+//! [`Handler`](server::Handler) API, a mail-sending [`client`], TLS with
+//! rustls (STARTTLS and implicit TLS, [`tls`]) and Maildir delivery
+//! ([`maildir`]).
 //!
-//! This crate is a skeleton: the adapter is built on the `smtp-proto` session state
-//! machines, which land first. It re-exports the core so that the dependency is real.
+//! The protocol is all in the sans-IO core, re-exported as [`proto`]; this
+//! crate only runs its drain loop (ARCHITECTURE.md, "The drain loop") over
+//! tokio sockets: reads feed the session, each batch of output is one write,
+//! timers come from the session's deadlines, and a decision of the
+//! application may await while pipelined input waits in the session.
+
 #![forbid(unsafe_code)]
+
+pub mod client;
+mod clock;
+pub mod maildir;
+pub mod server;
+mod stream;
+pub mod tls;
 
 pub use smtp_proto as proto;

@@ -491,6 +491,52 @@ impl ServerSession {
         Ok(())
     }
 
+    /// The server is shutting down (RFC 5321 §3.8): the session answers
+    /// `421 4.3.2 <hostname> Service shutting down` and closes, whatever it was
+    /// doing. A transaction in progress is abandoned (its content is never
+    /// committed: [`ServerEvent::TransactionReset`]) and a pending decision is
+    /// dropped, as at the end of input. During a TLS handshake nothing can be
+    /// written in plaintext: the session just closes.
+    ///
+    /// Adapters call it when a graceful shutdown's grace period is over; a
+    /// session that is still busy then is cut off with a reply the client
+    /// understands (a 4yz: it will try again later) instead of a silent close.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use smtp_proto::output::Output;
+    /// use smtp_proto::server::{ServerConfig, ServerSession};
+    /// use smtp_proto::time::Instant;
+    ///
+    /// let now = Instant::ZERO;
+    /// let mut session = ServerSession::new(Arc::new(ServerConfig::new("mx.example.net")), now);
+    /// session.handle_shutdown(now).unwrap();
+    /// let mut wire = Vec::new();
+    /// loop {
+    ///     match session.poll_output() {
+    ///         Output::Transmit(bytes) => wire.extend_from_slice(&bytes),
+    ///         Output::Close => break,
+    ///         _ => {}
+    ///     }
+    /// }
+    /// assert_eq!(wire, b"421 4.3.2 mx.example.net Service shutting down\r\n");
+    /// ```
+    pub fn handle_shutdown(&mut self, now: Instant) -> Result<(), ApiMisuse> {
+        if self.is_closed() {
+            return Err(ApiMisuse::Closed);
+        }
+        self.now = now;
+        self.deadline = None;
+        // Nobody will answer a decision now.
+        self.events.retain(|e| !e.needs_decision());
+        if !matches!(self.phase, Phase::TlsHandshake) {
+            let text = format!("{} Service shutting down", self.config.hostname);
+            self.send(421, (4, 3, 2), &text);
+        }
+        self.close();
+        Ok(())
+    }
+
     /// The TLS handshake that [`Output::StartTls`] asked for is done. Everything
     /// learnt before it (HELO name, authentication, transaction) is forgotten
     /// (RFC 3207 §4.2); the client must send EHLO again.

@@ -667,3 +667,49 @@ fn oauth_refused_with_421_closes_without_a_challenge() {
     assert_eq!(out, "421 4.0.0 shutting down\r\n");
     assert!(s.is_closed());
 }
+
+/// RFC 5321 §3.8: a shutdown in the middle of a message answers 421, abandons
+/// the transaction (its content is never committed) and closes for good.
+#[test]
+fn shutdown_mid_message_answers_421_and_resets() {
+    let mut s = session(ServerConfig::new("mx.example"));
+    drain(&mut s, &mut accept_all);
+    feed(
+        &mut s,
+        b"EHLO c.example\r\nMAIL FROM:<a@c.example>\r\nRCPT TO:<b@mx.example>\r\nDATA\r\n",
+    );
+    drain(&mut s, &mut accept_all);
+    feed(&mut s, b"Subject: half a message\r\n");
+    let mut events = Vec::new();
+    drain(&mut s, &mut |e| {
+        events.push(e.clone());
+        None
+    });
+    s.handle_shutdown(Instant::ZERO).unwrap();
+    let mut after = Vec::new();
+    let out = drain(&mut s, &mut |e| {
+        after.push(e.clone());
+        None
+    });
+    assert_eq!(text(&out), "421 4.3.2 mx.example Service shutting down\r\n");
+    assert_eq!(after, [ServerEvent::TransactionReset]);
+    assert!(s.is_closed());
+    assert_eq!(s.poll_output(), Output::Close);
+    assert_eq!(s.handle_shutdown(Instant::ZERO), Err(ApiMisuse::Closed));
+    assert_eq!(
+        s.respond(Instant::ZERO, Decision::Accept),
+        Err(ApiMisuse::Closed)
+    );
+}
+
+/// A decision the application has not been asked for yet is dropped at
+/// shutdown: nobody will answer it, and nothing but the 421 is written.
+#[test]
+fn shutdown_drops_a_decision_not_handed_out() {
+    let mut s = session(ServerConfig::new("mx.example"));
+    s.handle_shutdown(Instant::ZERO).unwrap();
+    assert!(
+        matches!(s.poll_output(), Output::Transmit(b) if b[..] == b"421 4.3.2 mx.example Service shutting down\r\n"[..])
+    );
+    assert_eq!(s.poll_output(), Output::Close);
+}

@@ -1,0 +1,277 @@
+//! An SMTP (or LMTP) server on tokio: listeners, TLS, a connection limit,
+//! graceful shutdown, and the application's [`Handler`].
+//!
+//! ```no_run
+//! use smtp_tokio::proto::server::ServerConfig;
+//! use smtp_tokio::server::{Handler, Message, Server};
+//! use smtp_tokio::proto::server::Decision;
+//!
+//! #[derive(Clone)]
+//! struct Print;
+//!
+//! impl Handler for Print {
+//!     const BUFFER_CONTENT: bool = true;
+//!     async fn message(&mut self, message: &Message) -> Decision {
+//!         println!("{} octets from {}", message.content.len(), message.envelope.sender);
+//!         Decision::Accept
+//!     }
+//! }
+//!
+//! # async fn run() -> std::io::Result<()> {
+//! let server = Server::builder(ServerConfig::new("mx.example.org"))
+//!     .listen("127.0.0.1:2525".parse().unwrap())
+//!     .bind()
+//!     .await?;
+//! println!("listening on {}", server.local_addrs()[0]);
+//! server.run_until(Print, async { let _ = tokio::signal::ctrl_c().await; }).await
+//! # }
+//! ```
+
+mod conn;
+mod handler;
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use smtp_proto::server::ServerConfig;
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinSet;
+use tracing::{debug, info, warn};
+
+pub use handler::{ConnectionInfo, Envelope, Handler, Message};
+
+use crate::tls::TlsIdentity;
+use conn::{Shared, Shutdown};
+
+/// Builds a [`Server`]: listeners, TLS and limits around a core
+/// [`ServerConfig`].
+#[derive(Debug)]
+pub struct ServerBuilder {
+    config: ServerConfig,
+    plain: Vec<SocketAddr>,
+    implicit_tls: Vec<SocketAddr>,
+    tls: Option<TlsIdentity>,
+    max_connections: usize,
+    write_timeout: Duration,
+    handshake_timeout: Duration,
+    grace_period: Duration,
+}
+
+impl ServerBuilder {
+    /// A plaintext listener (port 25 or 587 in production; port 0 picks a free
+    /// one). STARTTLS is offered on it when a certificate is configured.
+    pub fn listen(mut self, addr: SocketAddr) -> Self {
+        self.plain.push(addr);
+        self
+    }
+
+    /// An implicit-TLS listener (RFC 8314 §3.3, port 465): the TLS handshake
+    /// comes before the greeting. Needs [`ServerBuilder::tls`].
+    pub fn listen_tls(mut self, addr: SocketAddr) -> Self {
+        self.implicit_tls.push(addr);
+        self
+    }
+
+    /// The certificate: enables STARTTLS on the plaintext listeners (RFC 3207)
+    /// and serves the implicit-TLS ones.
+    pub fn tls(mut self, identity: TlsIdentity) -> Self {
+        self.tls = Some(identity);
+        self
+    }
+
+    /// At most this many connections at once (default 1,000); more wait in
+    /// the listen backlog until one ends.
+    pub fn max_connections(mut self, n: usize) -> Self {
+        self.max_connections = n.max(1);
+        self
+    }
+
+    /// How long writing one batch of replies may take before the connection
+    /// is dropped (default: the core's command timeout, 5 minutes): a peer
+    /// that never reads is cut off, and its replies do not pile up.
+    pub fn write_timeout(mut self, timeout: Duration) -> Self {
+        self.write_timeout = timeout;
+        self
+    }
+
+    /// How long a TLS handshake may take (default 60 s).
+    pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
+        self.handshake_timeout = timeout;
+        self
+    }
+
+    /// How long sessions may go on after a shutdown was asked for before they
+    /// get `421` and are closed (default 30 s).
+    pub fn grace_period(mut self, grace: Duration) -> Self {
+        self.grace_period = grace;
+        self
+    }
+
+    /// Binds every listener.
+    pub async fn bind(mut self) -> io::Result<Server> {
+        if self.plain.is_empty() && self.implicit_tls.is_empty() {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "no listener"));
+        }
+        if !self.implicit_tls.is_empty() && self.tls.is_none() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "an implicit-TLS listener needs a certificate",
+            ));
+        }
+        self.config.extensions.starttls = self.tls.is_some();
+        let mut listeners = Vec::new();
+        for (addrs, implicit_tls) in [(&self.plain, false), (&self.implicit_tls, true)] {
+            for addr in addrs {
+                let listener = TcpListener::bind(addr).await?;
+                listeners.push((listener, implicit_tls));
+            }
+        }
+        let shared = Arc::new(Shared {
+            config: Arc::new(self.config),
+            tls: self.tls.map(|t| t.config()),
+            write_timeout: self.write_timeout,
+            handshake_timeout: self.handshake_timeout,
+        });
+        Ok(Server {
+            listeners,
+            shared,
+            max_connections: self.max_connections,
+            grace_period: self.grace_period,
+        })
+    }
+}
+
+/// A bound server, ready to run.
+#[derive(Debug)]
+pub struct Server {
+    listeners: Vec<(TcpListener, bool)>,
+    shared: Arc<Shared>,
+    max_connections: usize,
+    grace_period: Duration,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared").finish_non_exhaustive()
+    }
+}
+
+impl Server {
+    /// A builder around the core's configuration (hostname, extensions,
+    /// limits, timeouts, policy).
+    pub fn builder(config: ServerConfig) -> ServerBuilder {
+        let write_timeout = config.timeouts.command;
+        ServerBuilder {
+            config,
+            plain: Vec::new(),
+            implicit_tls: Vec::new(),
+            tls: None,
+            max_connections: 1000,
+            write_timeout,
+            handshake_timeout: Duration::from_secs(60),
+            grace_period: Duration::from_secs(30),
+        }
+    }
+
+    /// The bound addresses: plaintext listeners first, then implicit-TLS
+    /// ones, each in the order given.
+    pub fn local_addrs(&self) -> Vec<SocketAddr> {
+        self.listeners
+            .iter()
+            .filter_map(|(l, _)| l.local_addr().ok())
+            .collect()
+    }
+
+    /// The core configuration the sessions run with.
+    pub fn config(&self) -> &ServerConfig {
+        &self.shared.config
+    }
+
+    /// Serves until the process ends.
+    pub async fn run<H: Handler>(self, handler: H) -> io::Result<()> {
+        self.run_until(handler, std::future::pending()).await
+    }
+
+    /// Serves until `signal` completes, then shuts down gracefully: stops
+    /// accepting, lets sessions finish for the grace period, then answers
+    /// `421 4.3.2` on those still open (RFC 5321 §3.8) and closes them.
+    pub async fn run_until<H: Handler>(
+        self,
+        handler: H,
+        signal: impl Future<Output = ()> + Send,
+    ) -> io::Result<()> {
+        let (shutdown_tx, shutdown_rx) = watch::channel(Shutdown::Running);
+        let permits = Arc::new(Semaphore::new(self.max_connections));
+        let mut sessions = JoinSet::new();
+        let mut acceptors = JoinSet::new();
+        let (conn_tx, mut conn_rx) = tokio::sync::mpsc::channel(16);
+        for (listener, implicit_tls) in self.listeners {
+            let conn_tx = conn_tx.clone();
+            let permits = permits.clone();
+            acceptors.spawn(async move {
+                loop {
+                    let Ok(permit) = permits.clone().acquire_owned().await else {
+                        return;
+                    };
+                    match listener.accept().await {
+                        Ok((tcp, peer)) => {
+                            if conn_tx
+                                .send((tcp, peer, implicit_tls, permit))
+                                .await
+                                .is_err()
+                            {
+                                return;
+                            }
+                        }
+                        Err(e) => {
+                            // Out of file descriptors and the like: wait a little.
+                            warn!(error = %e, "accept failed");
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                        }
+                    }
+                }
+            });
+        }
+        drop(conn_tx);
+        let mut signal = std::pin::pin!(signal);
+        loop {
+            tokio::select! {
+                () = &mut signal => break,
+                next = conn_rx.recv() => {
+                    let Some((tcp, peer, implicit_tls, permit)) = next else { break };
+                    let local = tcp.local_addr().unwrap_or(peer);
+                    let info = ConnectionInfo { peer, local, implicit_tls };
+                    let shared = self.shared.clone();
+                    let handler = handler.clone();
+                    let shutdown = shutdown_rx.clone();
+                    sessions.spawn(async move {
+                        conn::serve(tcp, info, shared, handler, shutdown).await;
+                        drop(permit);
+                    });
+                }
+                Some(_) = sessions.join_next(), if !sessions.is_empty() => {}
+            }
+        }
+        info!(sessions = sessions.len(), "shutting down");
+        acceptors.abort_all();
+        drop(conn_rx);
+        let _ = shutdown_tx.send(Shutdown::Draining);
+        let grace = tokio::time::sleep(self.grace_period);
+        tokio::pin!(grace);
+        loop {
+            tokio::select! {
+                next = sessions.join_next() => if next.is_none() { break },
+                () = &mut grace => {
+                    debug!(sessions = sessions.len(), "grace period over");
+                    let _ = shutdown_tx.send(Shutdown::Now);
+                    while sessions.join_next().await.is_some() {}
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,105 @@
+//! A TCP connection that is plaintext or TLS, and can be upgraded in place
+//! (STARTTLS, RFC 3207).
+
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use rustls_pki_types::ServerName;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+
+/// The connection under a session.
+pub(crate) enum Stream {
+    Plain(TcpStream),
+    Server(Box<tokio_rustls::server::TlsStream<TcpStream>>),
+    Client(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+    /// Only while a handshake has the socket; any I/O is an error.
+    Upgrading,
+}
+
+fn upgrading() -> io::Error {
+    io::Error::new(io::ErrorKind::NotConnected, "the TLS handshake failed")
+}
+
+impl Stream {
+    /// Whether TLS is up.
+    pub(crate) fn is_tls(&self) -> bool {
+        matches!(self, Stream::Server(_) | Stream::Client(_))
+    }
+
+    /// The server side of a TLS handshake on this (plaintext) connection.
+    pub(crate) async fn accept_tls(&mut self, config: Arc<rustls::ServerConfig>) -> io::Result<()> {
+        let Stream::Plain(tcp) = std::mem::replace(self, Stream::Upgrading) else {
+            return Err(io::Error::other("TLS is already up"));
+        };
+        let tls = tokio_rustls::TlsAcceptor::from(config).accept(tcp).await?;
+        *self = Stream::Server(Box::new(tls));
+        Ok(())
+    }
+
+    /// The client side of a TLS handshake on this (plaintext) connection.
+    pub(crate) async fn connect_tls(
+        &mut self,
+        config: Arc<rustls::ClientConfig>,
+        name: ServerName<'static>,
+    ) -> io::Result<()> {
+        let Stream::Plain(tcp) = std::mem::replace(self, Stream::Upgrading) else {
+            return Err(io::Error::other("TLS is already up"));
+        };
+        let tls = tokio_rustls::TlsConnector::from(config)
+            .connect(name, tcp)
+            .await?;
+        *self = Stream::Client(Box::new(tls));
+        Ok(())
+    }
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Server(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Client(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Upgrading => Poll::Ready(Err(upgrading())),
+        }
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::Server(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::Client(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::Upgrading => Poll::Ready(Err(upgrading())),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
+            Stream::Server(s) => Pin::new(s).poll_flush(cx),
+            Stream::Client(s) => Pin::new(s).poll_flush(cx),
+            Stream::Upgrading => Poll::Ready(Err(upgrading())),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::Server(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::Client(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::Upgrading => Poll::Ready(Ok(())),
+        }
+    }
+}
