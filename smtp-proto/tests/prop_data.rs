@@ -271,3 +271,65 @@ proptest! {
         prop_assert_eq!(chunk.is_complete(), input.len() >= size as usize);
     }
 }
+
+/// The longest CRLF-terminated line of decoded `content` (CRLF included), or
+/// its unterminated last line: the reference for `DataDecoder::longest_line`.
+fn reference_longest_line(content: &[u8]) -> u64 {
+    let (mut longest, mut start, mut i) = (0u64, 0, 0);
+    while i + 1 < content.len() {
+        if content[i] == b'\r' && content[i + 1] == b'\n' {
+            longest = longest.max((i + 2 - start) as u64);
+            start = i + 2;
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    longest.max((content.len() - start) as u64)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// Mutation-testing finds: the longest-line accounting (RFC 5321
+    /// §4.5.3.1.6) of the fast path, the bare line ending paths and lines
+    /// split across inputs agrees with the decoded content under every split,
+    /// and `findings()` carries it (with `line_too_long` past the 1,000-octet
+    /// limit). Lines are long (up to 1,100 octets) with odd bytes inside.
+    #[test]
+    fn longest_line_is_counted_under_every_split(
+        lines in prop::collection::vec((0usize..1100, interesting_bytes(6)), 0..5),
+        end in any::<bool>(),
+        cuts in cuts(),
+        policy in policy(),
+    ) {
+        let mut input = Vec::new();
+        for (len, odd) in &lines {
+            input.extend(std::iter::repeat_n(b'x', *len));
+            input.extend_from_slice(odd);
+            input.extend(std::iter::repeat_n(b'y', len / 2));
+            input.extend_from_slice(b"\r\n");
+        }
+        if end {
+            input.extend_from_slice(b".\r\n");
+        }
+        for pieces in [vec![&input[..]], chunks(&input, &cuts)] {
+            let mut dec = DataDecoder::new(DataDecoderConfig {
+                bare_line_ending: policy,
+                max_line_len: 1000,
+            });
+            let mut out = Vec::new();
+            for p in &pieces {
+                if dec.decode(p, &mut out).done {
+                    break;
+                }
+            }
+            let expected = reference_longest_line(&out);
+            prop_assert_eq!(dec.longest_line(), expected);
+            let f = dec.findings();
+            prop_assert_eq!(f.longest_line, expected);
+            prop_assert_eq!(f.line_too_long, expected > 1000);
+            prop_assert_eq!(dec.line_too_long(), expected > 1000);
+        }
+    }
+}

@@ -718,6 +718,39 @@ mod tests {
         assert!(!dec.is_done());
     }
 
+    /// Mutation-testing finds: the fast path hands out a stretch of ordinary
+    /// lines as **one** `run` call (not one per line, and a CRLF inside it is
+    /// never a separate run or a literal); it stops only before a line that
+    /// starts with `.` or CR, which the state machine must look at.
+    #[test]
+    fn ordinary_lines_are_one_run_call() {
+        struct Calls(Vec<Range<usize>>, usize);
+        impl ContentSink for Calls {
+            fn run(&mut self, _input: &[u8], range: Range<usize>) {
+                self.0.push(range);
+            }
+            fn literal(&mut self, _bytes: &'static [u8]) {
+                self.1 += 1;
+            }
+        }
+        let cases: [(&[u8], &[Range<usize>]); 4] = [
+            (b"abc\r\ndef\r\nghi\r\n.\r\n", &[0..15]),
+            // A line starting with CR (here an empty one) goes to the state machine.
+            (b"abc\r\n\r\ndef\r\n.\r\n", &[0..5, 5..7, 7..12]),
+            // So does one starting with a dot (the stuffing dot is dropped).
+            (b"abc\r\n..x\r\nyz\r\n.\r\n", &[0..5, 6..14]),
+            // A line not ended yet runs on in the same run.
+            (b"a\r\nb", &[0..4]),
+        ];
+        for (input, expected) in cases {
+            let mut dec = decoder(BareLineEnding::Reject);
+            let mut calls = Calls(Vec::new(), 0);
+            let _ = dec.decode_into(input, &mut calls);
+            assert_eq!(calls.0, expected, "{input:?}");
+            assert_eq!(calls.1, 0, "no literals: {input:?}");
+        }
+    }
+
     /// Decodes `input` in one go.
     fn decode_all(policy: BareLineEnding, input: &[u8]) -> (Vec<u8>, DecodeStatus, DataDecoder) {
         let mut dec = decoder(policy);
