@@ -300,6 +300,7 @@ proptest! {
     fn longest_line_is_counted_under_every_split(
         lines in prop::collection::vec((0usize..1100, interesting_bytes(6)), 0..5),
         end in any::<bool>(),
+        partial in 0usize..1100,
         cuts in cuts(),
         policy in policy(),
     ) {
@@ -312,6 +313,9 @@ proptest! {
         }
         if end {
             input.extend_from_slice(b".\r\n");
+        } else {
+            // A line in progress counts with the octets seen so far.
+            input.extend(std::iter::repeat_n(b'z', partial));
         }
         for pieces in [vec![&input[..]], chunks(&input, &cuts)] {
             let mut dec = DataDecoder::new(DataDecoderConfig {

@@ -24,6 +24,38 @@ fn upgrading() -> io::Error {
 }
 
 impl Stream {
+    /// Reads into `buf`, reserving `size` octets only once there is something
+    /// to read on a plaintext connection: an idle connection holds no read
+    /// buffer. (Under TLS, rustls buffers the records itself.)
+    pub(crate) async fn read_into(&mut self, buf: &mut bytes::BytesMut, size: usize) -> io::Result<usize> {
+        use tokio::io::AsyncReadExt;
+        let reserve = |buf: &mut bytes::BytesMut| {
+            if buf.capacity() - buf.len() < size / 4 {
+                buf.reserve(size);
+            }
+        };
+        match self {
+            Stream::Plain(tcp) => loop {
+                tcp.readable().await?;
+                reserve(buf);
+                match tcp.try_read_buf(buf) {
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        // A wake-up with nothing to read: give the buffer back.
+                        if buf.is_empty() {
+                            *buf = bytes::BytesMut::new();
+                        }
+                        continue;
+                    }
+                    result => return result,
+                }
+            },
+            other => {
+                reserve(buf);
+                other.read_buf(buf).await
+            }
+        }
+    }
+
     /// Whether TLS is up.
     pub(crate) fn is_tls(&self) -> bool {
         matches!(self, Stream::Server(_) | Stream::Client(_))

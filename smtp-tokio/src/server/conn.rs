@@ -8,7 +8,7 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use smtp_proto::output::Output;
 use smtp_proto::server::{Decision, ServerConfig, ServerEvent, ServerSession};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::sync::watch;
 use tracing::{Instrument, debug, info, warn};
 
@@ -145,11 +145,9 @@ async fn run<H: Handler>(
                 continue;
             }
         }
-        if conn.unread.is_empty() && conn.unread.capacity() > 2 * READ_SIZE {
+        if conn.unread.is_empty() {
+            // Idle: no read buffer until there is something to read.
             conn.unread = BytesMut::new();
-        }
-        if wants_read && conn.unread.capacity() - conn.unread.len() < READ_SIZE / 4 {
-            conn.unread.reserve(READ_SIZE);
         }
         let state = *shutdown.borrow();
         if state == Shutdown::Now {
@@ -157,7 +155,7 @@ async fn run<H: Handler>(
             continue;
         }
         tokio::select! {
-            read = conn.stream.read_buf(&mut conn.unread), if wants_read => {
+            read = conn.stream.read_into(&mut conn.unread, READ_SIZE), if wants_read => {
                 if read? == 0 {
                     misuse(conn.session.handle_eof(clock::now()))?;
                 } else {
@@ -283,5 +281,35 @@ impl<H: Handler> Conn<H> {
             misuse(self.session.respond(clock::now(), Decision::Reject(reply)))?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// An idle connection costs its task (this future), the session and the
+    /// socket, nothing else: the future stays small (3.1 KB in a debug build
+    /// when this was written) so that thousands of idle connections are cheap.
+    #[tokio::test]
+    async fn the_connection_future_is_small() {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let shared = std::sync::Arc::new(super::Shared {
+            config: std::sync::Arc::new(smtp_proto::server::ServerConfig::new("x")),
+            tls: None,
+            write_timeout: std::time::Duration::from_secs(1),
+            handshake_timeout: std::time::Duration::from_secs(1),
+        });
+        let (_tx, rx) = tokio::sync::watch::channel(super::Shutdown::Running);
+        let info = super::ConnectionInfo {
+            peer: addr,
+            local: addr,
+            implicit_tls: false,
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let m = crate::maildir::Maildir::new(dir.path(), "x").unwrap();
+        let fut = super::serve(tcp, info, shared, m, rx);
+        let size = std::mem::size_of_val(&fut);
+        assert!(size < 6 * 1024, "the connection future is {size} bytes");
     }
 }

@@ -36,7 +36,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use smtp_proto::server::ServerConfig;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 use tracing::{debug, info, warn};
@@ -55,12 +55,22 @@ pub struct ServerBuilder {
     implicit_tls: Vec<SocketAddr>,
     tls: Option<TlsIdentity>,
     max_connections: usize,
+    backlog: u32,
     write_timeout: Duration,
     handshake_timeout: Duration,
     grace_period: Duration,
 }
 
 impl ServerBuilder {
+    /// The listen backlog: connections the kernel completes while the server
+    /// has not accepted them yet (default 1,024; the standard library's 128
+    /// drops SYNs under a burst of connections, and clients retry only a
+    /// second later).
+    pub fn backlog(mut self, backlog: u32) -> Self {
+        self.backlog = backlog.max(1);
+        self
+    }
+
     /// A plaintext listener (port 25 or 587 in production; port 0 picks a free
     /// one). STARTTLS is offered on it when a certificate is configured.
     pub fn listen(mut self, addr: SocketAddr) -> Self {
@@ -125,7 +135,14 @@ impl ServerBuilder {
         let mut listeners = Vec::new();
         for (addrs, implicit_tls) in [(&self.plain, false), (&self.implicit_tls, true)] {
             for addr in addrs {
-                let listener = TcpListener::bind(addr).await?;
+                let socket = if addr.is_ipv4() {
+                    TcpSocket::new_v4()?
+                } else {
+                    TcpSocket::new_v6()?
+                };
+                socket.set_reuseaddr(true)?;
+                socket.bind(*addr)?;
+                let listener = socket.listen(self.backlog)?;
                 listeners.push((listener, implicit_tls));
             }
         }
@@ -170,6 +187,7 @@ impl Server {
             implicit_tls: Vec::new(),
             tls: None,
             max_connections: 1000,
+            backlog: 1024,
             write_timeout,
             handshake_timeout: Duration::from_secs(60),
             grace_period: Duration::from_secs(30),

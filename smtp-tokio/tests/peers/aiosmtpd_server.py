@@ -29,7 +29,8 @@ class Store:
 
 def authenticator(server, session, envelope, mechanism, auth_data):
     ok = auth_data.login == b"user" and auth_data.password == b"pass"
-    return AuthResult(success=ok)
+    # handled=False: aiosmtpd answers the failure itself (535 5.7.8).
+    return AuthResult(success=ok, handled=False)
 
 
 ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
