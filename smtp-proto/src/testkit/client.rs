@@ -73,6 +73,24 @@ pub enum ClientStep {
     Advance(Duration),
 }
 
+impl ClientStep {
+    /// Whether the step gives the session something to act on (the server's
+    /// bytes or their end, an application call, the clock, the TLS
+    /// handshake): only these make events happen. Every `E:` line belongs to
+    /// the input step before it.
+    pub fn is_input(&self) -> bool {
+        matches!(
+            self,
+            ClientStep::Server(_)
+                | ClientStep::ServerAtOnce(_)
+                | ClientStep::App { .. }
+                | ClientStep::StartTls
+                | ClientStep::Eof
+                | ClientStep::Advance(_)
+        )
+    }
+}
+
 /// A parsed client transcript.
 pub type ClientScript = Transcript<ClientStep>;
 
@@ -479,21 +497,6 @@ fn parse_call(call: &str) -> Result<Call, String> {
     Ok(Call::SendMail { envelope, body })
 }
 
-/// Whether a step gives the session something to act on (the server's bytes
-/// or their end, an application call, the clock, the TLS handshake): only
-/// these make events happen.
-fn is_input(step: &ClientStep) -> bool {
-    matches!(
-        step,
-        ClientStep::Server(_)
-            | ClientStep::ServerAtOnce(_)
-            | ClientStep::App { .. }
-            | ClientStep::StartTls
-            | ClientStep::Eof
-            | ClientStep::Advance(_)
-    )
-}
-
 struct Run {
     driver: Driver<ClientSession>,
     /// Every event but `BodyWanted`, described, in order, with the step
@@ -685,7 +688,7 @@ pub fn run_client_transcript(
     let mut current = 0;
     for (i, step) in script.steps.iter().enumerate() {
         windows.push(current);
-        if is_input(step) {
+        if step.is_input() {
             current = i + 1;
         }
     }
