@@ -113,8 +113,8 @@ mod runner;
 mod script;
 
 pub use client::{
-    ClientScript, ClientStep, apply_client_config, describe_client_event, parse_client_script,
-    run_client_transcript,
+    AppCall, ClientScript, ClientStep, apply_client_config, describe_client_event, parse_app_call,
+    parse_client_script, run_client_transcript,
 };
 pub use common::{Chunking, Splitter, Transcript, TranscriptError, escape, matches, written};
 pub use runner::{
