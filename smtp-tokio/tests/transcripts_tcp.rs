@@ -28,16 +28,21 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use rustls_pki_types::ServerName;
+use smtp_proto::Protocol;
+use smtp_proto::client::{ClientConfig, ClientEvent, TlsPolicy};
 use smtp_proto::reply::{EnhancedCode, Reply, ReplyCode};
 use smtp_proto::server::{Decision, HelloKind, ServerConfig, ServerEvent};
 use smtp_proto::testkit::{
-    Chunking, Script, Splitter, Step, apply_config, describe_server_event, escape, matches,
-    parse_decision, parse_script, written,
+    AppCall, Chunking, ClientScript, ClientStep, Script, Splitter, Step, apply_client_config,
+    apply_config, describe_client_event, describe_server_event, escape, matches, parse_app_call,
+    parse_client_script, parse_decision, parse_script, written,
 };
 use smtp_proto::wire::command::HeloName;
+use smtp_proto::wire::command::Verb;
 use smtp_proto::wire::params::{MailParameters, RcptParameters};
 use smtp_proto::wire::path::{ForwardPath, ReversePath};
 use smtp_proto::wire::sasl::{Credentials, Mechanism};
+use smtp_tokio::client::{ClientOptions, Connection, Error as ClientErrorTokio, Security};
 use smtp_tokio::server::{ConnectionInfo, Envelope, Handler, Message, Server};
 use smtp_tokio::tls::{TlsIdentity, Trust};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -99,10 +104,10 @@ async fn pause(piece: usize) {
 // The test's end of a connection
 // ---------------------------------------------------------------------------
 
-/// A socket that is plaintext or TLS (client side).
+/// A socket that is plaintext or TLS (either side).
 enum Stream {
     Plain(TcpStream),
-    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+    Tls(Box<dyn Io>),
     /// During a failed handshake.
     Gone,
 }
@@ -116,11 +121,16 @@ impl Stream {
         }
     }
 
+    fn take_plain(&mut self) -> Result<TcpStream, String> {
+        match std::mem::replace(self, Stream::Gone) {
+            Stream::Plain(tcp) => Ok(tcp),
+            _ => Err("TLS is already up".into()),
+        }
+    }
+
     /// The client side of a TLS handshake on this plaintext stream.
     async fn start_tls(&mut self) -> Result<(), String> {
-        let Stream::Plain(tcp) = std::mem::replace(self, Stream::Gone) else {
-            return Err("TLS is already up".into());
-        };
+        let tcp = self.take_plain()?;
         let config = Trust::Insecure
             .client_config()
             .map_err(|e| format!("TLS config: {e}"))?;
@@ -128,6 +138,20 @@ impl Stream {
         let tls = tokio::time::timeout(
             EXPECT_TIMEOUT,
             tokio_rustls::TlsConnector::from(config).connect(name, tcp),
+        )
+        .await
+        .map_err(|_| "TLS handshake timed out".to_string())?
+        .map_err(|e| format!("TLS handshake failed: {e}"))?;
+        *self = Stream::Tls(Box::new(tls));
+        Ok(())
+    }
+
+    /// The server side of a TLS handshake on this plaintext stream.
+    async fn accept_tls(&mut self, config: Arc<rustls::ServerConfig>) -> Result<(), String> {
+        let tcp = self.take_plain()?;
+        let tls = tokio::time::timeout(
+            EXPECT_TIMEOUT,
+            tokio_rustls::TlsAcceptor::from(config).accept(tcp),
         )
         .await
         .map_err(|_| "TLS handshake timed out".to_string())?
@@ -368,7 +392,7 @@ fn server_skip(script: &Script) -> Option<&'static str> {
 /// STARTTLS, before the handshake began; sent in pieces it reaches the TLS
 /// handshake instead and breaks it (as it would in any server): such a
 /// transcript is replayed whole only.
-fn server_chunkings(script: &Script) -> (Vec<Chunking>, Option<&'static str>) {
+fn server_chunkings(script: &Script) -> (Vec<Chunking>, Vec<&'static str>) {
     let injects = script.steps.iter().any(|step| {
         let Step::Client(bytes) = step else {
             return false;
@@ -385,12 +409,12 @@ fn server_chunkings(script: &Script) -> (Vec<Chunking>, Option<&'static str>) {
     if injects {
         (
             vec![Chunking::Whole],
-            Some(
+            vec![
                 "plaintext pipelined behind STARTTLS: whole only (it must arrive in the STARTTLS's read)",
-            ),
+            ],
         )
     } else {
-        (CHUNKINGS.to_vec(), None)
+        (CHUNKINGS.to_vec(), Vec::new())
     }
 }
 
@@ -770,7 +794,7 @@ async fn replay_all<S: Send + Sync + 'static>(
     kind: &str,
     parse: fn(&str) -> Result<S, String>,
     skip: fn(&S) -> Option<&'static str>,
-    chunkings: fn(&S) -> (Vec<Chunking>, Option<&'static str>),
+    chunkings: fn(&S) -> (Vec<Chunking>, Vec<&'static str>),
     replay: impl AsyncReplay<S>,
 ) -> (usize, Vec<(&'static str, Vec<String>)>) {
     let files = transcripts(kind);
@@ -796,7 +820,7 @@ async fn replay_all<S: Send + Sync + 'static>(
         }
         replayed += 1;
         let (chunkings, partial) = chunkings(&script);
-        if let Some(why) = partial {
+        for why in partial {
             println!("{kind}: {file}: {why}");
         }
         for chunking in chunkings {
@@ -870,5 +894,363 @@ async fn server_transcripts_over_tcp() {
     assert!(
         replayed >= SERVER_REPLAYED,
         "only {replayed} server transcripts replayed, expected at least {SERVER_REPLAYED}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Client transcripts
+// ---------------------------------------------------------------------------
+
+/// The client transcripts replayed; losing any fails the test.
+const CLIENT_REPLAYED: usize = 80;
+
+/// The `ClientOptions` a client transcript's `@config` comes to, if the
+/// options can say all of it (they set the EHLO name, LMTP, the TLS policy,
+/// the credentials and CHUNKING; the rest keeps the core's defaults).
+fn client_options(script: &ClientScript, port: u16) -> Result<ClientOptions, &'static str> {
+    let mut wanted = ClientConfig::new("client.test").expect("a name");
+    for (k, v) in &script.config {
+        apply_client_config(&mut wanted, k, v).map_err(|_| "a bad @config")?;
+    }
+    let mut options = ClientOptions::new("127.0.0.1", port);
+    options.hello_name = wanted.hello_name.to_string();
+    options.lmtp = wanted.protocol == Protocol::Lmtp;
+    options.security = match (script.implicit_tls, wanted.tls) {
+        (true, TlsPolicy::Opportunistic) => Security::ImplicitTls,
+        (true, _) => return Err("@implicit-tls with a STARTTLS policy"),
+        (false, TlsPolicy::Disabled) => Security::Plain,
+        (false, TlsPolicy::Opportunistic) => Security::StartTlsOpportunistic,
+        (false, TlsPolicy::Required) => Security::StartTlsRequired,
+    };
+    options.trust = Trust::Insecure;
+    options.credentials = wanted.credentials.clone();
+    options.chunking = wanted.use_chunking;
+    options.connect_timeout = EXPECT_TIMEOUT;
+    options.write_timeout = EXPECT_TIMEOUT;
+    // What `Connection` will run with.
+    let mut ours = ClientConfig::new(&options.hello_name).expect("a name");
+    ours.tls = wanted.tls;
+    ours.credentials = options.credentials.clone();
+    ours.protocol = wanted.protocol;
+    ours.use_chunking = options.chunking;
+    if ours != wanted {
+        return Err(
+            "@config that ClientOptions cannot express (timeouts, limits, chunk size, ...)",
+        );
+    }
+    Ok(options)
+}
+
+/// Why a client transcript cannot be replayed through `Connection`, if it cannot.
+fn client_skip(script: &ClientScript) -> Option<&'static str> {
+    if let Err(why) = client_options(script, 25) {
+        return Some(why);
+    }
+    // Connection reads only during a call (connect, send, rset, noop, quit),
+    // and its calls run one after the other: every event must be the
+    // outcome of the call in progress, and no call may start while another
+    // is in progress.
+    let mut in_progress = true;
+    for step in &script.steps {
+        match step {
+            ClientStep::Event { pattern, .. } if !pattern.starts_with(b"Authenticated") => {
+                if !in_progress {
+                    return Some(
+                        "an event while no call is in progress (Connection reads only during a call)",
+                    );
+                }
+                in_progress = false;
+            }
+            ClientStep::App { error, .. } => {
+                if in_progress {
+                    return Some(
+                        "a call while another is in progress (Connection's calls are sequential)",
+                    );
+                }
+                in_progress = error.is_none();
+            }
+            _ => {}
+        }
+        let why = match step {
+            ClientStep::Advance(_) => "T+: the virtual clock",
+            ClientStep::ServerAtOnce(_) => "S!: bytes that must arrive in one read",
+            ClientStep::StartTlsPending => "starttls-pending: a handshake that never finishes",
+            ClientStep::App { call, .. } => match parse_app_call(call) {
+                Ok(AppCall::SendMail { body: None, .. } | AppCall::Body(_) | AppCall::EndBody) => {
+                    "a streamed body (Connection::send takes the whole body)"
+                }
+                Ok(_) => continue,
+                Err(_) => "an A: call that does not parse",
+            },
+            _ => continue,
+        };
+        return Some(why);
+    }
+    None
+}
+
+/// The splittings a client transcript keeps its meaning under, and what of
+/// it is not checked. Plaintext the server sends behind its `220` to
+/// STARTTLS, in the same step, is discarded by the client only when it
+/// arrived with the `220` (RFC 3207 §4.2): such a transcript is replayed
+/// whole only. `E: Authenticated` lines are not checked: `Connection`
+/// does not report that event (the AUTH exchange is still checked line by
+/// line, and a failure is reported as the error of `connect`).
+fn client_chunkings(script: &ClientScript) -> (Vec<Chunking>, Vec<&'static str>) {
+    let mut notes = Vec::new();
+    let injects = script.steps.windows(2).any(|w| match w {
+        [ClientStep::Server(bytes), ClientStep::StartTls] => bytes
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .is_some_and(|end| end + 2 < bytes.len()),
+        _ => false,
+    });
+    let chunkings = if injects {
+        notes.push(
+            "plaintext behind the 220 to STARTTLS: whole only (it must arrive in the 220's read)",
+        );
+        vec![Chunking::Whole]
+    } else {
+        CHUNKINGS.to_vec()
+    };
+    let authenticated = script.steps.iter().any(
+        |s| matches!(s, ClientStep::Event { pattern, .. } if pattern.starts_with(b"Authenticated")),
+    );
+    if authenticated {
+        notes.push("E: Authenticated not checked (Connection does not report it)");
+    }
+    (chunkings, notes)
+}
+
+/// What the application (the task driving `Connection`) reports.
+#[derive(Debug)]
+enum Outcome {
+    /// A result the API gives, described as the core's event would be.
+    Event(String),
+    /// A call refused at once (`Error::Envelope`): its `ClientError`, `Debug` form.
+    CallError(String),
+}
+
+/// Runs the application's side: `Connection::connect`, then each call the
+/// test hands over, reporting what each returned.
+async fn application(
+    options: ClientOptions,
+    mut calls: tokio::sync::mpsc::UnboundedReceiver<AppCall>,
+    outcomes: tokio::sync::mpsc::UnboundedSender<Outcome>,
+) {
+    let describe = |e: ClientEvent| Outcome::Event(describe_client_event(&e));
+    let report = |o: Outcome| {
+        let _ = outcomes.send(o);
+    };
+    let other = |e: ClientErrorTokio| match e {
+        ClientErrorTokio::Session(e) => describe(ClientEvent::Error(e)),
+        ClientErrorTokio::Refused(f) => describe(ClientEvent::TransactionFailed(f)),
+        ClientErrorTokio::Envelope(e) => Outcome::CallError(format!("{e:?}")),
+        other => Outcome::Event(format!("(connection error: {other})")),
+    };
+    let mut connection = match Connection::connect(&options).await {
+        Ok(c) => {
+            let caps = c.capabilities().cloned().expect("ready");
+            report(describe(ClientEvent::Ready(caps)));
+            Some(c)
+        }
+        Err(e) => {
+            report(other(e));
+            None
+        }
+    };
+    while let Some(call) = calls.recv().await {
+        let Some(c) = connection.as_mut() else {
+            report(Outcome::CallError("(no connection)".into()));
+            continue;
+        };
+        match call {
+            AppCall::SendMail {
+                envelope,
+                body: Some(body),
+            } => match c.send(envelope, &body[..]).await {
+                Ok(result) => report(describe(ClientEvent::TransactionComplete(result))),
+                Err(e) => report(other(e)),
+            },
+            AppCall::Rset | AppCall::Noop => {
+                let (verb, result) = if call == AppCall::Rset {
+                    (Verb::Rset, c.rset().await)
+                } else {
+                    (Verb::Noop, c.noop().await)
+                };
+                match result {
+                    Ok(reply) => report(describe(ClientEvent::Reply { verb, reply })),
+                    Err(e) => report(other(e)),
+                }
+            }
+            AppCall::Quit => {
+                if let Err(e) = connection.take().expect("a connection").quit().await {
+                    report(other(e));
+                }
+            }
+            streamed => report(Outcome::CallError(format!("cannot replay {streamed:?}"))),
+        }
+    }
+}
+
+/// One replay of a client transcript under one splitting.
+async fn replay_client(
+    script: &ClientScript,
+    chunking: Chunking,
+    tls: &Arc<rustls::ServerConfig>,
+) -> Result<(), String> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| format!("bind: {e}"))?;
+    let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+    let options = client_options(script, port).map_err(str::to_string)?;
+    let (call_tx, call_rx) = tokio::sync::mpsc::unbounded_channel();
+    let (out_tx, mut out_rx) = tokio::sync::mpsc::unbounded_channel();
+    let app = tokio::spawn(application(options, call_rx, out_tx));
+    let result = async {
+        let (tcp, _) = tokio::time::timeout(EXPECT_TIMEOUT, listener.accept())
+            .await
+            .map_err(|_| "the client did not connect".to_string())?
+            .map_err(|e| format!("accept: {e}"))?;
+        let _ = tcp.set_nodelay(true);
+        let mut peer = Peer::new(Stream::Plain(tcp), chunking);
+        if script.implicit_tls {
+            peer.stream.accept_tls(tls.clone()).await?;
+        }
+        play_client(script, &mut peer, tls, &call_tx, &mut out_rx).await
+    }
+    .await;
+    drop(call_tx);
+    let _ = tokio::time::timeout(Duration::from_secs(5), app).await;
+    result
+}
+
+async fn play_client(
+    script: &ClientScript,
+    peer: &mut Peer,
+    tls: &Arc<rustls::ServerConfig>,
+    calls: &tokio::sync::mpsc::UnboundedSender<AppCall>,
+    outcomes: &mut tokio::sync::mpsc::UnboundedReceiver<Outcome>,
+) -> Result<(), String> {
+    let at = |i: usize| {
+        let line = i
+            .checked_sub(1)
+            .and_then(|i| script.step_lines.get(i))
+            .copied()
+            .unwrap_or(0);
+        format!("step {i} (line {line})")
+    };
+    let next_outcome = async |outcomes: &mut tokio::sync::mpsc::UnboundedReceiver<Outcome>| {
+        match tokio::time::timeout(EXPECT_TIMEOUT, outcomes.recv()).await {
+            Ok(Some(o)) => Ok(o),
+            Ok(None) => Err("the application ended".to_string()),
+            Err(_) => Err("timed out".to_string()),
+        }
+    };
+    for (i, step) in script.steps.iter().enumerate() {
+        let index = i + 1;
+        let result = match step {
+            ClientStep::Server(bytes) => {
+                peer.send(bytes).await;
+                Ok(())
+            }
+            ClientStep::Client { text, prefix } => peer.expect_line("C", text, *prefix).await,
+            ClientStep::Unterminated(bytes) => peer.expect_unterminated("C", bytes).await,
+            ClientStep::ExpectClose => peer.expect_close("C").await,
+            ClientStep::ExpectSilence => peer.expect_silence("C").await,
+            ClientStep::StartTls => match peer.nothing_unmatched("C") {
+                Ok(()) => peer.stream.accept_tls(tls.clone()).await,
+                Err(e) => Err(e),
+            },
+            ClientStep::Eof => {
+                peer.shutdown().await;
+                Ok(())
+            }
+            ClientStep::App { call, error } => {
+                let parsed = parse_app_call(call)?;
+                let _ = calls.send(parsed);
+                match error {
+                    None => Ok(()),
+                    Some((pattern, prefix)) => match next_outcome(outcomes).await {
+                        Ok(Outcome::CallError(got))
+                            if matches(got.as_bytes(), pattern.as_bytes(), *prefix) =>
+                        {
+                            Ok(())
+                        }
+                        Ok(got) => Err(format!("{call}: expected error {pattern}, got {got:?}")),
+                        Err(e) => Err(format!("{call}: expected error {pattern}, but {e}")),
+                    },
+                }
+            }
+            ClientStep::Event { pattern, prefix } => {
+                if pattern.starts_with(b"Authenticated") {
+                    // Connection does not report it (see client_partial).
+                    continue;
+                }
+                let expected = written(pattern, *prefix);
+                match next_outcome(outcomes).await {
+                    Ok(Outcome::Event(got)) if matches(got.as_bytes(), pattern, *prefix) => Ok(()),
+                    Ok(got) => Err(format!(
+                        "event mismatch:\n  expected E: {expected}\n  got      {got:?}"
+                    )),
+                    Err(e) => Err(format!("expected E: {expected}, but {e}")),
+                }
+            }
+            ClientStep::ServerAtOnce(_) | ClientStep::StartTlsPending | ClientStep::Advance(_) => {
+                Err("a step that cannot be replayed".into())
+            }
+        };
+        result.map_err(|e| format!("{}: {}", at(index), with_lines(e, peer, "C")))?;
+    }
+    peer.finish("C", "client")
+        .await
+        .map_err(|e| format!("{}: {}", at(0), with_lines(e, peer, "C")))?;
+    if let Ok(o) = outcomes.try_recv() {
+        return Err(format!("unexpected outcome at the end: {o:?}"));
+    }
+    Ok(())
+}
+
+#[derive(Clone)]
+struct ClientReplay(Arc<rustls::ServerConfig>);
+
+impl AsyncReplay<ClientScript> for ClientReplay {
+    async fn replay(&self, script: Arc<ClientScript>, chunking: Chunking) -> Result<(), String> {
+        replay_client(&script, chunking, &self.0).await
+    }
+}
+
+/// A self-signed certificate for the scripted server's TLS.
+fn server_tls() -> Arc<rustls::ServerConfig> {
+    let made = rcgen::generate_simple_self_signed(vec!["mx.test".to_string()]).expect("a cert");
+    let key = rustls_pki_types::PrivateKeyDer::Pkcs8(rustls_pki_types::PrivatePkcs8KeyDer::from(
+        made.key_pair.serialize_der(),
+    ));
+    #[allow(deprecated)]
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("protocol versions")
+        .with_no_client_auth()
+        .with_single_cert(vec![made.cert.der().clone()], key)
+        .expect("a server config");
+    Arc::new(config)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_transcripts_over_tcp() {
+    let (replayed, skipped) = replay_all(
+        "client",
+        parse_client_script,
+        client_skip,
+        client_chunkings,
+        ClientReplay(server_tls()),
+    )
+    .await;
+    let skipped: usize = skipped.iter().map(|(_, n)| n.len()).sum();
+    println!("client: {replayed} replayed, {skipped} skipped");
+    assert!(
+        replayed >= CLIENT_REPLAYED,
+        "only {replayed} client transcripts replayed, expected at least {CLIENT_REPLAYED}"
     );
 }
