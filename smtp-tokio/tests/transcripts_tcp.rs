@@ -10,7 +10,12 @@
 //!   against the socket closing, `D:` against the content the handler got,
 //!   and `E:` against the handler's events, in order and each within the
 //!   input step it belongs to.
-//! * Client transcripts: see [`client`] below.
+//! * Client transcripts: an application task drives a `Connection`
+//!   (`connect`, then `send`, `rset`, `noop`, `quit` for the `A:` lines)
+//!   and reports what each call returned, described as the core's event
+//!   would be; a scripted server on a `TcpListener` writes the `S:` bytes
+//!   (with a real rustls server for STARTTLS and implicit TLS) and checks
+//!   the `C:` lines the client wrote, `C~ close` and `C~ silent`.
 //!
 //! Every transcript is played under several splittings of the peer's bytes
 //! (whole, byte by byte, random pieces), with pauses between the pieces so
