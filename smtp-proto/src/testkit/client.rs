@@ -73,6 +73,24 @@ pub enum ClientStep {
     Advance(Duration),
 }
 
+impl ClientStep {
+    /// Whether the step gives the session something to act on (the server's
+    /// bytes or their end, an application call, the clock, the TLS
+    /// handshake): only these make events happen. Every `E:` line belongs to
+    /// the input step before it.
+    pub fn is_input(&self) -> bool {
+        matches!(
+            self,
+            ClientStep::Server(_)
+                | ClientStep::ServerAtOnce(_)
+                | ClientStep::App { .. }
+                | ClientStep::StartTls
+                | ClientStep::Eof
+                | ClientStep::Advance(_)
+        )
+    }
+}
+
 /// A parsed client transcript.
 pub type ClientScript = Transcript<ClientStep>;
 
@@ -378,32 +396,47 @@ fn quoted(value: &str) -> Result<Vec<u8>, String> {
     unescape(&inner.replace("\\\"", "\\x22"), 0)
 }
 
-/// An application call parsed from an `A:` line.
-enum Call {
+/// An application call of an `A:` line ([`parse_app_call`]), for adapters
+/// that replay client transcripts through their own API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AppCall {
+    /// `send_mail ...`: the envelope, and the body handed over at once
+    /// (`None` with `stream`: `A: body` and `A: end_body` follow).
     SendMail {
+        /// The envelope the arguments describe.
         envelope: Envelope,
+        /// The whole body (empty by default), or `None` when it is streamed.
         body: Option<Vec<u8>>,
     },
+    /// `body "..."`: a piece of a streamed body.
     Body(Vec<u8>),
+    /// `end_body`: the streamed body is complete.
     EndBody,
+    /// `quit`.
     Quit,
+    /// `rset`.
     Rset,
+    /// `noop`.
     Noop,
 }
 
-fn parse_call(call: &str) -> Result<Call, String> {
+/// Parses the call of an `A:` line (the [`ClientStep::App`] `call`, without
+/// its `-> outcome`): `send_mail from=<a@b> to=<c@d>,<e@f> [body="..."]
+/// [stream] ...`, `body "..."`, `end_body`, `rset`, `noop`, `quit` (see the
+/// [format](super#client-transcripts)).
+pub fn parse_app_call(call: &str) -> Result<AppCall, String> {
     let words = words(call);
     let Some((verb, args)) = words.split_first() else {
         return Err("empty A: line".to_string());
     };
     match verb.as_str() {
-        "quit" => return Ok(Call::Quit),
-        "rset" => return Ok(Call::Rset),
-        "noop" => return Ok(Call::Noop),
-        "end_body" => return Ok(Call::EndBody),
+        "quit" => return Ok(AppCall::Quit),
+        "rset" => return Ok(AppCall::Rset),
+        "noop" => return Ok(AppCall::Noop),
+        "end_body" => return Ok(AppCall::EndBody),
         "body" => {
             let text = args.first().ok_or("body needs a quoted value")?;
-            return Ok(Call::Body(quoted(text)?));
+            return Ok(AppCall::Body(quoted(text)?));
         }
         "send_mail" => {}
         other => return Err(format!("unknown call {other}")),
@@ -476,22 +509,7 @@ fn parse_call(call: &str) -> Result<Call, String> {
             other => return Err(format!("unknown send_mail argument {other}")),
         }
     }
-    Ok(Call::SendMail { envelope, body })
-}
-
-/// Whether a step gives the session something to act on (the server's bytes
-/// or their end, an application call, the clock, the TLS handshake): only
-/// these make events happen.
-fn is_input(step: &ClientStep) -> bool {
-    matches!(
-        step,
-        ClientStep::Server(_)
-            | ClientStep::ServerAtOnce(_)
-            | ClientStep::App { .. }
-            | ClientStep::StartTls
-            | ClientStep::Eof
-            | ClientStep::Advance(_)
-    )
+    Ok(AppCall::SendMail { envelope, body })
 }
 
 struct Run {
@@ -614,11 +632,11 @@ impl Run {
     }
 
     fn app(&mut self, call: &str, error: &Option<(String, bool)>) -> Result<(), TranscriptError> {
-        let parsed = parse_call(call).map_err(|e| self.fail(e))?;
+        let parsed = parse_app_call(call).map_err(|e| self.fail(e))?;
         let now = self.driver.now;
         let session = &mut self.driver.session;
         let result: Result<(), ClientError> = match parsed {
-            Call::SendMail { envelope, body } => {
+            AppCall::SendMail { envelope, body } => {
                 let r = session.send_mail(now, envelope);
                 if r.is_ok()
                     && let Some(body) = body
@@ -628,21 +646,21 @@ impl Run {
                 }
                 r
             }
-            Call::Body(bytes) if self.body.is_empty() => session.body(now, &bytes).map(|n| {
+            AppCall::Body(bytes) if self.body.is_empty() => session.body(now, &bytes).map(|n| {
                 self.body.extend(&bytes[n..]);
             }),
-            Call::Body(bytes) => {
+            AppCall::Body(bytes) => {
                 self.body.extend(bytes);
                 Ok(())
             }
-            Call::EndBody if self.body.is_empty() => session.end_body(now),
-            Call::EndBody => {
+            AppCall::EndBody if self.body.is_empty() => session.end_body(now),
+            AppCall::EndBody => {
                 self.end_pending = true;
                 Ok(())
             }
-            Call::Quit => session.quit(now).map_err(Into::into),
-            Call::Rset => session.rset(now).map_err(Into::into),
-            Call::Noop => session.noop(now).map_err(Into::into),
+            AppCall::Quit => session.quit(now).map_err(Into::into),
+            AppCall::Rset => session.rset(now).map_err(Into::into),
+            AppCall::Noop => session.noop(now).map_err(Into::into),
         };
         match (result, error) {
             (Ok(()), None) => {}
@@ -685,7 +703,7 @@ pub fn run_client_transcript(
     let mut current = 0;
     for (i, step) in script.steps.iter().enumerate() {
         windows.push(current);
-        if is_input(step) {
+        if step.is_input() {
             current = i + 1;
         }
     }

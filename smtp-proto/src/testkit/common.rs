@@ -177,8 +177,11 @@ pub(crate) fn pattern(s: &str, line_no: usize) -> Result<(Vec<u8>, bool), String
     Ok((unescape(s, line_no)?, false))
 }
 
-/// Whether `actual` is `pattern`, byte for byte, or (with `prefix`) starts with it.
-pub(crate) fn matches(actual: &[u8], pattern: &[u8], prefix: bool) -> bool {
+/// Whether `actual` is `pattern`, byte for byte, or (with `prefix`) starts
+/// with it: how the runners check `S:`, `C:` and `E:` lines (the `pattern`
+/// and `prefix` of a parsed [`Step`](super::Step) or
+/// [`ClientStep`](super::ClientStep)).
+pub fn matches(actual: &[u8], pattern: &[u8], prefix: bool) -> bool {
     if prefix {
         actual.starts_with(pattern)
     } else {
@@ -188,8 +191,9 @@ pub(crate) fn matches(actual: &[u8], pattern: &[u8], prefix: bool) -> bool {
 
 /// Bytes written the way a pattern line would give them back exactly: valid
 /// UTF-8 as is, `\\ \r \n \t`, other control bytes and invalid UTF-8 as
-/// `\xHH`, and a trailing `*` as `\*`.
-pub(crate) fn escape(bytes: &[u8]) -> String {
+/// `\xHH`, and a trailing `*` as `\*`. For error messages that show what a
+/// session wrote.
+pub fn escape(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len());
     for chunk in bytes.utf8_chunks() {
         for c in chunk.valid().chars() {
@@ -213,8 +217,9 @@ pub(crate) fn escape(bytes: &[u8]) -> String {
     out
 }
 
-/// A pattern as it was written: escaped, with its `*` when it is a prefix.
-pub(crate) fn written(pattern: &[u8], prefix: bool) -> String {
+/// A pattern as it was written in the transcript: escaped (see [`escape`]),
+/// with its `*` when it is a prefix.
+pub fn written(pattern: &[u8], prefix: bool) -> String {
     let mut s = escape(pattern);
     if prefix {
         s.push('*');
@@ -258,6 +263,41 @@ pub enum Chunking {
     ByteByByte,
     /// Pieces of 1 to 17 bytes, from a xorshift generator with this seed.
     Random(u64),
+}
+
+/// Cuts the peer's bytes into pieces as a [`Chunking`] says: the runners'
+/// own splitter, for adapters that replay transcripts over real connections
+/// and want the same pieces.
+#[derive(Debug, Clone)]
+pub struct Splitter {
+    chunking: Chunking,
+    rng: Xorshift,
+}
+
+impl Splitter {
+    /// A splitter at the start of a transcript.
+    pub fn new(chunking: Chunking) -> Self {
+        let seed = match chunking {
+            Chunking::Random(seed) => seed | 1,
+            _ => 1,
+        };
+        Splitter {
+            chunking,
+            rng: Xorshift(seed),
+        }
+    }
+
+    /// The length of the next piece when `remaining` bytes wait: all of them
+    /// ([`Chunking::Whole`]), one, or 1 to 17 from the seeded generator;
+    /// never more than `remaining`, and at least one if any remain.
+    pub fn next_len(&mut self, remaining: usize) -> usize {
+        match self.chunking {
+            Chunking::Whole => remaining,
+            Chunking::ByteByByte => 1,
+            Chunking::Random(_) => 1 + (self.rng.next() % 17) as usize,
+        }
+        .min(remaining)
+    }
 }
 
 /// Why a transcript failed.
@@ -309,6 +349,7 @@ impl TranscriptError {
 }
 
 /// The generator behind [`Chunking::Random`].
+#[derive(Debug, Clone)]
 pub(crate) struct Xorshift(pub(crate) u64);
 
 impl Xorshift {
@@ -366,7 +407,7 @@ pub(crate) struct Driver<S> {
     /// The transcript's name, for errors.
     name: String,
     chunking: Chunking,
-    rng: Xorshift,
+    splitter: Splitter,
     /// The virtual clock.
     pub(crate) now: Instant,
     /// The 1-based index of the step being played (0: before or after them).
@@ -391,15 +432,11 @@ pub(crate) struct Driver<S> {
 impl<S> Driver<S> {
     /// A driver for a session just created at [`Instant::ZERO`].
     pub(crate) fn new<St>(script: &Transcript<St>, chunking: Chunking, session: S) -> Self {
-        let seed = match chunking {
-            Chunking::Random(seed) => seed | 1,
-            _ => 1,
-        };
         Driver {
             session,
             name: script.name.clone(),
             chunking,
-            rng: Xorshift(seed),
+            splitter: Splitter::new(chunking),
             now: Instant::ZERO,
             step: 0,
             step_lines: script.step_lines.clone(),
@@ -501,12 +538,7 @@ pub(crate) trait Runner {
             if d.pending.is_empty() || !d.wants_read || d.closed {
                 break;
             }
-            let n = match d.chunking {
-                Chunking::Whole => d.pending.len(),
-                Chunking::ByteByByte => 1,
-                Chunking::Random(_) => 1 + (d.rng.next() % 17) as usize,
-            }
-            .min(d.pending.len());
+            let n = d.splitter.next_len(d.pending.len());
             let chunk: Vec<u8> = d.pending.iter().take(n).copied().collect();
             match d.session.handle_bytes(d.now, &chunk) {
                 Ok(taken) => {

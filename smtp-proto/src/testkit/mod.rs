@@ -113,9 +113,11 @@ mod runner;
 mod script;
 
 pub use client::{
-    ClientScript, ClientStep, apply_client_config, describe_client_event, parse_client_script,
-    run_client_transcript,
+    AppCall, ClientScript, ClientStep, apply_client_config, describe_client_event, parse_app_call,
+    parse_client_script, run_client_transcript,
 };
-pub use common::{Chunking, Transcript, TranscriptError};
-pub use runner::{bless_server_transcript, run_server_transcript};
+pub use common::{Chunking, Splitter, Transcript, TranscriptError, escape, matches, written};
+pub use runner::{
+    bless_server_transcript, describe_server_event, parse_decision, run_server_transcript,
+};
 pub use script::{Script, Step, apply_config, parse_script};

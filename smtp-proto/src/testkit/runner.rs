@@ -13,8 +13,16 @@ use crate::server::{Decision, HelloKind, ServerConfig, ServerEvent, ServerSessio
 use crate::time::Instant;
 use crate::wire::sasl::Credentials;
 
-/// Describes an event the way `E:` lines are written.
-pub(crate) fn describe(event: &ServerEvent) -> String {
+/// Describes a server event the way `E:` lines are written: `Connected`,
+/// `Hello EHLO name`, `Auth MECH [authzid=A] user=U password=P` (or
+/// `user=U token=T`), `MailFrom <path> PARAMS`, `RcptTo <path> PARAMS`,
+/// `DataStart`, `MessageEnd size=N [bare] [8bit] [nul]`, `ClientFault REPLY`,
+/// and the `Debug` form of the others (`TransactionReset`,
+/// `TransactionFinished`, `TlsEstablished`).
+///
+/// An adapter that replays transcripts describes what its application saw
+/// with this, so that its `E:` lines read the same as the core's.
+pub fn describe_server_event(event: &ServerEvent) -> String {
     match event {
         ServerEvent::Connected => "Connected".to_string(),
         ServerEvent::Hello { kind, name } => {
@@ -94,7 +102,11 @@ fn parse_reply(s: &str) -> Result<Reply, String> {
     Ok(Reply::new(code, enhanced, text))
 }
 
-fn parse_decision(s: &str) -> Result<Decision, String> {
+/// Parses the decision of an `E: ... -> decision` or `R: decision` line:
+/// `accept`, `accept CODE [X.Y.Z] text`, `reject CODE [X.Y.Z] text`, or (LMTP)
+/// `per CODE [X.Y.Z] text | CODE [X.Y.Z] text ...` (`hold` is not a decision:
+/// it is the runner's, and is refused here).
+pub fn parse_decision(s: &str) -> Result<Decision, String> {
     let (word, rest) = s.split_once(' ').unwrap_or((s, ""));
     match word {
         "accept" if rest.is_empty() => Ok(Decision::Accept),
@@ -109,20 +121,6 @@ fn parse_decision(s: &str) -> Result<Decision, String> {
     }
 }
 
-/// Whether a step gives the session something to act on (the peer's bytes,
-/// its end, the clock, the TLS handshake): only these make events happen.
-fn is_input(step: &Step) -> bool {
-    matches!(
-        step,
-        Step::Client(_)
-            | Step::ClientAtOnce(_)
-            | Step::Release(_)
-            | Step::Advance(_)
-            | Step::Eof
-            | Step::ExpectStartTls
-    )
-}
-
 /// For each step (by 1-based index, `[0]` unused), the input step it comes
 /// after: the index of the last input step before it, or 0 (the session's
 /// start). An `E:` line must be matched by an event of its input step.
@@ -132,7 +130,7 @@ fn input_windows(steps: &[Step]) -> Vec<usize> {
     windows.push(0);
     for (i, step) in steps.iter().enumerate() {
         windows.push(current);
-        if is_input(step) {
+        if step.is_input() {
             current = i + 1;
         }
     }
@@ -190,7 +188,7 @@ impl Runner for Run<'_> {
             ServerEvent::TransactionReset | ServerEvent::DataStart => self.content.clear(),
             _ => {}
         }
-        let described = describe(&event);
+        let described = describe_server_event(&event);
         let informational = !event.needs_decision();
         let step = self.driver.step;
         if informational && let Some(blessed) = &mut self.blessed {

@@ -64,6 +64,24 @@ pub enum Step {
     ExpectNotReading,
 }
 
+impl Step {
+    /// Whether the step gives the session something to act on (the client's
+    /// bytes or their end, a held decision, the clock, the TLS handshake):
+    /// only these make events happen. Every `E:` line belongs to the input
+    /// step before it (see the [format](super#events)).
+    pub fn is_input(&self) -> bool {
+        matches!(
+            self,
+            Step::Client(_)
+                | Step::ClientAtOnce(_)
+                | Step::Release(_)
+                | Step::Advance(_)
+                | Step::Eof
+                | Step::ExpectStartTls
+        )
+    }
+}
+
 /// A parsed server transcript.
 pub type Script = Transcript<Step>;
 

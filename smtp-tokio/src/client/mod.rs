@@ -37,6 +37,7 @@
 mod pool;
 mod url;
 
+use std::collections::VecDeque;
 use std::io;
 use std::sync::Arc;
 use std::time::Duration;
@@ -250,6 +251,12 @@ pub struct Connection {
     unread: BytesMut,
     tls: Option<(Arc<rustls::ClientConfig>, ServerName<'static>)>,
     write_timeout: Duration,
+    /// Events of the batch being drained, handed out once its bytes are
+    /// written (ARCHITECTURE.md R2: events come first in a drain, the
+    /// batch's `Transmit` last).
+    events: VecDeque<ClientEvent>,
+    /// The session said `Close` and the connection was shut down.
+    closed: bool,
 }
 
 impl std::fmt::Debug for Connection {
@@ -306,6 +313,8 @@ impl Connection {
             unread: BytesMut::new(),
             tls,
             write_timeout: options.write_timeout,
+            events: VecDeque::new(),
+            closed: false,
         };
         loop {
             match connection.next_event().await? {
@@ -423,11 +432,15 @@ impl Connection {
     }
 
     /// The drain loop (ARCHITECTURE.md) until the session has an event for
-    /// the application. `Err(Closed)` once the session is over.
+    /// the application. An event is handed out only once the batch it came
+    /// in was drained (its bytes written, a `Close` acted on), so that what
+    /// the session wrote after it (the RSET after a refused transaction, the
+    /// QUIT after a fatal error) goes out even if the caller stops there.
+    /// `Err(Closed)` once the session is over.
     async fn next_event(&mut self) -> Result<ClientEvent, Error> {
         loop {
             match self.session.poll_output() {
-                Output::Event(event) => return Ok(event),
+                Output::Event(event) => self.events.push_back(event),
                 Output::Transmit(bytes) => {
                     tokio::time::timeout(self.write_timeout, async {
                         self.stream.write_all(&bytes).await?;
@@ -459,13 +472,20 @@ impl Connection {
                     misuse(self.session.handle_tls_established(clock::now()))?;
                 }
                 Output::Close => {
-                    let _ = tokio::time::timeout(self.write_timeout, self.stream.shutdown()).await;
-                    return Err(Error::Closed);
+                    if !self.closed {
+                        self.closed = true;
+                        let _ =
+                            tokio::time::timeout(self.write_timeout, self.stream.shutdown()).await;
+                    }
+                    return self.events.pop_front().ok_or(Error::Closed);
                 }
                 Output::Wait {
                     deadline,
                     wants_read,
                 } => {
+                    if let Some(event) = self.events.pop_front() {
+                        return Ok(event);
+                    }
                     if wants_read && !self.unread.is_empty() {
                         let n = misuse(self.session.handle_bytes(clock::now(), &self.unread))?;
                         let _ = self.unread.split_to(n);
