@@ -27,7 +27,11 @@ impl Stream {
     /// Reads into `buf`, reserving `size` octets only once there is something
     /// to read on a plaintext connection: an idle connection holds no read
     /// buffer. (Under TLS, rustls buffers the records itself.)
-    pub(crate) async fn read_into(&mut self, buf: &mut bytes::BytesMut, size: usize) -> io::Result<usize> {
+    pub(crate) async fn read_into(
+        &mut self,
+        buf: &mut bytes::BytesMut,
+        size: usize,
+    ) -> io::Result<usize> {
         use tokio::io::AsyncReadExt;
         let reserve = |buf: &mut bytes::BytesMut| {
             if buf.capacity() - buf.len() < size / 4 {

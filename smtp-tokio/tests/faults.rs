@@ -19,11 +19,20 @@ fn read_until(s: &mut impl Read, want: &str) -> String {
     let end = Instant::now() + Duration::from_secs(10);
     let mut buf = [0u8; 4096];
     while !String::from_utf8_lossy(&got).contains(want) {
-        assert!(Instant::now() < end, "waited for {want:?}, got {:?}", String::from_utf8_lossy(&got));
+        assert!(
+            Instant::now() < end,
+            "waited for {want:?}, got {:?}",
+            String::from_utf8_lossy(&got)
+        );
         match s.read(&mut buf) {
-            Ok(0) => panic!("closed while waiting for {want:?}; got {:?}", String::from_utf8_lossy(&got)),
+            Ok(0) => panic!(
+                "closed while waiting for {want:?}; got {:?}",
+                String::from_utf8_lossy(&got)
+            ),
             Ok(n) => got.extend_from_slice(&buf[..n]),
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock || e.kind() == std::io::ErrorKind::TimedOut => {}
+            Err(e)
+                if e.kind() == std::io::ErrorKind::WouldBlock
+                    || e.kind() == std::io::ErrorKind::TimedOut => {}
             Err(e) => panic!("{e}"),
         }
     }
@@ -42,7 +51,8 @@ fn a_peer_that_never_reads_is_cut_off_with_memory_flat() {
     let mut s = connect(&server);
     read_until(&mut s, "220 ");
     let before = server.rss_kib();
-    s.set_write_timeout(Some(Duration::from_millis(500))).unwrap();
+    s.set_write_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
     let flood = b"NOOP\r\n".repeat(10_000);
     let started = Instant::now();
     let mut sent = 0usize;
@@ -52,7 +62,9 @@ fn a_peer_that_never_reads_is_cut_off_with_memory_flat() {
     let closed = loop {
         match s.write(&flood) {
             Ok(n) => sent += n,
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock || e.kind() == std::io::ErrorKind::TimedOut => {}
+            Err(e)
+                if e.kind() == std::io::ErrorKind::WouldBlock
+                    || e.kind() == std::io::ErrorKind::TimedOut => {}
             Err(_) => break true,
         }
         peak = peak.max(server.rss_kib());
@@ -65,7 +77,10 @@ fn a_peer_that_never_reads_is_cut_off_with_memory_flat() {
     assert!(sent > 1_000_000, "the flood was {sent} octets");
     eprintln!("flood: {sent} octets, cut off after {took:?}, RSS {before} KiB -> peak {peak} KiB");
     // Bounded buffers: the server holds at most a batch, whatever was sent.
-    assert!(peak < before + 8 * 1024, "RSS grew from {before} to {peak} KiB");
+    assert!(
+        peak < before + 8 * 1024,
+        "RSS grew from {before} to {peak} KiB"
+    );
     assert!(server.stop().success());
 }
 
@@ -85,7 +100,8 @@ fn a_command_injected_after_starttls_is_never_executed_by_the_server() {
     s.write_all(b"EHLO c.example\r\n").unwrap();
     read_until(&mut s, "250 ");
     // One packet: STARTTLS and a command behind it, in plaintext.
-    s.write_all(b"STARTTLS\r\nMAIL FROM:<injected@evil.example>\r\n").unwrap();
+    s.write_all(b"STARTTLS\r\nMAIL FROM:<injected@evil.example>\r\n")
+        .unwrap();
     let reply = read_until(&mut s, "\r\n");
     assert!(reply.starts_with("220 2.0.0 "), "{reply}");
     let mut tls = tls_client(s);
@@ -112,7 +128,10 @@ fn a_reply_injected_after_starttls_is_never_read_by_the_client() {
         .with_single_cert(vec![made.cert.der().clone()], key)
         .unwrap();
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async move {
         use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -121,10 +140,16 @@ fn a_reply_injected_after_starttls_is_never_read_by_the_client() {
             let (tcp, _) = listener.accept().await.unwrap();
             let mut tcp = BufReader::new(tcp);
             let mut line = String::new();
-            tcp.get_mut().write_all(b"220 mx.example ESMTP\r\n").await.unwrap();
+            tcp.get_mut()
+                .write_all(b"220 mx.example ESMTP\r\n")
+                .await
+                .unwrap();
             tcp.read_line(&mut line).await.unwrap();
             assert!(line.starts_with("EHLO "), "{line}");
-            tcp.get_mut().write_all(b"250-mx.example\r\n250 STARTTLS\r\n").await.unwrap();
+            tcp.get_mut()
+                .write_all(b"250-mx.example\r\n250 STARTTLS\r\n")
+                .await
+                .unwrap();
             line.clear();
             tcp.read_line(&mut line).await.unwrap();
             assert_eq!(line, "STARTTLS\r\n");
@@ -138,8 +163,14 @@ fn a_reply_injected_after_starttls_is_never_read_by_the_client() {
             let mut tls = BufReader::new(tls);
             line.clear();
             tls.read_line(&mut line).await.unwrap();
-            assert!(line.starts_with("EHLO "), "the client must say EHLO again, not {line:?}");
-            tls.get_mut().write_all(b"250-mx.example\r\n250 8BITMIME\r\n").await.unwrap();
+            assert!(
+                line.starts_with("EHLO "),
+                "the client must say EHLO again, not {line:?}"
+            );
+            tls.get_mut()
+                .write_all(b"250-mx.example\r\n250 8BITMIME\r\n")
+                .await
+                .unwrap();
             line.clear();
             tls.read_line(&mut line).await.unwrap();
             assert_eq!(line, "QUIT\r\n");
@@ -149,10 +180,17 @@ fn a_reply_injected_after_starttls_is_never_read_by_the_client() {
         let mut options = smtp_tokio::client::ClientOptions::new("localhost", port);
         options.security = smtp_tokio::client::Security::StartTlsRequired;
         options.trust = smtp_tokio::tls::Trust::Insecure;
-        let c = smtp_tokio::client::Connection::connect(&options).await.expect("connected");
+        let c = smtp_tokio::client::Connection::connect(&options)
+            .await
+            .expect("connected");
         let caps = c.capabilities().unwrap();
         assert_eq!(caps.domain, "mx.example", "{caps:?}");
-        assert!(caps.extensions.iter().all(|e| !e.to_string().starts_with("AUTH")), "{caps:?}");
+        assert!(
+            caps.extensions
+                .iter()
+                .all(|e| !e.to_string().starts_with("AUTH")),
+            "{caps:?}"
+        );
         c.quit().await.unwrap();
         peer.await.unwrap();
     });
@@ -163,7 +201,10 @@ fn a_client_gone_mid_data_leaves_nothing_in_the_maildir() {
     let server = ExampleServer::start(false, &[]);
     let mut s = connect(&server);
     read_until(&mut s, "220 ");
-    s.write_all(b"EHLO c.example\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.org>\r\nDATA\r\n").unwrap();
+    s.write_all(
+        b"EHLO c.example\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.org>\r\nDATA\r\n",
+    )
+    .unwrap();
     read_until(&mut s, "354 ");
     s.write_all(&b"Subject: half\r\n\r\n".repeat(2000)).unwrap();
     std::thread::sleep(Duration::from_millis(200));
@@ -180,14 +221,19 @@ fn send_by_hand(server: &ExampleServer, body: &[u8]) -> String {
     read_until(&mut s, "220 ");
     s.write_all(b"EHLO c.example\r\n").unwrap();
     read_until(&mut s, "250 ");
-    s.write_all(b"MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.org>\r\nDATA\r\n").unwrap();
+    s.write_all(b"MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.org>\r\nDATA\r\n")
+        .unwrap();
     // Three replies: MAIL, RCPT, DATA.
     let mut got = String::new();
     while got.matches("\r\n").count() < 3 {
         got.push_str(&read_until(&mut s, "\r\n"));
     }
     if got.contains("451 ") {
-        return got.lines().find(|l| l.starts_with("451 ")).unwrap().to_string();
+        return got
+            .lines()
+            .find(|l| l.starts_with("451 "))
+            .unwrap()
+            .to_string();
     }
     s.write_all(body).unwrap();
     s.write_all(b"\r\n.\r\n").unwrap();
@@ -234,7 +280,8 @@ fn a_full_disk_answers_451_and_leaves_nothing() {
     for sub in ["tmp", "new", "cur"] {
         std::fs::create_dir(server.maildir.join(sub)).unwrap();
     }
-    let big = b"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\r\n".repeat(8 * 1024);
+    let big =
+        b"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\r\n".repeat(8 * 1024);
     let reply = send_by_hand(&server, &big);
     assert!(reply.starts_with("451 4.3.0 "), "{reply}");
     assert!(server.delivered().is_empty());

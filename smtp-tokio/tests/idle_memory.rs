@@ -38,7 +38,11 @@ fn idle_connections_leave_nothing_behind() {
         .build()
         .unwrap();
     let server = rt
-        .block_on(Server::builder(config).listen("127.0.0.1:0".parse().unwrap()).bind())
+        .block_on(
+            Server::builder(config)
+                .listen("127.0.0.1:0".parse().unwrap())
+                .bind(),
+        )
         .unwrap();
     let addr = server.local_addrs()[0];
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -55,7 +59,9 @@ fn idle_connections_leave_nothing_behind() {
     let mut after = Vec::new();
     for wave in 0..3 {
         let started = Instant::now();
-        let mut conns: Vec<TcpStream> = (0..1000).map(|_| TcpStream::connect(addr).unwrap()).collect();
+        let mut conns: Vec<TcpStream> = (0..1000)
+            .map(|_| TcpStream::connect(addr).unwrap())
+            .collect();
         std::thread::sleep(Duration::from_millis(1000));
         let during = live();
         for c in &mut conns {
@@ -63,7 +69,8 @@ fn idle_connections_leave_nothing_behind() {
             let mut text = Vec::new();
             c.read_to_end(&mut text).unwrap();
             assert!(
-                text.starts_with(b"220 ") && text.ends_with(b"421 4.4.2 localhost Error: timeout exceeded\r\n"),
+                text.starts_with(b"220 ")
+                    && text.ends_with(b"421 4.4.2 localhost Error: timeout exceeded\r\n"),
                 "{}",
                 String::from_utf8_lossy(&text)
             );
@@ -79,13 +86,21 @@ fn idle_connections_leave_nothing_behind() {
         );
         // Measured when this was written: 4,253 B per idle connection (the
         // task, the session, the socket; no read buffer until input comes).
-        assert!((during - before) / 1000 < 6 * 1024, "per idle connection: {} B", (during - before) / 1000);
+        assert!(
+            (during - before) / 1000 < 6 * 1024,
+            "per idle connection: {} B",
+            (during - before) / 1000
+        );
         after.push(now);
     }
     // Back to where it started (measured: within 3.6 KB, what the runtime
     // keeps for reuse), and nothing grows wave after wave.
     for a in &after {
-        assert!(a - before < 16 * 1024, "kept after a wave: {} B", a - before);
+        assert!(
+            a - before < 16 * 1024,
+            "kept after a wave: {} B",
+            a - before
+        );
     }
     assert!(after[2] <= after[0] + 1024, "grew across waves: {after:?}");
     let _ = stop.send(());

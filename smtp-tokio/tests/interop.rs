@@ -40,7 +40,9 @@ fn run_bytes(cmd: &mut Command) -> (std::process::ExitStatus, Vec<u8>, String) {
 
 #[test]
 fn smtplib_plain_dots_smtputf8_and_a_large_message() {
-    let Some(python) = peer("python3") else { return };
+    let Some(python) = peer("python3") else {
+        return;
+    };
     let server = ExampleServer::start(false, &[]);
     let (status, out, err) = run_bytes(
         Command::new(python)
@@ -58,23 +60,40 @@ fn smtplib_plain_dots_smtputf8_and_a_large_message() {
         let i = bodies
             .iter()
             .position(|(_, body)| body == msg)
-            .unwrap_or_else(|| panic!("not delivered byte for byte: {:?}", String::from_utf8_lossy(&msg[..msg.len().min(60)])));
+            .unwrap_or_else(|| {
+                panic!(
+                    "not delivered byte for byte: {:?}",
+                    String::from_utf8_lossy(&msg[..msg.len().min(60)])
+                )
+            });
         let (headers, _) = bodies.remove(i);
         assert!(headers.starts_with("Return-Path: <"), "{headers}");
-        assert!(headers.contains("\r\nReceived: from smtplib.example ([127.0.0.1])\r\n\tby localhost with ESMTP id "), "{headers}");
+        assert!(
+            headers.contains(
+                "\r\nReceived: from smtplib.example ([127.0.0.1])\r\n\tby localhost with ESMTP id "
+            ),
+            "{headers}"
+        );
     }
     let utf8 = delivered
         .iter()
         .map(|f| String::from_utf8_lossy(f).into_owned())
         .find(|f| f.contains("über alles"))
         .expect("the UTF-8 message");
-    assert!(utf8.starts_with("Return-Path: <jörg@bücher.example>\r\nDelivered-To: müller@example.org\r\n"), "{utf8}");
+    assert!(
+        utf8.starts_with(
+            "Return-Path: <jörg@bücher.example>\r\nDelivered-To: müller@example.org\r\n"
+        ),
+        "{utf8}"
+    );
     assert!(server.stop().success());
 }
 
 #[test]
 fn smtplib_starttls_with_auth_plain_and_login() {
-    let Some(python) = peer("python3") else { return };
+    let Some(python) = peer("python3") else {
+        return;
+    };
     let server = ExampleServer::start(true, &["--auth", "alice:s3cret"]);
     let (status, out, err) = run_bytes(
         Command::new(python)
@@ -101,9 +120,19 @@ fn swaks_pipelining_and_starttls_auth() {
     let port = server.addr.port().to_string();
     let (status, out, err) = run(
         Command::new(&swaks).args([
-            "--server", "127.0.0.1", "--port", &port, "--pipeline", "--from", "a@example.org",
-            "--to", "x@example.org,y@example.org", "--body", "pipelined\n.dot\n",
-            "--helo", "swaks.example",
+            "--server",
+            "127.0.0.1",
+            "--port",
+            &port,
+            "--pipeline",
+            "--from",
+            "a@example.org",
+            "--to",
+            "x@example.org,y@example.org",
+            "--body",
+            "pipelined\n.dot\n",
+            "--helo",
+            "swaks.example",
         ]),
         30,
     );
@@ -113,18 +142,36 @@ fn swaks_pipelining_and_starttls_auth() {
     for auth in ["PLAIN", "LOGIN"] {
         let (status, out, err) = run(
             Command::new(&swaks).args([
-                "--server", "127.0.0.1", "--port", &port, "--tls", "--auth", auth,
-                "--auth-user", "bob", "--auth-password", "pw", "--from", "bob@example.org",
-                "--to", "z@example.org",
+                "--server",
+                "127.0.0.1",
+                "--port",
+                &port,
+                "--tls",
+                "--auth",
+                auth,
+                "--auth-user",
+                "bob",
+                "--auth-password",
+                "pw",
+                "--from",
+                "bob@example.org",
+                "--to",
+                "z@example.org",
             ]),
             30,
         );
-        assert!(status.success(), "swaks --tls --auth {auth} failed:\n{out}\n{err}");
+        assert!(
+            status.success(),
+            "swaks --tls --auth {auth} failed:\n{out}\n{err}"
+        );
         assert!(out.contains("235 2.7.0"), "{out}");
     }
     let delivered = server.wait_delivered(3, 10);
     assert_eq!(delivered.len(), 3);
-    let all: String = delivered.iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect();
+    let all: String = delivered
+        .iter()
+        .map(|f| String::from_utf8_lossy(f).into_owned())
+        .collect();
     assert!(all.contains("Delivered-To: x@example.org\r\nDelivered-To: y@example.org\r\n"));
     assert!(all.contains("\r\n.dot\r\n"), "dot-unstuffed content");
     assert_eq!(all.matches(" with ESMTPSA id ").count(), 2);
@@ -132,13 +179,26 @@ fn swaks_pipelining_and_starttls_auth() {
 
 #[test]
 fn postfix_smtp_source_2000_messages() {
-    let Some(source) = peer("smtp-source") else { return };
+    let Some(source) = peer("smtp-source") else {
+        return;
+    };
     let server = ExampleServer::start(false, &[]);
     let target = format!("127.0.0.1:{}", server.addr.port());
     let (status, out, err) = run(
         Command::new(source).args([
-            "-m", "2000", "-s", "20", "-l", "2048", "-f", "source@example.org", "-t",
-            "sink@example.org", "-M", "source.example", &target,
+            "-m",
+            "2000",
+            "-s",
+            "20",
+            "-l",
+            "2048",
+            "-f",
+            "source@example.org",
+            "-t",
+            "sink@example.org",
+            "-M",
+            "source.example",
+            &target,
         ]),
         300,
     );
@@ -148,16 +208,24 @@ fn postfix_smtp_source_2000_messages() {
     assert_eq!(server.in_tmp(), 0);
     for file in &delivered {
         let (headers, body) = split_delivered(file);
-        assert!(headers.starts_with("Return-Path: <source@example.org>\r\nDelivered-To: sink@example.org\r\n"));
+        assert!(headers.starts_with(
+            "Return-Path: <source@example.org>\r\nDelivered-To: sink@example.org\r\n"
+        ));
         assert!(body.len() >= 2048, "{}", body.len());
     }
 }
 
 #[test]
 fn example_send_to_postfix_smtp_sink() {
-    let Some(sink) = peer("smtp-sink") else { return };
+    let Some(sink) = peer("smtp-sink") else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o777),
+    )
+    .unwrap();
     let port = free_port();
     let dump = dir.path().join("%M");
     let mut child = Command::new(sink)
@@ -172,31 +240,75 @@ fn example_send_to_postfix_smtp_sink() {
     std::fs::write(&msg, b"Subject: to the sink\r\n\r\n.a dot\r\nend\r\n").unwrap();
     let server = format!("127.0.0.1:{port}");
     let (status, out, err) = run(
-        Command::new(example("send")).args([
-            "--server", &server, "--from", "a@example.org", "--to", "b@example.org", "--to",
-            "c@example.org", "--message",
-        ]).arg(&msg),
+        Command::new(example("send"))
+            .args([
+                "--server",
+                &server,
+                "--from",
+                "a@example.org",
+                "--to",
+                "b@example.org",
+                "--to",
+                "c@example.org",
+                "--message",
+            ])
+            .arg(&msg),
         30,
     );
     assert!(status.success(), "send failed: {out}\n{err}");
-    assert_eq!(out, "b@example.org 250 2.0.0 Ok\nc@example.org 250 2.0.0 Ok\n");
+    assert_eq!(
+        out,
+        "b@example.org 250 2.0.0 Ok\nc@example.org 250 2.0.0 Ok\n"
+    );
     // A load: 200 messages over 4 connections.
     let (status, out, err) = run(
-        Command::new(example("send")).args([
-            "--server", &server, "--from", "a@example.org", "--to", "b@example.org",
-            "--count", "200", "--connections", "4", "--message",
-        ]).arg(&msg),
+        Command::new(example("send"))
+            .args([
+                "--server",
+                &server,
+                "--from",
+                "a@example.org",
+                "--to",
+                "b@example.org",
+                "--count",
+                "200",
+                "--connections",
+                "4",
+                "--message",
+            ])
+            .arg(&msg),
         60,
     );
     assert!(status.success(), "send --count failed: {out}\n{err}");
-    assert!(out.lines().last().unwrap().starts_with("sent 200 messages in "), "{out}");
+    assert!(
+        out.lines()
+            .last()
+            .unwrap()
+            .starts_with("sent 200 messages in "),
+        "{out}"
+    );
     let _ = child.kill();
     let _ = child.wait();
-    let dumped: Vec<_> = walk(dir.path()).into_iter().filter(|p| p.file_name() != msg.file_name()).collect();
-    assert_eq!(dumped.len(), 201, "smtp-sink dumped {} messages", dumped.len());
-    let first = dumped.iter().map(|p| std::fs::read_to_string(p).unwrap()).find(|t| t.contains("X-Rcpt-Args: <c@example.org>")).unwrap();
+    let dumped: Vec<_> = walk(dir.path())
+        .into_iter()
+        .filter(|p| p.file_name() != msg.file_name())
+        .collect();
+    assert_eq!(
+        dumped.len(),
+        201,
+        "smtp-sink dumped {} messages",
+        dumped.len()
+    );
+    let first = dumped
+        .iter()
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .find(|t| t.contains("X-Rcpt-Args: <c@example.org>"))
+        .unwrap();
     // smtp-sink writes its dump with LF line ends; the dot was unstuffed.
-    assert!(first.contains("\nSubject: to the sink\n\n.a dot\nend"), "{first}");
+    assert!(
+        first.contains("\nSubject: to the sink\n\n.a dot\nend"),
+        "{first}"
+    );
 }
 
 #[test]
@@ -216,7 +328,10 @@ fn library_client_to_aiosmtpd_with_starttls_and_auth() {
         .spawn()
         .expect("aiosmtpd");
     let port = read_port(&mut child);
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         use smtp_tokio::client::{ClientOptions, Connection, Error, Security};
         use smtp_tokio::proto::client::Envelope;
@@ -224,15 +339,25 @@ fn library_client_to_aiosmtpd_with_starttls_and_auth() {
         let mut options = ClientOptions::new("localhost", port);
         options.security = Security::StartTlsRequired;
         options.trust = Trust::ca_file(&cert).unwrap();
-        options.credentials = Some(smtp_tokio::proto::wire::sasl::Credentials::password("user", "pass"));
-        let mut c = Connection::connect(&options).await.expect("connect, STARTTLS, AUTH");
+        options.credentials = Some(smtp_tokio::proto::wire::sasl::Credentials::password(
+            "user", "pass",
+        ));
+        let mut c = Connection::connect(&options)
+            .await
+            .expect("connect, STARTTLS, AUTH");
         assert!(c.is_tls());
-        let envelope = Envelope::parse("a@example.org", ["b@example.org", "c@example.org"]).unwrap();
-        let result = c.send(envelope, &b"Subject: aiosmtpd\r\n\r\n.dot\r\nhello\r\n"[..]).await.unwrap();
+        let envelope =
+            Envelope::parse("a@example.org", ["b@example.org", "c@example.org"]).unwrap();
+        let result = c
+            .send(envelope, &b"Subject: aiosmtpd\r\n\r\n.dot\r\nhello\r\n"[..])
+            .await
+            .unwrap();
         assert!(result.all_delivered(), "{result:?}");
         c.quit().await.unwrap();
         // A wrong password is a session error carrying the 535.
-        options.credentials = Some(smtp_tokio::proto::wire::sasl::Credentials::password("user", "nope"));
+        options.credentials = Some(smtp_tokio::proto::wire::sasl::Credentials::password(
+            "user", "nope",
+        ));
         let err = Connection::connect(&options).await.unwrap_err();
         assert!(matches!(err, Error::Session(_)), "{err:?}");
         // An untrusted certificate fails the TLS handshake: never plaintext.
@@ -243,7 +368,11 @@ fn library_client_to_aiosmtpd_with_starttls_and_auth() {
     let _ = child.kill();
     let _ = child.wait();
     let got = std::fs::read(spool.join("0.eml")).expect("aiosmtpd stored the message");
-    assert!(got.ends_with(b"Subject: aiosmtpd\r\n\r\n.dot\r\nhello\r\n"), "{:?}", String::from_utf8_lossy(&got));
+    assert!(
+        got.ends_with(b"Subject: aiosmtpd\r\n\r\n.dot\r\nhello\r\n"),
+        "{:?}",
+        String::from_utf8_lossy(&got)
+    );
 }
 
 #[test]
@@ -262,13 +391,22 @@ fn lettre_sends_to_the_example_server() {
     mailer.send(&email).expect("lettre sent");
     let delivered = server.wait_delivered(1, 10);
     let text = String::from_utf8_lossy(&delivered[0]).into_owned();
-    assert!(text.starts_with("Return-Path: <lettre@example.org>\r\nDelivered-To: someone@example.org\r\n"), "{text}");
+    assert!(
+        text.starts_with(
+            "Return-Path: <lettre@example.org>\r\nDelivered-To: someone@example.org\r\n"
+        ),
+        "{text}"
+    );
     assert!(text.contains("Subject: from lettre\r\n"), "{text}");
     assert!(text.contains("\r\n.with a dot\r\n"), "{text}");
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn wait_listening(port: u16) {
@@ -285,8 +423,13 @@ fn read_port(child: &mut std::process::Child) -> u16 {
     use std::io::BufRead;
     let stdout = child.stdout.take().unwrap();
     let mut line = String::new();
-    std::io::BufReader::new(stdout).read_line(&mut line).unwrap();
-    line.trim().strip_prefix("listening on ").and_then(|p| p.parse().ok()).unwrap_or_else(|| panic!("{line}"))
+    std::io::BufReader::new(stdout)
+        .read_line(&mut line)
+        .unwrap();
+    line.trim()
+        .strip_prefix("listening on ")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("{line}"))
 }
 
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {

@@ -723,6 +723,7 @@ mod tests {
     /// never a separate run or a literal); it stops only before a line that
     /// starts with `.` or CR, which the state machine must look at.
     #[test]
+    #[allow(clippy::single_range_in_vec_init)]
     fn ordinary_lines_are_one_run_call() {
         struct Calls(Vec<Range<usize>>, usize);
         impl ContentSink for Calls {

@@ -137,7 +137,10 @@ impl ExampleServer {
             .map(|e| e.expect("entry").path())
             .collect();
         names.sort();
-        names.iter().map(|p| std::fs::read(p).expect("read")).collect()
+        names
+            .iter()
+            .map(|p| std::fs::read(p).expect("read"))
+            .collect()
     }
 
     /// How many files are in `tmp/` (half-written messages).
@@ -166,8 +169,8 @@ impl ExampleServer {
 
     /// Resident memory of the server process, in KiB.
     pub fn rss_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
-            .expect("/proc status");
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self.pid())).expect("/proc status");
         status
             .lines()
             .find_map(|l| l.strip_prefix("VmRSS:"))
@@ -249,7 +252,9 @@ pub fn run(cmd: &mut Command, secs: u64) -> (std::process::ExitStatus, String, S
             )
         }
         Err(_) => {
-            let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
             panic!("{cmd:?} did not finish in {secs} s");
         }
     }
