@@ -65,7 +65,7 @@ struct Args {
     /// Message size limit, advertised as SIZE.
     #[arg(long, value_name = "BYTES", default_value_t = 10_485_760)]
     max_size: u64,
-    /// Recipients per message.
+    /// Recipients per message (at least 100: RFC 5321 §4.5.3.1.8).
     #[arg(long, value_name = "N", default_value_t = 100)]
     max_recipients: usize,
     /// Per-command timeout in seconds.
@@ -192,6 +192,9 @@ async fn run(args: Args) -> std::io::Result<()> {
     use std::io::Write;
     let mut config = ServerConfig::new(args.hostname.clone());
     config.max_message_size = Some(args.max_size);
+    // PIPELINING, 8BITMIME, ENHANCEDSTATUSCODES, CHUNKING, SMTPUTF8 and DSN are
+    // on by default; the Maildir stores content verbatim, so BINARYMIME too.
+    config.extensions.binary_mime = true;
     config.max_recipients = args.max_recipients;
     config.require_tls = args.require_tls;
     config.require_auth = args.require_auth;

@@ -19,3 +19,8 @@ mod stream;
 pub mod tls;
 
 pub use smtp_proto as proto;
+
+/// The README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeExamples;

@@ -1,0 +1,239 @@
+//! The library's server and client APIs over real sockets, in one process:
+//! a handler that buffers content and answers LMTP per recipient, graceful
+//! shutdown (sessions finish within the grace period, the rest get 421), the
+//! connection limit, and the client's pool.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use smtp_tokio::client::{ClientOptions, Pool, Security};
+use smtp_tokio::proto::Protocol;
+use smtp_tokio::proto::client::Envelope;
+use smtp_tokio::proto::reply::{EnhancedCode, Reply, ReplyCode};
+use smtp_tokio::proto::server::{Decision, ServerConfig};
+use smtp_tokio::server::{Handler, Message, Server};
+
+/// Collects whole messages; refuses recipients whose local part is `full`
+/// after the content (LMTP only: a per-recipient answer).
+#[derive(Clone, Default)]
+struct Collect(Arc<Mutex<Vec<Message>>>, Arc<AtomicUsize>);
+
+impl Handler for Collect {
+    const BUFFER_CONTENT: bool = true;
+
+    async fn connect(&mut self, _: &smtp_tokio::server::ConnectionInfo) -> Decision {
+        self.1.fetch_add(1, Ordering::Relaxed);
+        Decision::Accept
+    }
+
+    async fn message(&mut self, message: &Message) -> Decision {
+        self.0.lock().unwrap().push(message.clone());
+        if !message
+            .envelope
+            .recipients
+            .iter()
+            .any(|r| r.to_string().starts_with("<full@"))
+        {
+            return Decision::Accept;
+        }
+        let replies: Vec<Reply> = message
+            .envelope
+            .recipients
+            .iter()
+            .map(|r| {
+                if r.to_string().starts_with("<full@") {
+                    Reply::new(
+                        ReplyCode::new(452).unwrap(),
+                        EnhancedCode::new(4, 2, 2),
+                        "mailbox full",
+                    )
+                } else {
+                    Reply::new(
+                        ReplyCode::new(250).unwrap(),
+                        EnhancedCode::new(2, 0, 0),
+                        "delivered",
+                    )
+                }
+            })
+            .collect();
+        Decision::PerRecipient(replies)
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn read_until(s: &mut TcpStream, want: &str) -> String {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    while !String::from_utf8_lossy(&got).contains(want) {
+        let n = s.read(&mut buf).unwrap();
+        assert!(
+            n > 0,
+            "closed before {want:?}: {:?}",
+            String::from_utf8_lossy(&got)
+        );
+        got.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8_lossy(&got).into_owned()
+}
+
+#[test]
+fn lmtp_per_recipient_with_buffered_content() {
+    let rt = runtime();
+    let mut config = ServerConfig::new("store.example");
+    config.protocol = Protocol::Lmtp;
+    let server = rt
+        .block_on(
+            Server::builder(config)
+                .listen("127.0.0.1:0".parse().unwrap())
+                .bind(),
+        )
+        .unwrap();
+    let addr = server.local_addrs()[0];
+    let collect = Collect::default();
+    rt.spawn(server.run(collect.clone()));
+    let mut s = TcpStream::connect(addr).unwrap();
+    read_until(&mut s, "220 ");
+    s.write_all(b"LHLO c.example\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<full@store.example>\r\nRCPT TO:<ok@store.example>\r\nDATA\r\n").unwrap();
+    read_until(&mut s, "354 ");
+    s.write_all(b"Subject: lmtp\r\n\r\n..dot\r\n.\r\n").unwrap();
+    let text = read_until(&mut s, "250 2.0.0 delivered\r\n");
+    assert!(
+        text.contains("452 4.2.2 mailbox full\r\n250 2.0.0 delivered\r\n"),
+        "{text}"
+    );
+    let messages = collect.0.lock().unwrap();
+    assert_eq!(&messages[0].content[..], b"Subject: lmtp\r\n\r\n.dot\r\n");
+    assert_eq!(messages[0].envelope.recipients.len(), 2);
+    assert_eq!(messages[0].findings.size, 23);
+}
+
+#[test]
+fn graceful_shutdown_lets_sessions_finish_then_answers_421() {
+    let rt = runtime();
+    let server = rt
+        .block_on(
+            Server::builder(ServerConfig::new("mx.example"))
+                .listen("127.0.0.1:0".parse().unwrap())
+                .grace_period(Duration::from_millis(800))
+                .bind(),
+        )
+        .unwrap();
+    let addr = server.local_addrs()[0];
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = rt.spawn(server.run_until(Collect::default(), async {
+        let _ = stopped.await;
+    }));
+    let mut s = TcpStream::connect(addr).unwrap();
+    read_until(&mut s, "220 ");
+    s.write_all(b"EHLO c.example\r\nMAIL FROM:<a@example.org>\r\n")
+        .unwrap();
+    read_until(&mut s, "250 2.1.0 ");
+    let asked = Instant::now();
+    stop.send(()).unwrap();
+    // During the grace period the session goes on...
+    std::thread::sleep(Duration::from_millis(200));
+    s.write_all(b"RCPT TO:<b@example.org>\r\n").unwrap();
+    read_until(&mut s, "250 2.1.5 ");
+    // ...new connections are not accepted...
+    std::thread::sleep(Duration::from_millis(100));
+    let refused = TcpStream::connect(addr).map(|mut c| {
+        c.set_read_timeout(Some(Duration::from_millis(300)))
+            .unwrap();
+        let mut b = [0u8; 16];
+        c.read(&mut b).unwrap_or(0)
+    });
+    assert!(
+        matches!(refused, Err(_) | Ok(0)),
+        "a connection was greeted after shutdown"
+    );
+    // ...and at the end of it the session gets 421 and is closed.
+    let text = read_until(&mut s, "421 4.3.2 mx.example Service shutting down\r\n");
+    let waited = asked.elapsed();
+    assert!(
+        waited >= Duration::from_millis(700) && waited < Duration::from_secs(5),
+        "{waited:?} {text}"
+    );
+    let mut rest = Vec::new();
+    s.read_to_end(&mut rest).unwrap();
+    assert!(rest.is_empty());
+    rt.block_on(running).unwrap().unwrap();
+}
+
+#[test]
+fn the_connection_limit_holds_the_next_client_until_one_ends() {
+    let rt = runtime();
+    let server = rt
+        .block_on(
+            Server::builder(ServerConfig::new("mx.example"))
+                .listen("127.0.0.1:0".parse().unwrap())
+                .max_connections(2)
+                .bind(),
+        )
+        .unwrap();
+    let addr = server.local_addrs()[0];
+    rt.spawn(server.run(Collect::default()));
+    let mut a = TcpStream::connect(addr).unwrap();
+    read_until(&mut a, "220 ");
+    let mut b = TcpStream::connect(addr).unwrap();
+    read_until(&mut b, "220 ");
+    let mut c = TcpStream::connect(addr).unwrap();
+    c.set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    let mut buf = [0u8; 64];
+    assert!(c.read(&mut buf).is_err(), "a third connection was served");
+    a.write_all(b"QUIT\r\n").unwrap();
+    read_until(&mut a, "221 ");
+    read_until(&mut c, "220 ");
+}
+
+#[test]
+fn the_pool_reuses_connections() {
+    let rt = runtime();
+    let server = rt
+        .block_on(
+            Server::builder(ServerConfig::new("mx.example"))
+                .listen("127.0.0.1:0".parse().unwrap())
+                .bind(),
+        )
+        .unwrap();
+    let addr = server.local_addrs()[0];
+    let collect = Collect::default();
+    rt.spawn(server.run(collect.clone()));
+    rt.block_on(async {
+        let mut options = ClientOptions::new("127.0.0.1", addr.port());
+        options.security = Security::Plain;
+        let pool = Arc::new(Pool::new(options, 3));
+        let mut sends = tokio::task::JoinSet::new();
+        for i in 0..30 {
+            let pool = pool.clone();
+            sends.spawn(async move {
+                let envelope =
+                    Envelope::parse("a@example.org", [format!("r{i}@example.org").as_str()])
+                        .unwrap();
+                pool.send(envelope, &b"Subject: pooled\r\n\r\nx\r\n"[..])
+                    .await
+            });
+        }
+        while let Some(r) = sends.join_next().await {
+            assert!(r.unwrap().unwrap().all_delivered());
+        }
+        pool.close().await;
+    });
+    assert_eq!(collect.0.lock().unwrap().len(), 30);
+    let connections = collect.1.load(Ordering::Relaxed);
+    assert!(
+        (1..=3).contains(&connections),
+        "{connections} connections for 30 messages"
+    );
+}
