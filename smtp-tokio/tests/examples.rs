@@ -271,3 +271,19 @@ fn send_exit_codes() {
     assert_eq!(status.code(), Some(2));
     assert!(err.starts_with("send: connection failed: "), "{err}");
 }
+
+#[test]
+fn discard_accepts_and_stores_nothing() {
+    let server = ExampleServer::start(false, &["--discard"]);
+    let msg = server.dir.path().join("m");
+    std::fs::write(&msg, b"Subject: x\r\n\r\nx\r\n").unwrap();
+    let (status, out, err) = run(
+        Command::new(example("send"))
+            .args(["--server", &server.addr.to_string(), "--from", "a@example.org", "--to", "x@example.org", "--message"])
+            .arg(&msg),
+        30,
+    );
+    assert!(status.success(), "{out}\n{err}");
+    assert_eq!(out, "x@example.org 250 2.0.0 Ok: queued\n");
+    assert!(!server.maildir.exists(), "--discard created a Maildir");
+}
