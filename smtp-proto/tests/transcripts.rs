@@ -11,8 +11,8 @@ use std::fs;
 use std::path::PathBuf;
 
 use smtp_proto::testkit::{
-    Chunking, TranscriptError, bless_server_transcript, parse_client_script, parse_script,
-    run_client_transcript, run_server_transcript,
+    Chunking, TranscriptError, bless_server_transcript, load_transcripts, parse_client_script,
+    parse_script, run_client_transcript, run_server_transcript,
 };
 
 const CHUNKINGS: [Chunking; 5] = [
@@ -28,20 +28,7 @@ fn transcripts_dir() -> PathBuf {
 }
 
 fn transcripts(kind: &str) -> Vec<(String, String)> {
-    let dir = transcripts_dir().join(kind);
-    let mut files: Vec<_> = fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.expect("dir entry").path())
-        .filter(|p| p.extension().is_some_and(|x| x == "smtp"))
-        .collect();
-    files.sort();
-    files
-        .into_iter()
-        .map(|p| {
-            let text = fs::read_to_string(&p).expect("readable transcript");
-            (p.file_name().unwrap().to_string_lossy().into_owned(), text)
-        })
-        .collect()
+    load_transcripts(&transcripts_dir().join(kind))
 }
 
 /// Parses every transcript of `kind` and plays it under every chunking with

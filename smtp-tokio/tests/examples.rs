@@ -279,7 +279,15 @@ fn discard_accepts_and_stores_nothing() {
     std::fs::write(&msg, b"Subject: x\r\n\r\nx\r\n").unwrap();
     let (status, out, err) = run(
         Command::new(example("send"))
-            .args(["--server", &server.addr.to_string(), "--from", "a@example.org", "--to", "x@example.org", "--message"])
+            .args([
+                "--server",
+                &server.addr.to_string(),
+                "--from",
+                "a@example.org",
+                "--to",
+                "x@example.org",
+                "--message",
+            ])
             .arg(&msg),
         30,
     );

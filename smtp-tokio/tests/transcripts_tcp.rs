@@ -79,19 +79,7 @@ fn transcripts(kind: &str) -> Vec<(String, String)> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../smtp-proto/tests/transcripts")
         .join(kind);
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.expect("dir entry").path())
-        .filter(|p| p.extension().is_some_and(|x| x == "smtp"))
-        .collect();
-    files.sort();
-    files
-        .into_iter()
-        .map(|p| {
-            let text = std::fs::read_to_string(&p).expect("readable transcript");
-            (p.file_name().unwrap().to_string_lossy().into_owned(), text)
-        })
-        .collect()
+    smtp_proto::testkit::load_transcripts(&dir)
 }
 
 /// Pauses between two pieces of the peer's bytes so that they arrive as

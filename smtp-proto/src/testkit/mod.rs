@@ -121,3 +121,35 @@ pub use runner::{
     bless_server_transcript, describe_server_event, parse_decision, run_server_transcript,
 };
 pub use script::{Script, Step, apply_config, parse_script};
+
+/// Every transcript (`*.smtp`) in `dir`, sorted by file name, as
+/// `(file name, text)`: how the core's tests and every adapter's replay load
+/// the corpus (`smtp-proto/tests/transcripts/server` and `.../client`).
+///
+/// # Panics
+///
+/// When the directory or a file cannot be read: a broken test setup.
+#[cfg(feature = "std")]
+pub fn load_transcripts(
+    dir: &std::path::Path,
+) -> alloc::vec::Vec<(alloc::string::String, alloc::string::String)> {
+    use alloc::borrow::ToOwned;
+    let mut files: alloc::vec::Vec<_> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.expect("dir entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "smtp"))
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|p| {
+            let text = std::fs::read_to_string(&p).expect("readable transcript");
+            let name = p
+                .file_name()
+                .expect("a file name")
+                .to_string_lossy()
+                .into_owned();
+            (name, text.to_owned())
+        })
+        .collect()
+}

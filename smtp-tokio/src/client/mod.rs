@@ -291,18 +291,7 @@ impl Connection {
         let mut stream = Stream::Plain(tcp);
         let session = if options.security == Security::ImplicitTls {
             let (tls_config, name) = tls.clone().expect("TLS settings");
-            tokio::time::timeout(
-                options.connect_timeout,
-                stream.connect_tls(tls_config, name),
-            )
-            .await
-            .map_err(|_| {
-                Error::Tls(io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    "TLS handshake timed out",
-                ))
-            })?
-            .map_err(Error::Tls)?;
+            handshake(&mut stream, tls_config, name, options.connect_timeout).await?;
             ClientSession::new_tls(config, clock::now())
         } else {
             ClientSession::new(config, clock::now())
@@ -460,15 +449,7 @@ impl Connection {
                     // Nothing the server sent in plaintext after its 220
                     // survives into the TLS session (RFC 3207 §5).
                     self.unread = BytesMut::new();
-                    tokio::time::timeout(self.write_timeout, self.stream.connect_tls(config, name))
-                        .await
-                        .map_err(|_| {
-                            Error::Tls(io::Error::new(
-                                io::ErrorKind::TimedOut,
-                                "TLS handshake timed out",
-                            ))
-                        })?
-                        .map_err(Error::Tls)?;
+                    handshake(&mut self.stream, config, name, self.write_timeout).await?;
                     misuse(self.session.handle_tls_established(clock::now()))?;
                 }
                 Output::Close => {
@@ -520,6 +501,24 @@ impl Connection {
             }
         }
     }
+}
+
+/// The client side of a TLS handshake (implicit TLS or STARTTLS), bounded in time.
+async fn handshake(
+    stream: &mut Stream,
+    config: Arc<rustls::ClientConfig>,
+    name: ServerName<'static>,
+    timeout: Duration,
+) -> Result<(), Error> {
+    tokio::time::timeout(timeout, stream.connect_tls(config, name))
+        .await
+        .map_err(|_| {
+            Error::Tls(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "TLS handshake timed out",
+            ))
+        })?
+        .map_err(Error::Tls)
 }
 
 fn misuse<T>(result: Result<T, smtp_proto::output::ApiMisuse>) -> Result<T, Error> {
