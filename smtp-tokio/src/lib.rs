@@ -1,7 +1,9 @@
 //! The tokio adapter of [`smtp_proto`]: an SMTP/LMTP [`server`] with a
 //! [`Handler`](server::Handler) API, a mail-sending [`client`], TLS with
 //! rustls (STARTTLS and implicit TLS, [`tls`]) and Maildir delivery
-//! ([`maildir`]).
+//! ([`maildir`]). The handler API, TLS configuration, client options and the
+//! Maildir are `smtp-adapter`'s, shared with the other adapters and
+//! re-exported here.
 //!
 //! The protocol is all in the sans-IO core, re-exported as [`proto`]; this
 //! crate only runs its drain loop (ARCHITECTURE.md, "The drain loop") over
@@ -13,11 +15,10 @@
 
 pub mod client;
 mod clock;
-pub mod maildir;
 pub mod server;
 mod stream;
-pub mod tls;
 
+pub use smtp_adapter::{maildir, tls};
 pub use smtp_proto as proto;
 
 /// The README's examples, compiled as doctests.

@@ -12,7 +12,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::sync::watch;
 use tracing::{Instrument, debug, info, warn};
 
-use super::handler::{ConnectionInfo, Envelope, Handler, Message};
+use super::{ConnectionInfo, Envelope, Handler, Message};
 use crate::clock;
 use crate::stream::Stream;
 

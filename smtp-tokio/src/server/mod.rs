@@ -28,7 +28,6 @@
 //! ```
 
 mod conn;
-mod handler;
 
 use std::io;
 use std::net::SocketAddr;
@@ -41,7 +40,7 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 use tracing::{debug, info, warn};
 
-pub use handler::{ConnectionInfo, Envelope, Handler, Message};
+pub use smtp_adapter::handler::{ConnectionInfo, Envelope, Handler, Message};
 
 use crate::tls::TlsIdentity;
 use conn::{Shared, Shutdown};
@@ -148,7 +147,7 @@ impl ServerBuilder {
         }
         let shared = Arc::new(Shared {
             config: Arc::new(self.config),
-            tls: self.tls.map(|t| t.config()),
+            tls: self.tls.map(|t| t.server_config()),
             write_timeout: self.write_timeout,
             handshake_timeout: self.handshake_timeout,
         });

@@ -28,7 +28,7 @@ fn invalid(e: impl std::fmt::Display) -> io::Error {
 ///
 /// ```no_run
 /// # fn main() -> std::io::Result<()> {
-/// use smtp_tokio::tls::TlsIdentity;
+/// use smtp_adapter::tls::TlsIdentity;
 /// let identity = TlsIdentity::from_pem_files("/etc/ssl/mx.pem", "/etc/ssl/mx.key")?;
 /// let for_tests = TlsIdentity::self_signed("localhost")?;
 /// # Ok(()) }
@@ -103,7 +103,8 @@ impl TlsIdentity {
         self.certificate_pem.as_deref()
     }
 
-    pub(crate) fn config(&self) -> Arc<rustls::ServerConfig> {
+    /// The rustls configuration, for the adapter's TLS acceptor.
+    pub fn server_config(&self) -> Arc<rustls::ServerConfig> {
         self.config.clone()
     }
 }

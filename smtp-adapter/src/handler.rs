@@ -1,4 +1,6 @@
-//! What the application decides: the [`Handler`] trait.
+//! What the application decides: the [`Handler`] trait, the same for every
+//! asynchronous adapter (smtp-tokio, smtp-async-std), so an application moves
+//! between runtimes without touching it.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -56,11 +58,11 @@ pub struct Message {
 /// an `Arc` inside.
 ///
 /// ```
-/// use smtp_tokio::server::{Handler, Message};
-/// use smtp_tokio::proto::reply::{EnhancedCode, Reply, ReplyCode};
-/// use smtp_tokio::proto::server::Decision;
-/// use smtp_tokio::proto::wire::params::RcptParameters;
-/// use smtp_tokio::proto::wire::path::ForwardPath;
+/// use smtp_adapter::handler::{Handler, Message};
+/// use smtp_proto::reply::{EnhancedCode, Reply, ReplyCode};
+/// use smtp_proto::server::Decision;
+/// use smtp_proto::wire::params::RcptParameters;
+/// use smtp_proto::wire::path::ForwardPath;
 ///
 /// /// Takes mail for one domain and prints the subject line.
 /// #[derive(Clone)]

@@ -2,7 +2,7 @@
 
 use smtp_proto::wire::sasl::Credentials;
 
-use super::{ClientOptions, Security};
+use crate::options::{ClientOptions, Security};
 
 /// Why a URL was not understood.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -40,7 +40,7 @@ fn percent_decode(s: &str) -> Result<String, UrlError> {
 }
 
 /// See [`ClientOptions::from_url`].
-pub(super) fn parse(url: &str) -> Result<ClientOptions, UrlError> {
+pub(crate) fn parse(url: &str) -> Result<ClientOptions, UrlError> {
     let (scheme, rest) = url
         .split_once("://")
         .ok_or_else(|| UrlError::Scheme(url.into()))?;

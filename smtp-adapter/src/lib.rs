@@ -1,0 +1,19 @@
+//! What the adapters of [`smtp_proto`] (smtp-tokio, smtp-async-std,
+//! smtp-blocking) share, written once: the application-facing
+//! [`Handler`](handler::Handler) API and its types, TLS configuration from PEM
+//! files or a self-signed certificate ([`tls`]), client options and URLs with
+//! the client's error type ([`options`]), Maildir delivery ([`maildir`]), and
+//! the example programs' command lines ([`cli`], feature `cli`).
+//!
+//! Nothing here parses or writes SMTP: that is the core's. Nothing here
+//! touches a socket or a runtime: that is each adapter's.
+
+#![forbid(unsafe_code)]
+
+#[cfg(feature = "cli")]
+pub mod cli;
+pub mod handler;
+pub mod maildir;
+pub mod options;
+pub mod tls;
+mod url;
