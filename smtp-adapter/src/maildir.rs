@@ -463,6 +463,118 @@ mod delivery_tests {
         );
     }
 
+    /// Mutation-testing finds: every day from 1970 to 2200 against a
+    /// calendar counted one day at a time (leap years, centuries, 2000).
+    #[test]
+    fn dates_match_a_day_by_day_calendar() {
+        let (mut y, mut m, mut d, mut wd) = (1970i64, 1usize, 1i64, 4usize); // Thursday
+        let names = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+        let months = [
+            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+        ];
+        for day in 0..84_000u64 {
+            let t = UNIX_EPOCH + std::time::Duration::from_secs(day * 86_400 + 3_661);
+            let expected = format!("{}, {d:02} {} {y} 01:01:01 +0000", names[wd], months[m - 1]);
+            assert_eq!(rfc5322_date(t), expected);
+            let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+            let len = [
+                31,
+                if leap { 29 } else { 28 },
+                31,
+                30,
+                31,
+                30,
+                31,
+                31,
+                30,
+                31,
+                30,
+                31,
+            ][m - 1];
+            d += 1;
+            if d > len {
+                d = 1;
+                m += 1;
+                if m > 12 {
+                    m = 1;
+                    y += 1;
+                }
+            }
+            wd = (wd + 1) % 7;
+        }
+    }
+
+    #[test]
+    fn the_handler_records_the_connection_in_the_trace_header() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut m = Maildir::new(dir.path(), "mx.example").unwrap();
+        let info = ConnectionInfo {
+            peer: "192.0.2.7:4000".parse().unwrap(),
+            local: "192.0.2.1:465".parse().unwrap(),
+            implicit_tls: true,
+        };
+        let name = HeloName::Unchecked("client.example".into());
+        futures_lite::future::block_on(async {
+            m.connect(&info).await;
+            m.hello(HelloKind::Ehlo, &name).await;
+            m.set_authenticated();
+            assert_eq!(m.data_start(&envelope()).await, Decision::Accept);
+            m.data(Bytes::from_static(b"Subject: a\r\n")).await;
+            m.data(Bytes::from_static(b"\r\nbody\r\n")).await;
+            let message = Message {
+                envelope: envelope(),
+                findings: Default::default(),
+                content: Bytes::new(),
+            };
+            assert_eq!(m.message(&message).await, Decision::Accept);
+            // A transaction abandoned after DATA leaves nothing behind.
+            assert_eq!(m.data_start(&envelope()).await, Decision::Accept);
+            m.data(Bytes::from_static(b"half")).await;
+            m.notice(&ServerEvent::TransactionReset).await;
+        });
+        let count = |sub: &str| std::fs::read_dir(dir.path().join(sub)).unwrap().count();
+        assert_eq!((count("new"), count("tmp")), (1, 0));
+        let file = std::fs::read_dir(dir.path().join("new"))
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap();
+        let text = std::fs::read_to_string(file.path()).unwrap();
+        assert!(
+            text.contains(
+                "Received: from client.example ([192.0.2.7])\r\n\tby mx.example with ESMTPSA id "
+            ),
+            "{text}"
+        );
+        assert!(text.ends_with("\r\nSubject: a\r\n\r\nbody\r\n"), "{text}");
+    }
+
+    #[test]
+    fn file_names_are_unique_and_name_the_host() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = MaildirStore::new(dir.path(), "a/b:c").unwrap();
+        let (one, two) = (store.unique_name(), store.unique_name());
+        assert_ne!(one, two);
+        assert!(
+            one.ends_with(".a_b_c") && one.contains(&format!("P{}Q", std::process::id())),
+            "{one}"
+        );
+    }
+
+    #[test]
+    fn tls_forgets_what_was_said_before() {
+        let mut t = Trace {
+            peer: None,
+            helo: Some((HelloKind::Ehlo, "x".into())),
+            tls: false,
+            authenticated: true,
+        };
+        t.notice(&ServerEvent::TransactionReset);
+        assert!(t.helo.is_some() && t.authenticated && !t.tls);
+        t.notice(&ServerEvent::TlsEstablished);
+        assert!(t.helo.is_none() && !t.authenticated && t.tls);
+    }
+
     #[test]
     fn protocols_per_rfc_3848() {
         let mut t = Trace::default();

@@ -5,7 +5,9 @@ use std::io;
 use std::time::Duration;
 
 use smtp_proto::Protocol;
-use smtp_proto::client::{ClientConfig, ClientError, SessionError, TlsPolicy, TransactionFailure};
+use smtp_proto::client::{
+    AuthError, ClientConfig, ClientError, SessionError, TlsPolicy, TransactionFailure,
+};
 use smtp_proto::reply::Reply;
 use smtp_proto::wire::sasl::Credentials;
 
@@ -175,7 +177,10 @@ impl Error {
                 SessionError::GreetingRefused(r)
                 | SessionError::ServiceUnavailable(r)
                 | SessionError::HelloRefused(r)
-                | SessionError::TlsRefused(r),
+                | SessionError::TlsRefused(r)
+                | SessionError::Auth(
+                    AuthError::Temporary(r) | AuthError::Rejected(r) | AuthError::Cancelled(r),
+                ),
             ) => Some(r),
             _ => None,
         }
@@ -188,5 +193,80 @@ impl Error {
             Some(r) => r.code().is_transient_negative(),
             None => !matches!(self, Error::Config(_) | Error::Url(_) | Error::Envelope(_)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use smtp_proto::reply::{EnhancedCode, ReplyCode};
+
+    fn reply(code: u16) -> Reply {
+        Reply::new(
+            ReplyCode::new(code).unwrap(),
+            EnhancedCode::new((code / 100) as u8, 0, 0),
+            "x",
+        )
+    }
+
+    #[test]
+    fn session_config_follows_the_options() {
+        let mut o = ClientOptions::new("mx.example", 25);
+        let cases = [
+            (Security::Plain, TlsPolicy::Disabled),
+            (Security::StartTlsRequired, TlsPolicy::Required),
+            (Security::StartTlsOpportunistic, TlsPolicy::Opportunistic),
+            (Security::ImplicitTls, TlsPolicy::Opportunistic),
+        ];
+        for (security, policy) in cases {
+            o.security = security;
+            assert_eq!(o.session_config().unwrap().tls, policy);
+        }
+        let c = o.session_config().unwrap();
+        assert_eq!(
+            (c.protocol, c.use_chunking, c.credentials.is_some()),
+            (Protocol::Smtp, false, false)
+        );
+        o.lmtp = true;
+        o.chunking = true;
+        o.credentials = Some(Credentials::password("u", "p"));
+        o.hello_name = "client.example".into();
+        let c = o.session_config().unwrap();
+        assert_eq!((c.protocol, c.use_chunking), (Protocol::Lmtp, true));
+        assert_eq!(c.credentials, Some(Credentials::password("u", "p")));
+        assert_eq!(c.hello_name.to_string(), "client.example");
+        o.hello_name = "not a name".into();
+        assert!(matches!(o.session_config(), Err(Error::Config(_))));
+    }
+
+    #[test]
+    fn replies_and_transience() {
+        let refused = Error::Refused(TransactionFailure::MailRefused(reply(451)));
+        assert_eq!(refused.reply(), Some(&reply(451)));
+        assert!(refused.is_transient());
+        let refused = Error::Refused(TransactionFailure::MailRefused(reply(550)));
+        assert!(!refused.is_transient());
+        assert!(refused.to_string().contains("MAIL: 550"), "{refused}");
+        let greeting = Error::Session(SessionError::GreetingRefused(reply(554)));
+        assert_eq!(greeting.reply(), Some(&reply(554)));
+        assert!(!greeting.is_transient());
+        let auth = Error::Session(SessionError::Auth(AuthError::Rejected(reply(535))));
+        assert_eq!(auth.reply(), Some(&reply(535)));
+        assert!(!auth.is_transient());
+        let rcpts = vec![smtp_proto::client::RecipientResult {
+            path: smtp_proto::wire::path::ForwardPath::Postmaster,
+            rcpt_reply: reply(450),
+            final_reply: None,
+        }];
+        let nobody = Error::Refused(TransactionFailure::NoRecipientAccepted(rcpts));
+        assert_eq!(nobody.reply(), Some(&reply(450)));
+        assert!(nobody.is_transient());
+        assert!(nobody.to_string().contains("<Postmaster>: 450"), "{nobody}");
+        let io = Error::Io(io::Error::other("reset"));
+        assert_eq!(io.reply(), None);
+        assert!(io.is_transient());
+        assert!(!Error::Config("x".into()).is_transient());
+        assert!(!Error::Url(UrlError::Authority).is_transient());
+        assert!(Error::Closed.is_transient());
     }
 }

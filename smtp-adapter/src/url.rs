@@ -155,6 +155,39 @@ mod tests {
         );
     }
 
+    /// Mutation-testing finds: an IPv6 host without a port, junk after the
+    /// bracket, `tls=implicit`, `auth=password`, and implicit TLS that no
+    /// parameter can turn into STARTTLS.
+    #[test]
+    fn less_common_forms() {
+        let o = parse("smtp://[::1]").unwrap();
+        assert_eq!((o.host.as_str(), o.port), ("::1", 25));
+        assert_eq!(parse("smtp://[::1]x").unwrap_err(), UrlError::Authority);
+        assert_eq!(parse("smtp://[::1").unwrap_err(), UrlError::Authority);
+        let o = parse("smtp://h:587?tls=implicit").unwrap();
+        assert_eq!(o.security, Security::ImplicitTls);
+        let o = parse("smtp://u:t@h?auth=xoauth2&auth=password&helo=me.example").unwrap();
+        assert_eq!(o.credentials, Some(Credentials::password("u", "t")));
+        assert_eq!(o.hello_name, "me.example");
+        for p in ["tls=required", "tls=opportunistic"] {
+            assert_eq!(
+                parse(&format!("smtps://h?{p}")).unwrap_err(),
+                UrlError::Parameter(p.into())
+            );
+        }
+        let o = parse("smtp://h?tls=opportunistic").unwrap();
+        assert_eq!(o.security, Security::StartTlsOpportunistic);
+        assert_eq!(
+            parse("smtp://u:%41%42@h").unwrap().credentials,
+            Some(Credentials::password("u", "AB"))
+        );
+        assert_eq!(parse("smtp://u:%4@h").unwrap_err(), UrlError::Encoding);
+        assert_eq!(
+            parse("smtp://h?helo=").unwrap_err(),
+            UrlError::Parameter("helo=".into())
+        );
+    }
+
     #[test]
     fn oauth_token() {
         let o =
