@@ -1,7 +1,8 @@
 //! The blocking server over real sockets: graceful shutdown (sessions finish
 //! within the grace period, the rest get 421), the worker pool's bound, an
-//! idle connection cut off at its deadline with 421 4.4.2, and a client gone
-//! mid-DATA leaving nothing in the Maildir.
+//! idle connection cut off at its deadline with 421 4.4.2, a client gone
+//! mid-DATA leaving nothing in the Maildir, and plaintext read ahead of
+//! STARTTLS dropped (ARCHITECTURE.md R9).
 
 #[path = "../../smtp-tokio/tests/common/mod.rs"]
 mod common;
@@ -16,9 +17,13 @@ use smtp_blocking::proto::server::ServerConfig;
 use smtp_blocking::server::{Server, Stop};
 
 fn read_until(s: &mut TcpStream, want: &str) -> String {
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    read_until_in(s, want)
+}
+
+fn read_until_in(s: &mut impl Read, want: &str) -> String {
     let mut got = Vec::new();
     let mut buf = [0u8; 4096];
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     while !String::from_utf8_lossy(&got).contains(want) {
         let n = s.read(&mut buf).unwrap();
         assert!(
@@ -174,4 +179,29 @@ fn a_client_gone_mid_data_leaves_nothing_in_the_maildir() {
     assert_eq!(server.in_tmp(), 0, "a half message stayed in tmp/");
     assert!(server.delivered().is_empty());
     assert!(server.stop().success());
+}
+
+#[test]
+fn a_command_injected_after_starttls_is_never_executed() {
+    let server = ExampleServer::start_program("blocking-server", true, &[]);
+    let mut s = TcpStream::connect(server.addr).unwrap();
+    read_until(&mut s, "220 ");
+    s.write_all(b"EHLO c.example\r\n").unwrap();
+    read_until(&mut s, "250 ");
+    // One packet: STARTTLS and a command behind it, in plaintext.
+    s.write_all(b"STARTTLS\r\nMAIL FROM:<injected@evil.example>\r\n")
+        .unwrap();
+    let reply = read_until(&mut s, "\r\n");
+    assert!(reply.starts_with("220 2.0.0 "), "{reply}");
+    let config = smtp_blocking::tls::Trust::Insecure.client_config().unwrap();
+    let conn = rustls::ClientConnection::new(config, "localhost".try_into().unwrap()).unwrap();
+    let mut tls = rustls::StreamOwned::new(conn, s);
+    tls.write_all(b"EHLO c.example\r\n").unwrap();
+    read_until_in(&mut tls, "250 ");
+    // Had the injected MAIL survived, this RCPT would be accepted.
+    tls.write_all(b"RCPT TO:<victim@example.org>\r\n").unwrap();
+    let reply = read_until_in(&mut tls, "\r\n");
+    assert!(reply.starts_with("503 5.5.1 "), "{reply}");
+    tls.write_all(b"QUIT\r\n").unwrap();
+    read_until_in(&mut tls, "221 ");
 }
