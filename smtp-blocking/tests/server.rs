@@ -205,3 +205,44 @@ fn a_command_injected_after_starttls_is_never_executed() {
     tls.write_all(b"QUIT\r\n").unwrap();
     read_until_in(&mut tls, "221 ");
 }
+
+#[test]
+fn a_peer_that_never_reads_is_cut_off_at_the_write_timeout_with_memory_flat() {
+    let server = ExampleServer::start_program("blocking-server", false, &["--timeout", "2"]);
+    let mut s = TcpStream::connect(server.addr).unwrap();
+    read_until(&mut s, "220 ");
+    let before = server.rss_kib();
+    s.set_write_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    let flood = b"NOOP\r\n".repeat(10_000);
+    let started = Instant::now();
+    let mut sent = 0usize;
+    let mut peak = before;
+    // Write until the server gives up on us: its replies fill our receive
+    // buffer and its send buffer, its write times out, it closes.
+    let closed = loop {
+        match s.write(&flood) {
+            Ok(n) => sent += n,
+            Err(e)
+                if e.kind() == std::io::ErrorKind::WouldBlock
+                    || e.kind() == std::io::ErrorKind::TimedOut => {}
+            Err(_) => break true,
+        }
+        peak = peak.max(server.rss_kib());
+        if started.elapsed() > Duration::from_secs(30) {
+            break false;
+        }
+    };
+    assert!(closed, "still connected after 30 s ({sent} octets sent)");
+    assert!(sent > 1_000_000, "the flood was {sent} octets");
+    eprintln!(
+        "flood: {sent} octets, cut off after {:?}, RSS {before} KiB -> peak {peak} KiB",
+        started.elapsed()
+    );
+    // Bounded buffers: the server holds at most a batch, whatever was sent.
+    assert!(
+        peak < before + 8 * 1024,
+        "RSS grew from {before} to {peak} KiB"
+    );
+    assert!(server.stop().success());
+}
