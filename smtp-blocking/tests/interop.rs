@@ -327,3 +327,76 @@ fn example_send_over_implicit_tls_and_starttls_with_chunking() {
     // SIGTERM: a graceful exit, status 0.
     assert!(server.stop().success());
 }
+
+#[test]
+fn example_send_exit_codes_against_the_blocking_server() {
+    let server = ExampleServer::start_program(SERVER, false, &["--max-recipients", "100"]);
+    let msg = server.dir.path().join("m");
+    std::fs::write(&msg, b"Subject: x\r\n\r\nx\r\n").unwrap();
+    // 101 recipients, the last refused: exit 1, every one reported.
+    let mut cmd = Command::new(example(SEND));
+    cmd.args([
+        "--server",
+        &server.addr.to_string(),
+        "--from",
+        "a@example.org",
+        "--message",
+    ])
+    .arg(&msg);
+    for i in 0..101 {
+        cmd.arg("--to").arg(format!("r{i}@example.org"));
+    }
+    let (status, out, _) = run(&mut cmd, 30);
+    assert_eq!(status.code(), Some(1), "{out}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 101, "{out}");
+    assert_eq!(lines[0], "r0@example.org 250 2.0.0 Ok: queued");
+    assert!(
+        lines[100].starts_with("r100@example.org 452 4.5.3 "),
+        "{out}"
+    );
+    // Nobody listening: exit 2 with a message.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let (status, _, err) = run(
+        Command::new(example(SEND))
+            .args([
+                "--server",
+                &closed.to_string(),
+                "--from",
+                "a@example.org",
+                "--to",
+                "x@example.org",
+                "--message",
+            ])
+            .arg(&msg),
+        30,
+    );
+    assert_eq!(status.code(), Some(2));
+    assert!(err.starts_with("send: connection failed: "), "{err}");
+    // LMTP through both example programs: one reply per recipient.
+    let lmtp = ExampleServer::start_program(SERVER, false, &["--lmtp"]);
+    let (status, out, err) = run(
+        Command::new(example(SEND))
+            .args([
+                "--server",
+                &lmtp.addr.to_string(),
+                "--lmtp",
+                "--from",
+                "a@example.org",
+                "--to",
+                "x@example.org",
+                "--to",
+                "y@example.org",
+                "--message",
+            ])
+            .arg(&msg),
+        30,
+    );
+    assert!(status.success(), "{out}\n{err}");
+    assert_eq!(out.lines().count(), 2, "{out}");
+    let delivered = lmtp.wait_delivered(1, 10);
+    assert!(String::from_utf8_lossy(&delivered[0]).contains(" with LMTP id "));
+}
