@@ -303,6 +303,9 @@ impl Connection {
                     self.stream.set_read_timeout(timeout).map_err(Error::Io)?;
                     match self.stream.read(&mut buf) {
                         Ok(0) => misuse(self.session.handle_eof(clock::now()))?,
+                        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                            misuse(self.session.handle_eof(clock::now()))?
+                        }
                         Ok(n) => {
                             let taken = misuse(self.session.handle_bytes(clock::now(), &buf[..n]))?;
                             self.unread.extend_from_slice(&buf[taken..n]);

@@ -160,7 +160,11 @@ fn run<H: SyncHandler>(
             continue;
         }
         match read {
+            // Under TLS a peer gone without close_notify is an end of input too.
             Ok(0) => misuse(conn.session.handle_eof(clock::now()))?,
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                misuse(conn.session.handle_eof(clock::now()))?
+            }
             Ok(n) => {
                 let taken = misuse(conn.session.handle_bytes(clock::now(), &buf[..n]))?;
                 conn.unread.extend_from_slice(&buf[taken..n]);
