@@ -400,3 +400,45 @@ fn example_send_exit_codes_against_the_blocking_server() {
     let delivered = lmtp.wait_delivered(1, 10);
     assert!(String::from_utf8_lossy(&delivered[0]).contains(" with LMTP id "));
 }
+
+#[test]
+fn example_send_load_against_the_blocking_server() {
+    let server = ExampleServer::start_program(SERVER, false, &[]);
+    let msg = server.dir.path().join("m");
+    std::fs::write(&msg, b"Subject: load\r\n\r\n.dot\r\nbody\r\n").unwrap();
+    let (status, out, err) = run(
+        Command::new(example(SEND))
+            .args([
+                "--server",
+                &server.addr.to_string(),
+                "--from",
+                "a@example.org",
+                "--to",
+                "b@example.org",
+                "--count",
+                "200",
+                "--connections",
+                "8",
+                "--message",
+            ])
+            .arg(&msg),
+        60,
+    );
+    assert!(status.success(), "{out}\n{err}");
+    assert!(
+        out.lines()
+            .last()
+            .unwrap()
+            .starts_with("sent 200 messages in ")
+    );
+    let delivered = server.wait_delivered(200, 20);
+    assert_eq!(delivered.len(), 200);
+    for file in &delivered {
+        assert_eq!(
+            split_delivered(file).1,
+            b"Subject: load\r\n\r\n.dot\r\nbody\r\n"
+        );
+    }
+    assert_eq!(server.in_tmp(), 0);
+    assert!(server.stop().success());
+}
