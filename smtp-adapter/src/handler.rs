@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 
 use bytes::Bytes;
 use smtp_proto::reply::{EnhancedCode, Reply, ReplyCode};
-use smtp_proto::server::{Decision, HelloKind, MessageFindings, ServerEvent};
+use smtp_proto::server::{Decision, HelloKind, MessageFindings, ServerEvent, ServerSession};
 use smtp_proto::wire::command::HeloName;
 use smtp_proto::wire::params::{MailParameters, RcptParameters};
 use smtp_proto::wire::path::{ForwardPath, ReversePath};
@@ -33,6 +33,34 @@ pub struct Envelope {
     pub sender: ReversePath<'static>,
     /// The accepted recipients.
     pub recipients: Vec<ForwardPath<'static>>,
+}
+
+impl Envelope {
+    /// The envelope of the session's transaction in progress (the null
+    /// sender and no recipients outside a transaction), for an adapter to
+    /// hand to the handler.
+    pub fn of(session: &ServerSession) -> Envelope {
+        match session.envelope() {
+            Some(e) => Envelope {
+                sender: e.sender().into_owned(),
+                recipients: e.recipients().map(|r| r.into_owned()).collect(),
+            },
+            None => Envelope {
+                sender: ReversePath::Null,
+                recipients: Vec::new(),
+            },
+        }
+    }
+}
+
+/// `451 4.3.0`: what an adapter answers in place of a handler's decision
+/// that does not fit the session's state (a bug of the handler).
+pub fn internal_error() -> Decision {
+    Decision::Reject(Reply::new(
+        ReplyCode::new(451).expect("a reply code"),
+        EnhancedCode::new(4, 3, 0),
+        "Error: internal error",
+    ))
 }
 
 /// A complete message, handed to [`Handler::message`].

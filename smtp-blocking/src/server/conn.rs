@@ -13,6 +13,8 @@ use smtp_proto::output::Output;
 use smtp_proto::server::{Decision, ServerConfig, ServerEvent, ServerSession};
 use tracing::{debug, info, warn};
 
+use smtp_adapter::handler::internal_error;
+
 use super::{ConnectionInfo, Envelope, Message, SyncHandler};
 use crate::clock;
 use crate::stream::{Stream, is_timeout};
@@ -189,16 +191,7 @@ fn misuse<T>(result: Result<T, smtp_proto::output::ApiMisuse>) -> io::Result<T> 
 
 impl<H: SyncHandler> Conn<H> {
     fn envelope(&self) -> Envelope {
-        match self.session.envelope() {
-            Some(e) => Envelope {
-                sender: e.sender().into_owned(),
-                recipients: e.recipients().map(|r| r.into_owned()).collect(),
-            },
-            None => Envelope {
-                sender: smtp_proto::wire::path::ReversePath::Null,
-                recipients: Vec::new(),
-            },
-        }
+        Envelope::of(&self.session)
     }
 
     fn on_event(&mut self, event: ServerEvent, info: &ConnectionInfo) -> io::Result<()> {
@@ -253,12 +246,7 @@ impl<H: SyncHandler> Conn<H> {
         };
         if let Err(e) = self.session.respond(clock::now(), decision) {
             warn!(error = %e, "the handler's decision does not fit; refusing");
-            let reply = smtp_proto::reply::Reply::new(
-                smtp_proto::reply::ReplyCode::new(451).expect("a reply code"),
-                smtp_proto::reply::EnhancedCode::new(4, 3, 0),
-                "Error: internal error",
-            );
-            misuse(self.session.respond(clock::now(), Decision::Reject(reply)))?;
+            misuse(self.session.respond(clock::now(), internal_error()))?;
         }
         Ok(())
     }
