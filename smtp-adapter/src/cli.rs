@@ -18,7 +18,7 @@ use smtp_proto::server::{Decision, HelloKind, ServerConfig, ServerEvent};
 use smtp_proto::wire::command::HeloName;
 use smtp_proto::wire::sasl::{Credentials, Mechanism};
 
-use crate::handler::{ConnectionInfo, Envelope, Handler, Message};
+use crate::handler::{ConnectionInfo, Envelope, Handler, Message, SyncHandler};
 use crate::maildir::{Maildir, auth_failed};
 use crate::options::{ClientOptions, Error, Security};
 use crate::tls::{TlsIdentity, Trust};
@@ -171,22 +171,9 @@ pub struct ExampleHandler {
     maildir: Option<Maildir>,
 }
 
-impl Handler for ExampleHandler {
-    async fn connect(&mut self, info: &ConnectionInfo) -> Decision {
-        match &mut self.maildir {
-            Some(m) => m.connect(info).await,
-            None => Decision::Accept,
-        }
-    }
-
-    async fn hello(&mut self, kind: HelloKind, name: &HeloName<'static>) -> Decision {
-        match &mut self.maildir {
-            Some(m) => m.hello(kind, name).await,
-            None => Decision::Accept,
-        }
-    }
-
-    async fn auth(&mut self, _: &Mechanism<'static>, credentials: &Credentials) -> Decision {
+impl ExampleHandler {
+    /// Checks AUTH credentials against the `--auth` list.
+    fn check(&mut self, credentials: &Credentials) -> Decision {
         let Credentials::Password {
             authzid,
             username,
@@ -208,30 +195,96 @@ impl Handler for ExampleHandler {
         }
         Decision::Accept
     }
+}
+
+impl Handler for ExampleHandler {
+    async fn connect(&mut self, info: &ConnectionInfo) -> Decision {
+        match &mut self.maildir {
+            Some(m) => Handler::connect(m, info).await,
+            None => Decision::Accept,
+        }
+    }
+
+    async fn hello(&mut self, kind: HelloKind, name: &HeloName<'static>) -> Decision {
+        match &mut self.maildir {
+            Some(m) => Handler::hello(m, kind, name).await,
+            None => Decision::Accept,
+        }
+    }
+
+    async fn auth(&mut self, _: &Mechanism<'static>, credentials: &Credentials) -> Decision {
+        self.check(credentials)
+    }
 
     async fn data_start(&mut self, envelope: &Envelope) -> Decision {
         match &mut self.maildir {
-            Some(m) => m.data_start(envelope).await,
+            Some(m) => Handler::data_start(m, envelope).await,
             None => Decision::Accept,
         }
     }
 
     async fn data(&mut self, piece: Bytes) {
         if let Some(m) = &mut self.maildir {
-            m.data(piece).await;
+            Handler::data(m, piece).await;
         }
     }
 
     async fn message(&mut self, message: &Message) -> Decision {
         match &mut self.maildir {
-            Some(m) => m.message(message).await,
+            Some(m) => Handler::message(m, message).await,
             None => Decision::Accept,
         }
     }
 
     async fn notice(&mut self, event: &ServerEvent) {
         if let Some(m) = &mut self.maildir {
-            m.notice(event).await;
+            Handler::notice(m, event).await;
+        }
+    }
+}
+
+impl SyncHandler for ExampleHandler {
+    fn connect(&mut self, info: &ConnectionInfo) -> Decision {
+        match &mut self.maildir {
+            Some(m) => SyncHandler::connect(m, info),
+            None => Decision::Accept,
+        }
+    }
+
+    fn hello(&mut self, kind: HelloKind, name: &HeloName<'static>) -> Decision {
+        match &mut self.maildir {
+            Some(m) => SyncHandler::hello(m, kind, name),
+            None => Decision::Accept,
+        }
+    }
+
+    fn auth(&mut self, _: &Mechanism<'static>, credentials: &Credentials) -> Decision {
+        self.check(credentials)
+    }
+
+    fn data_start(&mut self, envelope: &Envelope) -> Decision {
+        match &mut self.maildir {
+            Some(m) => SyncHandler::data_start(m, envelope),
+            None => Decision::Accept,
+        }
+    }
+
+    fn data(&mut self, piece: Bytes) {
+        if let Some(m) = &mut self.maildir {
+            SyncHandler::data(m, piece);
+        }
+    }
+
+    fn message(&mut self, message: &Message) -> Decision {
+        match &mut self.maildir {
+            Some(m) => SyncHandler::message(m, message),
+            None => Decision::Accept,
+        }
+    }
+
+    fn notice(&mut self, event: &ServerEvent) {
+        if let Some(m) = &mut self.maildir {
+            SyncHandler::notice(m, event);
         }
     }
 }

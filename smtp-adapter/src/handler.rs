@@ -1,13 +1,14 @@
 //! What the application decides: the [`Handler`] trait, the same for every
 //! asynchronous adapter (smtp-tokio, smtp-async-std), so an application moves
-//! between runtimes without touching it.
+//! between runtimes without touching it, and its synchronous twin
+//! [`SyncHandler`] for the blocking adapter (smtp-blocking).
 
 use std::future::Future;
 use std::net::SocketAddr;
 
 use bytes::Bytes;
 use smtp_proto::reply::{EnhancedCode, Reply, ReplyCode};
-use smtp_proto::server::{Decision, HelloKind, MessageFindings, ServerEvent};
+use smtp_proto::server::{Decision, HelloKind, MessageFindings, ServerEvent, ServerSession};
 use smtp_proto::wire::command::HeloName;
 use smtp_proto::wire::params::{MailParameters, RcptParameters};
 use smtp_proto::wire::path::{ForwardPath, ReversePath};
@@ -32,6 +33,34 @@ pub struct Envelope {
     pub sender: ReversePath<'static>,
     /// The accepted recipients.
     pub recipients: Vec<ForwardPath<'static>>,
+}
+
+impl Envelope {
+    /// The envelope of the session's transaction in progress (the null
+    /// sender and no recipients outside a transaction), for an adapter to
+    /// hand to the handler.
+    pub fn of(session: &ServerSession) -> Envelope {
+        match session.envelope() {
+            Some(e) => Envelope {
+                sender: e.sender().into_owned(),
+                recipients: e.recipients().map(|r| r.into_owned()).collect(),
+            },
+            None => Envelope {
+                sender: ReversePath::Null,
+                recipients: Vec::new(),
+            },
+        }
+    }
+}
+
+/// `451 4.3.0`: what an adapter answers in place of a handler's decision
+/// that does not fit the session's state (a bug of the handler).
+pub fn internal_error() -> Decision {
+    Decision::Reject(Reply::new(
+        ReplyCode::new(451).expect("a reply code"),
+        EnhancedCode::new(4, 3, 0),
+        "Error: internal error",
+    ))
 }
 
 /// A complete message, handed to [`Handler::message`].
@@ -123,13 +152,7 @@ pub trait Handler: Clone + Send + Sync + 'static {
         credentials: &Credentials,
     ) -> impl Future<Output = Decision> + Send {
         let _ = (mechanism, credentials);
-        async {
-            Decision::Reject(Reply::new(
-                ReplyCode::new(535).expect("a reply code"),
-                EnhancedCode::new(5, 7, 8),
-                "Error: authentication failed",
-            ))
-        }
+        async { auth_refused() }
     }
 
     /// MAIL FROM.
@@ -180,4 +203,107 @@ pub trait Handler: Clone + Send + Sync + 'static {
         let _ = event;
         async {}
     }
+}
+
+/// The synchronous twin of [`Handler`], for the blocking adapter
+/// (smtp-blocking): the same methods with the same defaults, each returning
+/// its answer directly. A method may block (a DNS lookup, a database, a
+/// file): it holds only its own connection's worker thread, and the
+/// connection's pipelined input waits meanwhile, in order. A handler is
+/// cloned for each connection, so `&mut self` state is per connection; share
+/// state between connections with an `Arc` inside.
+///
+/// ```
+/// use smtp_adapter::handler::{Message, SyncHandler};
+/// use smtp_proto::server::Decision;
+///
+/// /// Prints the size of each message.
+/// #[derive(Clone)]
+/// struct Print;
+///
+/// impl SyncHandler for Print {
+///     const BUFFER_CONTENT: bool = true;
+///
+///     fn message(&mut self, message: &Message) -> Decision {
+///         println!("{} octets from {}", message.content.len(), message.envelope.sender);
+///         Decision::Accept
+///     }
+/// }
+/// ```
+pub trait SyncHandler: Clone + Send + 'static {
+    /// As [`Handler::BUFFER_CONTENT`]: the content whole in
+    /// [`Message::content`] instead of piece by piece to [`SyncHandler::data`].
+    const BUFFER_CONTENT: bool = false;
+
+    /// A client connected: accept for the `220` greeting, or refuse (`554`, or
+    /// `421` to close at once).
+    fn connect(&mut self, info: &ConnectionInfo) -> Decision {
+        let _ = info;
+        Decision::Accept
+    }
+
+    /// HELO, EHLO or LHLO.
+    fn hello(&mut self, kind: HelloKind, name: &HeloName<'static>) -> Decision {
+        let _ = (kind, name);
+        Decision::Accept
+    }
+
+    /// AUTH credentials to check: accept for `235 2.7.0`. The default refuses
+    /// everybody with `535 5.7.8`.
+    fn auth(&mut self, mechanism: &Mechanism<'static>, credentials: &Credentials) -> Decision {
+        let _ = (mechanism, credentials);
+        auth_refused()
+    }
+
+    /// MAIL FROM.
+    fn mail_from(
+        &mut self,
+        from: &ReversePath<'static>,
+        params: &MailParameters<'static>,
+    ) -> Decision {
+        let _ = (from, params);
+        Decision::Accept
+    }
+
+    /// RCPT TO.
+    fn rcpt_to(&mut self, to: &ForwardPath<'static>, params: &RcptParameters<'static>) -> Decision {
+        let _ = (to, params);
+        Decision::Accept
+    }
+
+    /// The client wants to send the content (DATA or the first BDAT) to these
+    /// recipients.
+    fn data_start(&mut self, envelope: &Envelope) -> Decision {
+        let _ = envelope;
+        Decision::Accept
+    }
+
+    /// A piece of the content, in order (not called with
+    /// [`SyncHandler::BUFFER_CONTENT`]).
+    fn data(&mut self, piece: Bytes) {
+        let _ = piece;
+    }
+
+    /// The content is complete: accept (`250`) only once the message is safe
+    /// (RFC 5321 §6.1). In LMTP answer [`Decision::PerRecipient`].
+    fn message(&mut self, message: &Message) -> Decision {
+        let _ = message;
+        Decision::Accept
+    }
+
+    /// Information that needs no answer: [`ServerEvent::TransactionReset`]
+    /// (forget the content received so far), `TransactionFinished`,
+    /// `TlsEstablished`, `ClientFault`.
+    fn notice(&mut self, event: &ServerEvent) {
+        let _ = event;
+    }
+}
+
+/// `535 5.7.8`, the default answer to AUTH.
+fn auth_refused() -> Decision {
+    Decision::Reject(Reply::new(
+        ReplyCode::new(535).expect("a reply code"),
+        EnhancedCode::new(5, 7, 8),
+        "Error: authentication failed",
+    ))
 }

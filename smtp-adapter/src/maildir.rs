@@ -1,4 +1,5 @@
-//! Delivery into a Maildir: [`Maildir`] is a [`Handler`] that writes each
+//! Delivery into a Maildir: [`Maildir`] is a [`Handler`] (and a
+//! [`SyncHandler`]) that writes each
 //! accepted message to `DIR/tmp/`, syncs it to disk and renames it into
 //! `DIR/new/` before the `250` goes out (RFC 5321 §6.1: accepting a message
 //! takes responsibility for it).
@@ -24,7 +25,7 @@ use smtp_proto::wire::path::ForwardPath;
 use smtp_proto::wire::sasl::{Credentials, Mechanism};
 use tracing::warn;
 
-use crate::handler::{ConnectionInfo, Envelope, Handler, Message};
+use crate::handler::{ConnectionInfo, Envelope, Handler, Message, SyncHandler};
 
 /// A Maildir on disk: `tmp/`, `new/` and `cur/` under one directory.
 #[derive(Debug)]
@@ -277,8 +278,10 @@ pub fn auth_failed() -> Decision {
     ))
 }
 
-impl Handler for Maildir {
-    async fn connect(&mut self, info: &ConnectionInfo) -> Decision {
+// The bodies both handler impls share: the asynchronous one runs the file
+// work on the `blocking` crate's pool, the synchronous one calls it directly.
+impl Maildir {
+    fn on_connect(&mut self, info: &ConnectionInfo) -> Decision {
         self.trace = Trace {
             peer: Some(info.peer.ip()),
             tls: info.implicit_tls,
@@ -287,18 +290,18 @@ impl Handler for Maildir {
         Decision::Accept
     }
 
-    async fn hello(&mut self, kind: HelloKind, name: &HeloName<'static>) -> Decision {
+    fn on_hello(&mut self, kind: HelloKind, name: &HeloName<'static>) -> Decision {
         self.trace.helo = Some((kind, name.to_string()));
         Decision::Accept
     }
 
-    async fn auth(&mut self, _: &Mechanism<'static>, _: &Credentials) -> Decision {
-        auth_failed()
+    /// What to begin a delivery with: the store, the envelope and the trace.
+    fn begin_args(&self, envelope: &Envelope) -> (Arc<MaildirStore>, Envelope, Trace) {
+        (self.store.clone(), envelope.clone(), self.trace.clone())
     }
 
-    async fn data_start(&mut self, envelope: &Envelope) -> Decision {
-        let (store, envelope, trace) = (self.store.clone(), envelope.clone(), self.trace.clone());
-        match blocking::unblock(move || store.begin(&envelope, &trace)).await {
+    fn began(&mut self, result: io::Result<Delivery>) -> Decision {
+        match result {
             Ok(delivery) => {
                 self.current = Some(delivery);
                 Decision::Accept
@@ -310,34 +313,7 @@ impl Handler for Maildir {
         }
     }
 
-    async fn data(&mut self, piece: Bytes) {
-        let Some(mut delivery) = self.current.take() else {
-            return;
-        };
-        let delivery = blocking::unblock(move || {
-            if let Err(e) = delivery.write(&piece) {
-                warn!(error = %e, "Maildir write failed");
-            }
-            delivery
-        })
-        .await;
-        self.current = Some(delivery);
-    }
-
-    async fn message(&mut self, _: &Message) -> Decision {
-        let Some(delivery) = self.current.take() else {
-            return write_error();
-        };
-        match blocking::unblock(move || delivery.commit()).await {
-            Ok(()) => Decision::Accept,
-            Err(e) => {
-                warn!(error = %e, "Maildir delivery failed");
-                write_error()
-            }
-        }
-    }
-
-    async fn notice(&mut self, event: &ServerEvent) {
+    fn on_notice(&mut self, event: &ServerEvent) {
         // The content so far is forgotten: the file goes (on drop).
         if matches!(
             event,
@@ -346,6 +322,101 @@ impl Handler for Maildir {
             self.current = None;
         }
         self.trace.notice(event);
+    }
+}
+
+fn begin(store: &MaildirStore, envelope: &Envelope, trace: &Trace) -> io::Result<Delivery> {
+    store.begin(envelope, trace)
+}
+
+fn write_piece(mut delivery: Delivery, piece: &[u8]) -> Delivery {
+    if let Err(e) = delivery.write(piece) {
+        warn!(error = %e, "Maildir write failed");
+    }
+    delivery
+}
+
+fn commit(delivery: Option<Delivery>) -> Decision {
+    let Some(delivery) = delivery else {
+        return write_error();
+    };
+    match delivery.commit() {
+        Ok(()) => Decision::Accept,
+        Err(e) => {
+            warn!(error = %e, "Maildir delivery failed");
+            write_error()
+        }
+    }
+}
+
+impl Handler for Maildir {
+    async fn connect(&mut self, info: &ConnectionInfo) -> Decision {
+        self.on_connect(info)
+    }
+
+    async fn hello(&mut self, kind: HelloKind, name: &HeloName<'static>) -> Decision {
+        self.on_hello(kind, name)
+    }
+
+    async fn auth(&mut self, _: &Mechanism<'static>, _: &Credentials) -> Decision {
+        auth_failed()
+    }
+
+    async fn data_start(&mut self, envelope: &Envelope) -> Decision {
+        let (store, envelope, trace) = self.begin_args(envelope);
+        let result = blocking::unblock(move || begin(&store, &envelope, &trace)).await;
+        self.began(result)
+    }
+
+    async fn data(&mut self, piece: Bytes) {
+        let Some(delivery) = self.current.take() else {
+            return;
+        };
+        self.current = Some(blocking::unblock(move || write_piece(delivery, &piece)).await);
+    }
+
+    async fn message(&mut self, _: &Message) -> Decision {
+        let delivery = self.current.take();
+        blocking::unblock(move || commit(delivery)).await
+    }
+
+    async fn notice(&mut self, event: &ServerEvent) {
+        self.on_notice(event);
+    }
+}
+
+/// The same as the asynchronous [`Handler`], with the file work done on the
+/// calling (worker) thread.
+impl SyncHandler for Maildir {
+    fn connect(&mut self, info: &ConnectionInfo) -> Decision {
+        self.on_connect(info)
+    }
+
+    fn hello(&mut self, kind: HelloKind, name: &HeloName<'static>) -> Decision {
+        self.on_hello(kind, name)
+    }
+
+    fn auth(&mut self, _: &Mechanism<'static>, _: &Credentials) -> Decision {
+        auth_failed()
+    }
+
+    fn data_start(&mut self, envelope: &Envelope) -> Decision {
+        let result = begin(&self.store, envelope, &self.trace);
+        self.began(result)
+    }
+
+    fn data(&mut self, piece: Bytes) {
+        if let Some(delivery) = self.current.take() {
+            self.current = Some(write_piece(delivery, &piece));
+        }
+    }
+
+    fn message(&mut self, _: &Message) -> Decision {
+        commit(self.current.take())
+    }
+
+    fn notice(&mut self, event: &ServerEvent) {
+        self.on_notice(event);
     }
 }
 
@@ -448,14 +519,17 @@ mod delivery_tests {
         let dir = tempfile::tempdir().unwrap();
         let mut m = Maildir::new(dir.path(), "mx").unwrap();
         futures_lite::future::block_on(async {
-            assert_eq!(m.data_start(&envelope()).await, Decision::Accept);
-            m.data(Bytes::from_static(b"hi\r\n")).await;
+            assert_eq!(
+                Handler::data_start(&mut m, &envelope()).await,
+                Decision::Accept
+            );
+            Handler::data(&mut m, Bytes::from_static(b"hi\r\n")).await;
             let message = Message {
                 envelope: envelope(),
                 findings: Default::default(),
                 content: Bytes::new(),
             };
-            assert_eq!(m.message(&message).await, Decision::Accept);
+            assert_eq!(Handler::message(&mut m, &message).await, Decision::Accept);
         });
         assert_eq!(
             std::fs::read_dir(dir.path().join("new")).unwrap().count(),
@@ -573,6 +647,41 @@ mod delivery_tests {
         assert!(t.helo.is_some() && t.authenticated && !t.tls);
         t.notice(&ServerEvent::TlsEstablished);
         assert!(t.helo.is_none() && !t.authenticated && t.tls);
+    }
+
+    #[test]
+    fn the_sync_handler_delivers_and_a_reset_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut m = Maildir::new(dir.path(), "mx").unwrap();
+        assert_eq!(
+            SyncHandler::data_start(&mut m, &envelope()),
+            Decision::Accept
+        );
+        SyncHandler::data(&mut m, Bytes::from_static(b"half"));
+        SyncHandler::notice(&mut m, &ServerEvent::TransactionReset);
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("tmp")).unwrap().count(),
+            0
+        );
+        assert_eq!(
+            SyncHandler::data_start(&mut m, &envelope()),
+            Decision::Accept
+        );
+        SyncHandler::data(&mut m, Bytes::from_static(b"hi\r\n"));
+        let message = Message {
+            envelope: envelope(),
+            findings: Default::default(),
+            content: Bytes::new(),
+        };
+        assert_eq!(SyncHandler::message(&mut m, &message), Decision::Accept);
+        let new: Vec<_> = std::fs::read_dir(dir.path().join("new")).unwrap().collect();
+        assert_eq!(new.len(), 1);
+        let text = std::fs::read(new[0].as_ref().unwrap().path()).unwrap();
+        assert!(text.ends_with(b"\r\n\r\nhi\r\n") || text.ends_with(b"hi\r\n"));
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("tmp")).unwrap().count(),
+            0
+        );
     }
 
     #[test]

@@ -12,6 +12,8 @@ use tokio::io::AsyncWriteExt;
 use tokio::sync::watch;
 use tracing::{Instrument, debug, info, warn};
 
+use smtp_adapter::handler::internal_error;
+
 use super::{ConnectionInfo, Envelope, Handler, Message};
 use crate::clock;
 use crate::stream::Stream;
@@ -194,16 +196,7 @@ impl<H: Handler> Conn<H> {
     }
 
     fn envelope(&self) -> Envelope {
-        match self.session.envelope() {
-            Some(e) => Envelope {
-                sender: e.sender().into_owned(),
-                recipients: e.recipients().map(|r| r.into_owned()).collect(),
-            },
-            None => Envelope {
-                sender: smtp_proto::wire::path::ReversePath::Null,
-                recipients: Vec::new(),
-            },
-        }
+        Envelope::of(&self.session)
     }
 
     async fn on_event(&mut self, event: ServerEvent, info: &ConnectionInfo) -> io::Result<()> {
@@ -273,12 +266,7 @@ impl<H: Handler> Conn<H> {
         };
         if let Err(e) = self.session.respond(clock::now(), decision) {
             warn!(error = %e, "the handler's decision does not fit; refusing");
-            let reply = smtp_proto::reply::Reply::new(
-                smtp_proto::reply::ReplyCode::new(451).expect("a reply code"),
-                smtp_proto::reply::EnhancedCode::new(4, 3, 0),
-                "Error: internal error",
-            );
-            misuse(self.session.respond(clock::now(), Decision::Reject(reply)))?;
+            misuse(self.session.respond(clock::now(), internal_error()))?;
         }
         Ok(())
     }

@@ -1,5 +1,7 @@
 //! Shared by the tests that talk to real software over real sockets: finding
 //! the peer programs, and running the example server as a child process.
+//! smtp-blocking's tests include this file too (`#[path]`), with its example
+//! programs' names (`blocking-server`, `blocking-send`).
 #![allow(dead_code, unreachable_pub)]
 
 use std::io::{BufRead, BufReader};
@@ -92,9 +94,15 @@ impl ExampleServer {
     /// with `tls`, also a certificate (`--tls-cert`/`--tls-key`) and an
     /// implicit-TLS listener.
     pub fn start(tls: bool, args: &[&str]) -> ExampleServer {
+        ExampleServer::start_program("server", tls, args)
+    }
+
+    /// [`ExampleServer::start`] with another example program (another
+    /// adapter's server, which takes the same flags).
+    pub fn start_program(program: &str, tls: bool, args: &[&str]) -> ExampleServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let maildir = dir.path().join("maildir");
-        let mut cmd = Command::new(example("server"));
+        let mut cmd = Command::new(example(program));
         cmd.args(["--listen", "127.0.0.1:0", "--maildir"])
             .arg(&maildir)
             .args(args);

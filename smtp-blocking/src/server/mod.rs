@@ -1,0 +1,448 @@
+//! An SMTP (or LMTP) server on `std::net`: listeners, TLS, a bounded pool of
+//! worker threads (one connection per worker), graceful shutdown, and the
+//! application's [`SyncHandler`].
+//!
+//! ```no_run
+//! use smtp_blocking::proto::server::{Decision, ServerConfig};
+//! use smtp_blocking::server::{Message, Server, Stop, SyncHandler};
+//!
+//! #[derive(Clone)]
+//! struct Print;
+//!
+//! impl SyncHandler for Print {
+//!     const BUFFER_CONTENT: bool = true;
+//!     fn message(&mut self, message: &Message) -> Decision {
+//!         println!("{} octets from {}", message.content.len(), message.envelope.sender);
+//!         Decision::Accept
+//!     }
+//! }
+//!
+//! # fn run() -> std::io::Result<()> {
+//! let server = Server::builder(ServerConfig::new("mx.example.org"))
+//!     .listen("127.0.0.1:2525".parse().unwrap())
+//!     .max_connections(64)
+//!     .bind()?;
+//! println!("listening on {}", server.local_addrs()[0]);
+//! let stop = Stop::new();
+//! // Hand `stop.clone()` to whatever decides when to stop (a signal handler).
+//! server.run_until(Print, stop)
+//! # }
+//! ```
+
+mod conn;
+
+use std::collections::HashMap;
+use std::io;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, Sender};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use smtp_proto::server::ServerConfig;
+use tracing::{debug, info, warn};
+
+pub use smtp_adapter::handler::{ConnectionInfo, Envelope, Message, SyncHandler};
+
+use crate::tls::TlsIdentity;
+use conn::Shared;
+
+/// Builds a [`Server`]: listeners, TLS and limits around a core
+/// [`ServerConfig`].
+#[derive(Debug)]
+pub struct ServerBuilder {
+    config: ServerConfig,
+    plain: Vec<SocketAddr>,
+    implicit_tls: Vec<SocketAddr>,
+    tls: Option<TlsIdentity>,
+    max_connections: usize,
+    write_timeout: Duration,
+    handshake_timeout: Duration,
+    grace_period: Duration,
+}
+
+impl ServerBuilder {
+    /// A plaintext listener (port 25 or 587 in production; port 0 picks a free
+    /// one). STARTTLS is offered on it when a certificate is configured.
+    pub fn listen(mut self, addr: SocketAddr) -> Self {
+        self.plain.push(addr);
+        self
+    }
+
+    /// An implicit-TLS listener (RFC 8314 §3.3, port 465): the TLS handshake
+    /// comes before the greeting. Needs [`ServerBuilder::tls`].
+    pub fn listen_tls(mut self, addr: SocketAddr) -> Self {
+        self.implicit_tls.push(addr);
+        self
+    }
+
+    /// The certificate: enables STARTTLS on the plaintext listeners (RFC 3207)
+    /// and serves the implicit-TLS ones.
+    pub fn tls(mut self, identity: TlsIdentity) -> Self {
+        self.tls = Some(identity);
+        self
+    }
+
+    /// The size of the worker pool (default 256): at most this many
+    /// connections are served at once, each on its own thread; more wait in
+    /// the listen backlog until a worker is free. Workers are started as
+    /// connections come and kept for the next ones.
+    pub fn max_connections(mut self, n: usize) -> Self {
+        self.max_connections = n.max(1);
+        self
+    }
+
+    /// How long writing one batch of replies may take before the connection
+    /// is dropped (the socket's write timeout; default: the core's command
+    /// timeout, 5 minutes): a peer that never reads is cut off.
+    pub fn write_timeout(mut self, timeout: Duration) -> Self {
+        self.write_timeout = timeout;
+        self
+    }
+
+    /// How long a TLS handshake may take (default 60 s).
+    pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
+        self.handshake_timeout = timeout;
+        self
+    }
+
+    /// How long sessions may go on after a shutdown was asked for before they
+    /// get `421` and are closed (default 30 s).
+    pub fn grace_period(mut self, grace: Duration) -> Self {
+        self.grace_period = grace;
+        self
+    }
+
+    /// Binds every listener.
+    pub fn bind(mut self) -> io::Result<Server> {
+        if self.plain.is_empty() && self.implicit_tls.is_empty() {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "no listener"));
+        }
+        if !self.implicit_tls.is_empty() && self.tls.is_none() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "an implicit-TLS listener needs a certificate",
+            ));
+        }
+        self.config.extensions.starttls = self.tls.is_some();
+        let mut listeners = Vec::new();
+        for (addrs, implicit_tls) in [(&self.plain, false), (&self.implicit_tls, true)] {
+            for addr in addrs {
+                listeners.push((TcpListener::bind(addr)?, implicit_tls));
+            }
+        }
+        let shared = Arc::new(Shared {
+            config: Arc::new(self.config),
+            tls: self.tls.map(|t| t.server_config()),
+            write_timeout: self.write_timeout,
+            handshake_timeout: self.handshake_timeout,
+            shutdown_now: AtomicBool::new(false),
+        });
+        Ok(Server {
+            listeners,
+            shared,
+            max_connections: self.max_connections,
+            grace_period: self.grace_period,
+        })
+    }
+}
+
+/// A bound server, ready to run.
+#[derive(Debug)]
+pub struct Server {
+    listeners: Vec<(TcpListener, bool)>,
+    shared: Arc<Shared>,
+    max_connections: usize,
+    grace_period: Duration,
+}
+
+/// Asks a running server to stop: cloned freely, [`Stop::stop`] from any
+/// thread (a signal handler's thread, a test) makes
+/// [`Server::run_until`] shut down gracefully.
+#[derive(Debug, Clone, Default)]
+pub struct Stop(Arc<(Mutex<bool>, Condvar)>);
+
+impl Stop {
+    /// A handle that has not been used yet.
+    pub fn new() -> Stop {
+        Stop::default()
+    }
+
+    /// Asks for the shutdown.
+    pub fn stop(&self) {
+        *lock(&self.0.0) = true;
+        self.0.1.notify_all();
+    }
+
+    /// Whether the shutdown was asked for.
+    pub fn is_stopped(&self) -> bool {
+        *lock(&self.0.0)
+    }
+
+    fn wait(&self) {
+        let mut stopped = lock(&self.0.0);
+        while !*stopped {
+            stopped = self.0.1.wait(stopped).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A connection for a worker.
+struct Job {
+    tcp: TcpStream,
+    info: ConnectionInfo,
+}
+
+/// The worker pool's books.
+#[derive(Default)]
+struct PoolState {
+    /// Connections being served (at most `max_connections`).
+    busy: usize,
+    /// Workers waiting for a connection.
+    idle: usize,
+    /// No more connections are accepted.
+    stopping: bool,
+    /// The sockets of the connections being served, to wake their workers
+    /// when the grace period is over.
+    sockets: HashMap<u64, TcpStream>,
+    next_id: u64,
+}
+
+struct Pool<H> {
+    state: Mutex<PoolState>,
+    changed: Condvar,
+    max: usize,
+    jobs: Mutex<Option<Sender<Job>>>,
+    queue: Mutex<Receiver<Job>>,
+    workers: Mutex<Vec<JoinHandle<()>>>,
+    shared: Arc<Shared>,
+    /// Cloned for each connection (a handler need not be `Sync`).
+    handler: Mutex<H>,
+}
+
+impl<H: SyncHandler> Pool<H> {
+    /// Waits for a free worker slot; `false` once the server stops.
+    fn acquire(&self) -> bool {
+        let mut state = lock(&self.state);
+        while state.busy >= self.max && !state.stopping {
+            state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner());
+        }
+        if state.stopping {
+            return false;
+        }
+        state.busy += 1;
+        true
+    }
+
+    fn release(&self) {
+        lock(&self.state).busy -= 1;
+        self.changed.notify_all();
+    }
+
+    /// Hands a connection to an idle worker, starting one if none is idle.
+    fn dispatch(self: &Arc<Self>, job: Job) {
+        let spawn = {
+            let mut state = lock(&self.state);
+            if state.idle > 0 {
+                state.idle -= 1;
+                false
+            } else {
+                true
+            }
+        };
+        if spawn {
+            let pool = self.clone();
+            let worker = std::thread::Builder::new()
+                .name("smtp-worker".into())
+                .spawn(move || pool.work());
+            match worker {
+                Ok(handle) => lock(&self.workers).push(handle),
+                Err(e) => {
+                    warn!(error = %e, "cannot start a worker thread");
+                    self.release();
+                    return;
+                }
+            }
+        }
+        if let Some(jobs) = lock(&self.jobs).as_ref() {
+            let _ = jobs.send(job);
+        }
+    }
+
+    /// A worker: serves connections one after another until the server stops.
+    fn work(&self) {
+        loop {
+            let job = lock(&self.queue).recv();
+            let Ok(Job { tcp, info }) = job else { return };
+            let id = {
+                let mut state = lock(&self.state);
+                state.next_id += 1;
+                let id = state.next_id;
+                if let Ok(clone) = tcp.try_clone() {
+                    state.sockets.insert(id, clone);
+                }
+                id
+            };
+            let handler = lock(&self.handler).clone();
+            conn::serve(tcp, info, &self.shared, handler);
+            {
+                let mut state = lock(&self.state);
+                state.sockets.remove(&id);
+                state.busy -= 1;
+                state.idle += 1;
+            }
+            self.changed.notify_all();
+        }
+    }
+
+    /// Accepts on one listener while workers are free, until the server stops.
+    fn accept(self: &Arc<Self>, listener: &TcpListener, implicit_tls: bool) {
+        loop {
+            if !self.acquire() {
+                return;
+            }
+            match listener.accept() {
+                Ok((tcp, peer)) => {
+                    if lock(&self.state).stopping {
+                        self.release();
+                        return;
+                    }
+                    let local = tcp.local_addr().unwrap_or(peer);
+                    let info = ConnectionInfo {
+                        peer,
+                        local,
+                        implicit_tls,
+                    };
+                    self.dispatch(Job { tcp, info });
+                }
+                Err(e) => {
+                    self.release();
+                    // Out of file descriptors and the like: wait a little.
+                    warn!(error = %e, "accept failed");
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+            }
+        }
+    }
+}
+
+impl Server {
+    /// A builder around the core's configuration (hostname, extensions,
+    /// limits, timeouts, policy).
+    pub fn builder(config: ServerConfig) -> ServerBuilder {
+        let write_timeout = config.timeouts.command;
+        ServerBuilder {
+            config,
+            plain: Vec::new(),
+            implicit_tls: Vec::new(),
+            tls: None,
+            max_connections: 256,
+            write_timeout,
+            handshake_timeout: Duration::from_secs(60),
+            grace_period: Duration::from_secs(30),
+        }
+    }
+
+    /// The bound addresses: plaintext listeners first, then implicit-TLS
+    /// ones, each in the order given.
+    pub fn local_addrs(&self) -> Vec<SocketAddr> {
+        self.listeners
+            .iter()
+            .filter_map(|(l, _)| l.local_addr().ok())
+            .collect()
+    }
+
+    /// The core configuration the sessions run with.
+    pub fn config(&self) -> &ServerConfig {
+        &self.shared.config
+    }
+
+    /// Serves until the process ends.
+    pub fn run<H: SyncHandler>(self, handler: H) -> io::Result<()> {
+        self.run_until(handler, Stop::new())
+    }
+
+    /// Serves until `stop` is used, then shuts down gracefully: stops
+    /// accepting, lets sessions finish for the grace period, then answers
+    /// `421 4.3.2` on those still open (RFC 5321 §3.8) and closes them.
+    pub fn run_until<H: SyncHandler>(self, handler: H, stop: Stop) -> io::Result<()> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let pool = Arc::new(Pool {
+            state: Mutex::new(PoolState::default()),
+            changed: Condvar::new(),
+            max: self.max_connections,
+            jobs: Mutex::new(Some(tx)),
+            queue: Mutex::new(rx),
+            workers: Mutex::new(Vec::new()),
+            shared: self.shared.clone(),
+            handler: Mutex::new(handler),
+        });
+        let mut wake = Vec::new();
+        let mut acceptors = Vec::new();
+        for (listener, implicit_tls) in self.listeners {
+            if let Ok(addr) = listener.local_addr() {
+                wake.push(addr);
+            }
+            let pool = pool.clone();
+            acceptors.push(
+                std::thread::Builder::new()
+                    .name("smtp-accept".into())
+                    .spawn(move || pool.accept(&listener, implicit_tls))?,
+            );
+        }
+        stop.wait();
+        info!("shutting down");
+        lock(&pool.state).stopping = true;
+        pool.changed.notify_all();
+        // An acceptor blocked in accept() wakes up on a connection of its own.
+        for mut addr in wake {
+            if addr.ip().is_unspecified() {
+                addr.set_ip(if addr.is_ipv4() {
+                    std::net::Ipv4Addr::LOCALHOST.into()
+                } else {
+                    std::net::Ipv6Addr::LOCALHOST.into()
+                });
+            }
+            let _ = TcpStream::connect_timeout(&addr, Duration::from_secs(1));
+        }
+        for acceptor in acceptors {
+            let _ = acceptor.join();
+        }
+        // Idle workers end once the queue is closed.
+        *lock(&pool.jobs) = None;
+        let end = Instant::now() + self.grace_period;
+        let mut state = lock(&pool.state);
+        while state.busy > 0 {
+            let left = end.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                debug!(sessions = state.busy, "grace period over");
+                self.shared.shutdown_now.store(true, Ordering::SeqCst);
+                // Wake the workers blocked in a read: the session learns of
+                // the shutdown and answers 421 before closing.
+                for tcp in state.sockets.values() {
+                    let _ = tcp.shutdown(std::net::Shutdown::Read);
+                }
+                while state.busy > 0 {
+                    state = pool.changed.wait(state).unwrap_or_else(|e| e.into_inner());
+                }
+                break;
+            }
+            state = pool
+                .changed
+                .wait_timeout(state, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        drop(state);
+        let workers = std::mem::take(&mut *lock(&pool.workers));
+        for worker in workers {
+            let _ = worker.join();
+        }
+        Ok(())
+    }
+}
