@@ -3,15 +3,18 @@
 //! [`Handler`](handler::Handler) API and its types, TLS configuration from PEM
 //! files or a self-signed certificate ([`tls`]), client options and URLs with
 //! the client's error type ([`options`]), Maildir delivery ([`maildir`]), and
-//! the example programs' command lines ([`cli`], feature `cli`).
+//! the example programs' command lines ([`cli`], feature `cli`), and the
+//! drain loops of a server and a client connection ([`driver`]), generic over
+//! an adapter's transport and timers.
 //!
 //! Nothing here parses or writes SMTP: that is the core's. Nothing here
-//! touches a socket or a runtime: that is each adapter's.
+//! opens a socket or spawns a task: that is each adapter's.
 
 #![forbid(unsafe_code)]
 
 #[cfg(feature = "cli")]
 pub mod cli;
+pub mod driver;
 pub mod handler;
 pub mod maildir;
 pub mod options;

@@ -589,22 +589,22 @@ mod delivery_tests {
         };
         let name = HeloName::Unchecked("client.example".into());
         futures_lite::future::block_on(async {
-            m.connect(&info).await;
-            m.hello(HelloKind::Ehlo, &name).await;
+            Handler::connect(&mut m, &info).await;
+            Handler::hello(&mut m, HelloKind::Ehlo, &name).await;
             m.set_authenticated();
-            assert_eq!(m.data_start(&envelope()).await, Decision::Accept);
-            m.data(Bytes::from_static(b"Subject: a\r\n")).await;
-            m.data(Bytes::from_static(b"\r\nbody\r\n")).await;
+            assert_eq!(Handler::data_start(&mut m, &envelope()).await, Decision::Accept);
+            Handler::data(&mut m, Bytes::from_static(b"Subject: a\r\n")).await;
+            Handler::data(&mut m, Bytes::from_static(b"\r\nbody\r\n")).await;
             let message = Message {
                 envelope: envelope(),
                 findings: Default::default(),
                 content: Bytes::new(),
             };
-            assert_eq!(m.message(&message).await, Decision::Accept);
+            assert_eq!(Handler::message(&mut m, &message).await, Decision::Accept);
             // A transaction abandoned after DATA leaves nothing behind.
-            assert_eq!(m.data_start(&envelope()).await, Decision::Accept);
-            m.data(Bytes::from_static(b"half")).await;
-            m.notice(&ServerEvent::TransactionReset).await;
+            assert_eq!(Handler::data_start(&mut m, &envelope()).await, Decision::Accept);
+            Handler::data(&mut m, Bytes::from_static(b"half")).await;
+            Handler::notice(&mut m, &ServerEvent::TransactionReset).await;
         });
         let count = |sub: &str| std::fs::read_dir(dir.path().join(sub)).unwrap().count();
         assert_eq!((count("new"), count("tmp")), (1, 0));

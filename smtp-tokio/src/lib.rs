@@ -5,16 +5,17 @@
 //! Maildir are `smtp-adapter`'s, shared with the other adapters and
 //! re-exported here.
 //!
-//! The protocol is all in the sans-IO core, re-exported as [`proto`]; this
-//! crate only runs its drain loop (ARCHITECTURE.md, "The drain loop") over
-//! tokio sockets: reads feed the session, each batch of output is one write,
-//! timers come from the session's deadlines, and a decision of the
-//! application may await while pipelined input waits in the session.
+//! The protocol is all in the sans-IO core, re-exported as [`proto`]; the
+//! drain loops (ARCHITECTURE.md, "The drain loop") are `smtp-adapter`'s,
+//! shared with the other asynchronous adapter. This crate gives them tokio
+//! sockets with tokio-rustls and tokio's timers, and owns the listeners,
+//! tasks and connection limits: reads feed the session, each batch of output
+//! is one write, timers come from the session's deadlines, and a decision of
+//! the application may await while pipelined input waits in the session.
 
 #![forbid(unsafe_code)]
 
 pub mod client;
-mod clock;
 pub mod server;
 mod stream;
 

@@ -7,8 +7,46 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use rustls_pki_types::ServerName;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use smtp_adapter::driver::{Runtime, Transport};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
+
+/// tokio's timers, for the shared drain loops.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Tokio;
+
+impl Runtime for Tokio {
+    fn sleep_until(deadline: std::time::Instant) -> impl std::future::Future<Output = ()> + Send {
+        tokio::time::sleep_until(tokio::time::Instant::from_std(deadline))
+    }
+}
+
+impl Transport for Stream {
+    async fn read_into(&mut self, buf: &mut bytes::BytesMut, size: usize) -> io::Result<usize> {
+        Stream::read_into(self, buf, size).await
+    }
+
+    async fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+        AsyncWriteExt::write_all(self, bytes).await?;
+        self.flush().await
+    }
+
+    async fn accept_tls(&mut self, config: Arc<rustls::ServerConfig>) -> io::Result<()> {
+        Stream::accept_tls(self, config).await
+    }
+
+    async fn connect_tls(
+        &mut self,
+        config: Arc<rustls::ClientConfig>,
+        name: ServerName<'static>,
+    ) -> io::Result<()> {
+        Stream::connect_tls(self, config, name).await
+    }
+
+    async fn shutdown(&mut self) -> io::Result<()> {
+        AsyncWriteExt::shutdown(self).await
+    }
+}
 
 /// The connection under a session.
 pub(crate) enum Stream {
@@ -58,11 +96,6 @@ impl Stream {
                 other.read_buf(buf).await
             }
         }
-    }
-
-    /// Whether TLS is up.
-    pub(crate) fn is_tls(&self) -> bool {
-        matches!(self, Stream::Server(_) | Stream::Client(_))
     }
 
     /// The server side of a TLS handshake on this (plaintext) connection.

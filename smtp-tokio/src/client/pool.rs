@@ -41,7 +41,7 @@ impl Pool {
     /// Sends one message over an idle connection, or a new one when none is
     /// idle and the pool has room (otherwise waits for one). The connection
     /// goes back to the pool unless it failed.
-    pub async fn send<R: AsyncRead + Unpin>(
+    pub async fn send<R: AsyncRead + Unpin + Send>(
         &self,
         envelope: Envelope,
         body: R,

@@ -1,5 +1,6 @@
-//! One connection: the drain loop of ARCHITECTURE.md between a socket and a
-//! [`ServerSession`], with the application's [`Handler`] answering decisions.
+//! One server connection: the drain loop of ARCHITECTURE.md between a
+//! [`Transport`] and a [`ServerSession`], with the application's [`Handler`]
+//! answering decisions.
 
 use std::io;
 use std::sync::Arc;
@@ -8,45 +9,37 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use smtp_proto::output::Output;
 use smtp_proto::server::{Decision, ServerConfig, ServerEvent, ServerSession};
-use tokio::io::AsyncWriteExt;
-use tokio::sync::watch;
 use tracing::{Instrument, debug, info, warn};
 
-use smtp_adapter::handler::internal_error;
-
-use super::{ConnectionInfo, Envelope, Handler, Message};
-use crate::clock;
-use crate::stream::Stream;
+use super::{Runtime, Shutdown, Transport, Wake, clock, misuse, wait, within};
+use crate::handler::{ConnectionInfo, Envelope, Handler, Message, internal_error};
 
 /// How much is read from the socket at a time; reserved only while reading.
 const READ_SIZE: usize = 8 * 1024;
 
-/// What a connection needs from its server.
-pub(crate) struct Shared {
-    pub(crate) config: Arc<ServerConfig>,
-    pub(crate) tls: Option<Arc<rustls::ServerConfig>>,
-    pub(crate) write_timeout: Duration,
-    pub(crate) handshake_timeout: Duration,
+/// What every connection of a server shares.
+#[derive(Debug)]
+pub struct ConnectionSettings {
+    /// The core's configuration.
+    pub config: Arc<ServerConfig>,
+    /// The TLS configuration, for STARTTLS and implicit TLS.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// How long writing one batch of replies may take.
+    pub write_timeout: Duration,
+    /// How long a TLS handshake may take.
+    pub handshake_timeout: Duration,
 }
 
-/// Where a graceful shutdown stands, as seen by a connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Shutdown {
-    Running,
-    /// Stop accepting; sessions go on until the grace period ends.
-    Draining,
-    /// The grace period is over: `421` and close.
-    Now,
-}
-
-/// Runs one connection to its end. Errors are logged, never returned: a
-/// connection's failure is the peer's problem, not the server's.
-pub(crate) async fn serve<H: Handler>(
-    tcp: tokio::net::TcpStream,
+/// Runs one connection to its end: the implicit-TLS handshake when
+/// `info.implicit_tls`, then the session. Errors are logged, never returned:
+/// a connection's failure is the peer's problem, not the server's. The
+/// session is cut off with `421 4.3.2` once `shutdown` says so.
+pub async fn serve_connection<R: Runtime, T: Transport, H: Handler>(
+    stream: T,
     info: ConnectionInfo,
-    shared: Arc<Shared>,
+    settings: Arc<ConnectionSettings>,
     handler: H,
-    shutdown: watch::Receiver<Shutdown>,
+    shutdown: Shutdown,
 ) {
     let span = tracing::info_span!(
         "smtp",
@@ -56,7 +49,7 @@ pub(crate) async fn serve<H: Handler>(
     );
     async move {
         debug!("connected");
-        match run(tcp, info, &shared, handler, shutdown).await {
+        match run::<R, T, H>(stream, info, &settings, handler, shutdown).await {
             Ok(()) => debug!("closed"),
             Err(e) => info!(error = %e, "connection ended"),
         }
@@ -65,8 +58,8 @@ pub(crate) async fn serve<H: Handler>(
     .await
 }
 
-struct Conn<H> {
-    stream: Stream,
+struct Conn<T, H> {
+    stream: T,
     session: ServerSession,
     handler: H,
     /// Read from the socket and not taken by the session yet.
@@ -75,26 +68,29 @@ struct Conn<H> {
     content: BytesMut,
 }
 
-async fn run<H: Handler>(
-    tcp: tokio::net::TcpStream,
+async fn run<R: Runtime, T: Transport, H: Handler>(
+    mut stream: T,
     info: ConnectionInfo,
-    shared: &Shared,
+    settings: &ConnectionSettings,
     handler: H,
-    mut shutdown: watch::Receiver<Shutdown>,
+    shutdown: Shutdown,
 ) -> io::Result<()> {
-    let _ = tcp.set_nodelay(true);
-    let mut stream = Stream::Plain(tcp);
     let session = if info.implicit_tls {
-        let tls = shared
+        let tls = settings
             .tls
             .clone()
             .ok_or_else(|| io::Error::other("no certificate"))?;
-        tokio::time::timeout(shared.handshake_timeout, stream.accept_tls(tls))
-            .await
-            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "TLS handshake timed out"))??;
-        ServerSession::new_tls(shared.config.clone(), clock::now())
+        // Boxed: a handshake's state is large and needed once, so it does not
+        // belong in every idle connection's future.
+        within::<R, _>(
+            settings.handshake_timeout,
+            "TLS handshake",
+            Box::pin(stream.accept_tls(tls)),
+        )
+        .await?;
+        ServerSession::new_tls(settings.config.clone(), clock::now())
     } else {
-        ServerSession::new(shared.config.clone(), clock::now())
+        ServerSession::new(settings.config.clone(), clock::now())
     };
     let mut conn = Conn {
         stream,
@@ -108,28 +104,25 @@ async fn run<H: Handler>(
         let (deadline, wants_read) = loop {
             match conn.session.poll_output() {
                 Output::Event(event) => conn.on_event(event, &info).await?,
-                Output::Transmit(bytes) => conn.write(&bytes, shared.write_timeout).await?,
+                Output::Transmit(bytes) => conn.write::<R>(&bytes, settings.write_timeout).await?,
                 Output::StartTls => {
-                    let tls = shared
+                    let tls = settings
                         .tls
                         .clone()
                         .ok_or_else(|| io::Error::other("no certificate"))?;
                     // Nothing read in plaintext after STARTTLS survives into
                     // the TLS session (RFC 3207 §5, ARCHITECTURE.md R9).
-                    conn.unread.clear();
                     conn.unread = BytesMut::new();
-                    tokio::time::timeout(shared.handshake_timeout, conn.stream.accept_tls(tls))
-                        .await
-                        .map_err(|_| {
-                            io::Error::new(io::ErrorKind::TimedOut, "TLS handshake timed out")
-                        })??;
+                    let handshake = Box::pin(conn.stream.accept_tls(tls));
+                    within::<R, _>(settings.handshake_timeout, "TLS handshake", handshake).await?;
                     debug!("TLS established");
                     tracing::Span::current().record("tls", true);
                     misuse(conn.session.handle_tls_established(clock::now()))?;
                 }
                 Output::Close => {
                     let _ =
-                        tokio::time::timeout(shared.write_timeout, conn.stream.shutdown()).await;
+                        within::<R, _>(settings.write_timeout, "shutdown", conn.stream.shutdown())
+                            .await;
                     return Ok(());
                 }
                 Output::Wait {
@@ -151,13 +144,13 @@ async fn run<H: Handler>(
             // Idle: no read buffer until there is something to read.
             conn.unread = BytesMut::new();
         }
-        let state = *shutdown.borrow();
-        if state == Shutdown::Now {
+        if shutdown.is_now() {
             misuse(conn.session.handle_shutdown(clock::now()))?;
             continue;
         }
-        tokio::select! {
-            read = conn.stream.read_into(&mut conn.unread, READ_SIZE), if wants_read => {
+        let read = conn.stream.read_into(&mut conn.unread, READ_SIZE);
+        match wait::<R, _>(wants_read.then_some(read), deadline, Some(&shutdown)).await {
+            Wake::Read(read) => {
                 if read? == 0 {
                     misuse(conn.session.handle_eof(clock::now()))?;
                 } else {
@@ -165,34 +158,16 @@ async fn run<H: Handler>(
                     let _ = conn.unread.split_to(n);
                 }
             }
-            () = clock::sleep_until(deadline) => {
-                misuse(conn.session.handle_timeout(clock::now()))?;
-            }
-            changed = shutdown.changed() => {
-                // A server that is gone cannot wait for this session either.
-                if changed.is_err() || *shutdown.borrow() == Shutdown::Now {
-                    misuse(conn.session.handle_shutdown(clock::now()))?;
-                }
-            }
+            Wake::Deadline => misuse(conn.session.handle_timeout(clock::now()))?,
+            Wake::Shutdown => misuse(conn.session.handle_shutdown(clock::now()))?,
         }
     }
 }
 
-/// The session refused a call: a bug in this adapter, reported as an error
-/// of the connection.
-fn misuse<T>(result: Result<T, smtp_proto::output::ApiMisuse>) -> io::Result<T> {
-    result.map_err(|e| io::Error::other(format!("smtp-proto API misuse: {e}")))
-}
-
-impl<H: Handler> Conn<H> {
-    async fn write(&mut self, bytes: &Bytes, timeout: Duration) -> io::Result<()> {
+impl<T: Transport, H: Handler> Conn<T, H> {
+    async fn write<R: Runtime>(&mut self, bytes: &Bytes, timeout: Duration) -> io::Result<()> {
         // RFC 5321 §4.5.3.2: a peer that does not read its replies is cut off.
-        tokio::time::timeout(timeout, async {
-            self.stream.write_all(bytes).await?;
-            self.stream.flush().await
-        })
-        .await
-        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "write timed out"))?
+        within::<R, _>(timeout, "write", self.stream.write_all(bytes)).await
     }
 
     fn envelope(&self) -> Envelope {
@@ -269,35 +244,5 @@ impl<H: Handler> Conn<H> {
             misuse(self.session.respond(clock::now(), internal_error()))?;
         }
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    /// An idle connection costs its task (this future), the session and the
-    /// socket, nothing else: the future stays small (3.1 KB in a debug build
-    /// when this was written) so that thousands of idle connections are cheap.
-    #[tokio::test]
-    async fn the_connection_future_is_small() {
-        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = l.local_addr().unwrap();
-        let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let shared = std::sync::Arc::new(super::Shared {
-            config: std::sync::Arc::new(smtp_proto::server::ServerConfig::new("x")),
-            tls: None,
-            write_timeout: std::time::Duration::from_secs(1),
-            handshake_timeout: std::time::Duration::from_secs(1),
-        });
-        let (_tx, rx) = tokio::sync::watch::channel(super::Shutdown::Running);
-        let info = super::ConnectionInfo {
-            peer: addr,
-            local: addr,
-            implicit_tls: false,
-        };
-        let dir = tempfile::tempdir().unwrap();
-        let m = crate::maildir::Maildir::new(dir.path(), "x").unwrap();
-        let fut = super::serve(tcp, info, shared, m, rx);
-        let size = std::mem::size_of_val(&fut);
-        assert!(size < 6 * 1024, "the connection future is {size} bytes");
     }
 }
