@@ -1,7 +1,20 @@
-//! futures-io adapter for smtp-proto, for async-std and smol (not yet implemented).
+//! The futures-io adapter of [`smtp_proto`], for **smol** and **async-std**:
+//! an SMTP/LMTP [`server`] with the same [`Handler`](server::Handler) API as
+//! smtp-tokio, a mail-sending [`client`], TLS with rustls through
+//! futures-rustls (STARTTLS and implicit TLS, [`tls`]) and Maildir delivery
+//! ([`maildir`]).
 //!
-//! This crate is a skeleton: the adapter is built on the `smtp-proto` session state
-//! machines, which land first. It re-exports the core so that the dependency is real.
+//! It is written against async-io (sockets and timers) and the futures-io
+//! traits, which both runtimes use, and runs the drain loops shared with
+//! smtp-tokio (`smtp-adapter`'s `driver`); its tests run it under both.
+//! async-std is discontinued upstream in favour of smol: new code should use
+//! smol, and async-std users keep working meanwhile.
+
 #![forbid(unsafe_code)]
 
+pub mod client;
+pub mod server;
+mod stream;
+
+pub use smtp_adapter::{maildir, tls};
 pub use smtp_proto as proto;
