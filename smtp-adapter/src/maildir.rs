@@ -592,7 +592,10 @@ mod delivery_tests {
             Handler::connect(&mut m, &info).await;
             Handler::hello(&mut m, HelloKind::Ehlo, &name).await;
             m.set_authenticated();
-            assert_eq!(Handler::data_start(&mut m, &envelope()).await, Decision::Accept);
+            assert_eq!(
+                Handler::data_start(&mut m, &envelope()).await,
+                Decision::Accept
+            );
             Handler::data(&mut m, Bytes::from_static(b"Subject: a\r\n")).await;
             Handler::data(&mut m, Bytes::from_static(b"\r\nbody\r\n")).await;
             let message = Message {
@@ -602,7 +605,10 @@ mod delivery_tests {
             };
             assert_eq!(Handler::message(&mut m, &message).await, Decision::Accept);
             // A transaction abandoned after DATA leaves nothing behind.
-            assert_eq!(Handler::data_start(&mut m, &envelope()).await, Decision::Accept);
+            assert_eq!(
+                Handler::data_start(&mut m, &envelope()).await,
+                Decision::Accept
+            );
             Handler::data(&mut m, Bytes::from_static(b"half")).await;
             Handler::notice(&mut m, &ServerEvent::TransactionReset).await;
         });
