@@ -18,5 +18,6 @@ pub mod driver;
 pub mod handler;
 pub mod maildir;
 pub mod options;
+pub mod server;
 pub mod tls;
 mod url;

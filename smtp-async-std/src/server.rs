@@ -36,113 +36,30 @@ use tracing::{info, warn};
 
 pub use smtp_adapter::handler::{ConnectionInfo, Envelope, Handler, Message};
 
-use crate::stream::{AsyncIo, Stream};
-use crate::tls::TlsIdentity;
+use smtp_adapter::server::Bind;
+
+pub use crate::stream::AsyncIo;
+use crate::stream::Stream;
 
 /// Builds a [`Server`]: listeners, TLS and limits around a core
-/// [`ServerConfig`] (the same settings as smtp-tokio's builder).
-#[derive(Debug)]
-pub struct ServerBuilder {
-    config: ServerConfig,
-    plain: Vec<SocketAddr>,
-    implicit_tls: Vec<SocketAddr>,
-    tls: Option<TlsIdentity>,
-    max_connections: usize,
-    backlog: i32,
-    write_timeout: Duration,
-    handshake_timeout: Duration,
-    grace_period: Duration,
-}
+/// [`ServerConfig`] (the settings are `smtp-adapter`'s, the same for every
+/// adapter); `bind()` opens the listeners.
+pub type ServerBuilder = smtp_adapter::server::ServerBuilder<AsyncIo>;
 
-impl ServerBuilder {
-    /// A plaintext listener; STARTTLS is offered on it when a certificate is set.
-    pub fn listen(mut self, addr: SocketAddr) -> Self {
-        self.plain.push(addr);
-        self
-    }
+impl Bind for AsyncIo {
+    type Output = io::Result<Server>;
 
-    /// An implicit-TLS listener (RFC 8314 §3.3, port 465). Needs [`ServerBuilder::tls`].
-    pub fn listen_tls(mut self, addr: SocketAddr) -> Self {
-        self.implicit_tls.push(addr);
-        self
-    }
-
-    /// The certificate: STARTTLS on the plaintext listeners, and the
-    /// implicit-TLS ones.
-    pub fn tls(mut self, identity: TlsIdentity) -> Self {
-        self.tls = Some(identity);
-        self
-    }
-
-    /// At most this many connections at once (default 1,000); more wait in
-    /// the listen backlog.
-    pub fn max_connections(mut self, n: usize) -> Self {
-        self.max_connections = n.max(1);
-        self
-    }
-
-    /// The listen backlog (default 1,024).
-    pub fn backlog(mut self, backlog: u32) -> Self {
-        self.backlog = i32::try_from(backlog.max(1)).unwrap_or(i32::MAX);
-        self
-    }
-
-    /// How long writing one batch of replies may take (default: the core's
-    /// command timeout).
-    pub fn write_timeout(mut self, timeout: Duration) -> Self {
-        self.write_timeout = timeout;
-        self
-    }
-
-    /// How long a TLS handshake may take (default 60 s).
-    pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
-        self.handshake_timeout = timeout;
-        self
-    }
-
-    /// How long sessions may go on after a shutdown was asked for (default 30 s).
-    pub fn grace_period(mut self, grace: Duration) -> Self {
-        self.grace_period = grace;
-        self
-    }
-
-    /// Binds every listener.
-    pub fn bind(mut self) -> io::Result<Server> {
-        if self.plain.is_empty() && self.implicit_tls.is_empty() {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, "no listener"));
-        }
-        if !self.implicit_tls.is_empty() && self.tls.is_none() {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "an implicit-TLS listener needs a certificate",
-            ));
-        }
-        self.config.extensions.starttls = self.tls.is_some();
+    fn bind(builder: ServerBuilder) -> io::Result<Server> {
+        let opened = builder.open()?;
         let mut listeners = Vec::new();
-        for (addrs, implicit_tls) in [(&self.plain, false), (&self.implicit_tls, true)] {
-            for addr in addrs {
-                let socket = socket2::Socket::new(
-                    socket2::Domain::for_address(*addr),
-                    socket2::Type::STREAM,
-                    None,
-                )?;
-                socket.set_reuse_address(true)?;
-                socket.bind(&(*addr).into())?;
-                socket.listen(self.backlog)?;
-                let listener: TcpListener = socket.into();
-                listeners.push((Async::new(listener)?, implicit_tls));
-            }
+        for (listener, implicit_tls) in opened.listeners {
+            listeners.push((Async::new(listener)?, implicit_tls));
         }
         Ok(Server {
             listeners,
-            settings: Arc::new(ConnectionSettings {
-                config: Arc::new(self.config),
-                tls: self.tls.map(|t| t.server_config()),
-                write_timeout: self.write_timeout,
-                handshake_timeout: self.handshake_timeout,
-            }),
-            max_connections: self.max_connections,
-            grace_period: self.grace_period,
+            settings: opened.settings,
+            max_connections: opened.max_connections,
+            grace_period: opened.grace_period,
         })
     }
 }
@@ -181,18 +98,7 @@ impl Active {
 impl Server {
     /// A builder around the core's configuration.
     pub fn builder(config: ServerConfig) -> ServerBuilder {
-        let write_timeout = config.timeouts.command;
-        ServerBuilder {
-            config,
-            plain: Vec::new(),
-            implicit_tls: Vec::new(),
-            tls: None,
-            max_connections: 1000,
-            backlog: 1024,
-            write_timeout,
-            handshake_timeout: Duration::from_secs(60),
-            grace_period: Duration::from_secs(30),
-        }
+        ServerBuilder::new(config, 1000)
     }
 
     /// The bound addresses: plaintext listeners first, then implicit-TLS ones.

@@ -14,9 +14,11 @@ use futures_lite::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use rustls_pki_types::ServerName;
 use smtp_adapter::driver::{Runtime, Transport};
 
-/// async-io's timers: they work under smol and async-std alike.
+/// async-io, as the shared code sees it: its timers for the drain loops
+/// (they work under smol and async-std alike), and how a
+/// [`ServerBuilder`](crate::server::ServerBuilder) binds.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct AsyncIo;
+pub struct AsyncIo;
 
 impl Runtime for AsyncIo {
     async fn sleep_until(deadline: std::time::Instant) {

@@ -11,9 +11,10 @@ use smtp_adapter::driver::{Runtime, Transport};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 
-/// tokio's timers, for the shared drain loops.
+/// The tokio runtime, as the shared code sees it: its timers for the drain
+/// loops, and how a [`ServerBuilder`](crate::server::ServerBuilder) binds.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Tokio;
+pub struct Tokio;
 
 impl Runtime for Tokio {
     fn sleep_until(deadline: std::time::Instant) -> impl std::future::Future<Output = ()> + Send {

@@ -45,105 +45,40 @@ use tracing::{debug, info, warn};
 
 pub use smtp_adapter::handler::{ConnectionInfo, Envelope, Message, SyncHandler};
 
-use crate::tls::TlsIdentity;
 use conn::Shared;
+use smtp_adapter::server::Bind;
 
 /// Builds a [`Server`]: listeners, TLS and limits around a core
-/// [`ServerConfig`].
-#[derive(Debug)]
-pub struct ServerBuilder {
-    config: ServerConfig,
-    plain: Vec<SocketAddr>,
-    implicit_tls: Vec<SocketAddr>,
-    tls: Option<TlsIdentity>,
-    max_connections: usize,
-    write_timeout: Duration,
-    handshake_timeout: Duration,
-    grace_period: Duration,
-}
+/// [`ServerConfig`] (the settings are `smtp-adapter`'s, the same for every
+/// adapter); `bind()` opens the listeners. Here `max_connections` is the size
+/// of the worker pool (default 256): each connection has a thread of its own;
+/// more wait in the listen backlog until a worker is free. Workers are
+/// started as connections come and kept for the next ones.
+pub type ServerBuilder = smtp_adapter::server::ServerBuilder<Blocking>;
 
-impl ServerBuilder {
-    /// A plaintext listener (port 25 or 587 in production; port 0 picks a free
-    /// one). STARTTLS is offered on it when a certificate is configured.
-    pub fn listen(mut self, addr: SocketAddr) -> Self {
-        self.plain.push(addr);
-        self
-    }
+/// The blocking adapter, as the shared code sees it: how a [`ServerBuilder`]
+/// binds.
+#[derive(Debug, Clone, Copy)]
+pub struct Blocking;
 
-    /// An implicit-TLS listener (RFC 8314 §3.3, port 465): the TLS handshake
-    /// comes before the greeting. Needs [`ServerBuilder::tls`].
-    pub fn listen_tls(mut self, addr: SocketAddr) -> Self {
-        self.implicit_tls.push(addr);
-        self
-    }
+impl Bind for Blocking {
+    type Output = io::Result<Server>;
 
-    /// The certificate: enables STARTTLS on the plaintext listeners (RFC 3207)
-    /// and serves the implicit-TLS ones.
-    pub fn tls(mut self, identity: TlsIdentity) -> Self {
-        self.tls = Some(identity);
-        self
-    }
-
-    /// The size of the worker pool (default 256): at most this many
-    /// connections are served at once, each on its own thread; more wait in
-    /// the listen backlog until a worker is free. Workers are started as
-    /// connections come and kept for the next ones.
-    pub fn max_connections(mut self, n: usize) -> Self {
-        self.max_connections = n.max(1);
-        self
-    }
-
-    /// How long writing one batch of replies may take before the connection
-    /// is dropped (the socket's write timeout; default: the core's command
-    /// timeout, 5 minutes): a peer that never reads is cut off.
-    pub fn write_timeout(mut self, timeout: Duration) -> Self {
-        self.write_timeout = timeout;
-        self
-    }
-
-    /// How long a TLS handshake may take (default 60 s).
-    pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
-        self.handshake_timeout = timeout;
-        self
-    }
-
-    /// How long sessions may go on after a shutdown was asked for before they
-    /// get `421` and are closed (default 30 s).
-    pub fn grace_period(mut self, grace: Duration) -> Self {
-        self.grace_period = grace;
-        self
-    }
-
-    /// Binds every listener.
-    pub fn bind(mut self) -> io::Result<Server> {
-        if self.plain.is_empty() && self.implicit_tls.is_empty() {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, "no listener"));
-        }
-        if !self.implicit_tls.is_empty() && self.tls.is_none() {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "an implicit-TLS listener needs a certificate",
-            ));
-        }
-        self.config.extensions.starttls = self.tls.is_some();
-        let mut listeners = Vec::new();
-        for (addrs, implicit_tls) in [(&self.plain, false), (&self.implicit_tls, true)] {
-            for addr in addrs {
-                listeners.push((TcpListener::bind(addr)?, implicit_tls));
-            }
-        }
+    fn bind(builder: ServerBuilder) -> io::Result<Server> {
+        let opened = builder.open()?;
+        let settings = &opened.settings;
         let shared = Arc::new(Shared {
-            config: Arc::new(self.config),
-            tls: self.tls.map(|t| t.server_config()),
-            write_timeout: self.write_timeout,
-            handshake_timeout: self.handshake_timeout,
+            config: settings.config.clone(),
+            tls: settings.tls.clone(),
+            write_timeout: settings.write_timeout,
+            handshake_timeout: settings.handshake_timeout,
             shutdown_now: AtomicBool::new(false),
         });
         Ok(Server {
-            listeners,
+            listeners: opened.listeners,
             shared,
-            max_connections: self.max_connections,
-            grace_period: self.grace_period,
+            max_connections: opened.max_connections,
+            grace_period: opened.grace_period,
         })
     }
 }
@@ -335,17 +270,7 @@ impl Server {
     /// A builder around the core's configuration (hostname, extensions,
     /// limits, timeouts, policy).
     pub fn builder(config: ServerConfig) -> ServerBuilder {
-        let write_timeout = config.timeouts.command;
-        ServerBuilder {
-            config,
-            plain: Vec::new(),
-            implicit_tls: Vec::new(),
-            tls: None,
-            max_connections: 256,
-            write_timeout,
-            handshake_timeout: Duration::from_secs(60),
-            grace_period: Duration::from_secs(30),
-        }
+        ServerBuilder::new(config, 256)
     }
 
     /// The bound addresses: plaintext listeners first, then implicit-TLS

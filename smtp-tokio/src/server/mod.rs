@@ -27,135 +27,50 @@
 //! # }
 //! ```
 
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use smtp_proto::server::ServerConfig;
-use tokio::net::{TcpListener, TcpSocket};
+use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tracing::{debug, info, warn};
 
 pub use smtp_adapter::handler::{ConnectionInfo, Envelope, Handler, Message};
 
-use crate::tls::TlsIdentity;
 use smtp_adapter::driver::{ConnectionSettings as Shared, Shutdown, serve_connection};
 
-use crate::stream::{Stream, Tokio};
+use smtp_adapter::server::Bind;
+
+use crate::stream::Stream;
+pub use crate::stream::Tokio;
 
 /// Builds a [`Server`]: listeners, TLS and limits around a core
-/// [`ServerConfig`].
-#[derive(Debug)]
-pub struct ServerBuilder {
-    config: ServerConfig,
-    plain: Vec<SocketAddr>,
-    implicit_tls: Vec<SocketAddr>,
-    tls: Option<TlsIdentity>,
-    max_connections: usize,
-    backlog: u32,
-    write_timeout: Duration,
-    handshake_timeout: Duration,
-    grace_period: Duration,
-}
+/// [`ServerConfig`] (the settings are `smtp-adapter`'s, the same for every
+/// adapter); `bind().await` opens the listeners.
+pub type ServerBuilder = smtp_adapter::server::ServerBuilder<Tokio>;
 
-impl ServerBuilder {
-    /// The listen backlog: connections the kernel completes while the server
-    /// has not accepted them yet (default 1,024; the standard library's 128
-    /// drops SYNs under a burst of connections, and clients retry only a
-    /// second later).
-    pub fn backlog(mut self, backlog: u32) -> Self {
-        self.backlog = backlog.max(1);
-        self
-    }
+impl Bind for Tokio {
+    type Output = Pin<Box<dyn Future<Output = io::Result<Server>> + Send>>;
 
-    /// A plaintext listener (port 25 or 587 in production; port 0 picks a free
-    /// one). STARTTLS is offered on it when a certificate is configured.
-    pub fn listen(mut self, addr: SocketAddr) -> Self {
-        self.plain.push(addr);
-        self
-    }
-
-    /// An implicit-TLS listener (RFC 8314 §3.3, port 465): the TLS handshake
-    /// comes before the greeting. Needs [`ServerBuilder::tls`].
-    pub fn listen_tls(mut self, addr: SocketAddr) -> Self {
-        self.implicit_tls.push(addr);
-        self
-    }
-
-    /// The certificate: enables STARTTLS on the plaintext listeners (RFC 3207)
-    /// and serves the implicit-TLS ones.
-    pub fn tls(mut self, identity: TlsIdentity) -> Self {
-        self.tls = Some(identity);
-        self
-    }
-
-    /// At most this many connections at once (default 1,000); more wait in
-    /// the listen backlog until one ends.
-    pub fn max_connections(mut self, n: usize) -> Self {
-        self.max_connections = n.max(1);
-        self
-    }
-
-    /// How long writing one batch of replies may take before the connection
-    /// is dropped (default: the core's command timeout, 5 minutes): a peer
-    /// that never reads is cut off, and its replies do not pile up.
-    pub fn write_timeout(mut self, timeout: Duration) -> Self {
-        self.write_timeout = timeout;
-        self
-    }
-
-    /// How long a TLS handshake may take (default 60 s).
-    pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
-        self.handshake_timeout = timeout;
-        self
-    }
-
-    /// How long sessions may go on after a shutdown was asked for before they
-    /// get `421` and are closed (default 30 s).
-    pub fn grace_period(mut self, grace: Duration) -> Self {
-        self.grace_period = grace;
-        self
-    }
-
-    /// Binds every listener.
-    pub async fn bind(mut self) -> io::Result<Server> {
-        if self.plain.is_empty() && self.implicit_tls.is_empty() {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, "no listener"));
-        }
-        if !self.implicit_tls.is_empty() && self.tls.is_none() {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "an implicit-TLS listener needs a certificate",
-            ));
-        }
-        self.config.extensions.starttls = self.tls.is_some();
-        let mut listeners = Vec::new();
-        for (addrs, implicit_tls) in [(&self.plain, false), (&self.implicit_tls, true)] {
-            for addr in addrs {
-                let socket = if addr.is_ipv4() {
-                    TcpSocket::new_v4()?
-                } else {
-                    TcpSocket::new_v6()?
-                };
-                socket.set_reuseaddr(true)?;
-                socket.bind(*addr)?;
-                let listener = socket.listen(self.backlog)?;
-                listeners.push((listener, implicit_tls));
+    fn bind(builder: ServerBuilder) -> Self::Output {
+        Box::pin(async move {
+            let opened = builder.open()?;
+            let mut listeners = Vec::new();
+            for (listener, implicit_tls) in opened.listeners {
+                listener.set_nonblocking(true)?;
+                listeners.push((TcpListener::from_std(listener)?, implicit_tls));
             }
-        }
-        let shared = Arc::new(Shared {
-            config: Arc::new(self.config),
-            tls: self.tls.map(|t| t.server_config()),
-            write_timeout: self.write_timeout,
-            handshake_timeout: self.handshake_timeout,
-        });
-        Ok(Server {
-            listeners,
-            shared,
-            max_connections: self.max_connections,
-            grace_period: self.grace_period,
+            Ok(Server {
+                listeners,
+                shared: opened.settings,
+                max_connections: opened.max_connections,
+                grace_period: opened.grace_period,
+            })
         })
     }
 }
@@ -173,18 +88,7 @@ impl Server {
     /// A builder around the core's configuration (hostname, extensions,
     /// limits, timeouts, policy).
     pub fn builder(config: ServerConfig) -> ServerBuilder {
-        let write_timeout = config.timeouts.command;
-        ServerBuilder {
-            config,
-            plain: Vec::new(),
-            implicit_tls: Vec::new(),
-            tls: None,
-            max_connections: 1000,
-            backlog: 1024,
-            write_timeout,
-            handshake_timeout: Duration::from_secs(60),
-            grace_period: Duration::from_secs(30),
-        }
+        ServerBuilder::new(config, 1000)
     }
 
     /// The bound addresses: plaintext listeners first, then implicit-TLS
