@@ -7,6 +7,8 @@
 
 #[path = "../../smtp-tokio/tests/common/mod.rs"]
 mod common;
+#[path = "../../smtp-tokio/tests/common/peers.rs"]
+mod peers;
 
 use std::io::{Read, Write};
 use std::process::Command;
@@ -257,5 +259,91 @@ fn idle_deadline_and_graceful_shutdown_on_both_runtimes() {
             "{rt}: {rest}"
         );
         assert!(server.stop().success(), "{rt}");
+    }
+}
+
+#[test]
+fn postfix_smtp_source_2000_messages_on_both_runtimes() {
+    for rt in RUNTIMES {
+        peers::smtp_source_2000(&ExampleServer::start_program(
+            "async-server",
+            false,
+            &["--runtime", rt],
+        ));
+    }
+}
+
+#[test]
+fn lettre_sends_on_both_runtimes() {
+    for rt in RUNTIMES {
+        peers::lettre_sends(&ExampleServer::start_program(
+            "async-server",
+            false,
+            &["--runtime", rt],
+        ));
+    }
+}
+
+/// The smtp-async-std client, on smol and on async-std, against a real
+/// Postfix smtpd (STARTTLS with its CA, SMTPUTF8, BDAT) and against aiosmtpd
+/// (STARTTLS required, AUTH).
+#[test]
+fn async_client_to_postfix_smtpd_and_aiosmtpd_on_both_runtimes() {
+    use smtp_adapter::options::{ClientOptions, Security};
+    use smtp_adapter::tls::Trust;
+    use smtp_proto::client::Envelope;
+    for rt in RUNTIMES {
+        if let Some(postfix) = peers::Postfix::start() {
+            let mut options = ClientOptions::new("localhost", postfix.port);
+            options.security = Security::StartTlsRequired;
+            options.trust = Trust::ca_file(&postfix.cert).unwrap();
+            options.chunking = true;
+            block_on(rt, async {
+                let mut c = smtp_async_std::client::Connection::connect(&options)
+                    .await
+                    .unwrap();
+                assert!(c.is_tls());
+                let envelope =
+                    Envelope::parse("jörg@example.org", ["b@example.org", "ü@example.org"])
+                        .unwrap();
+                let result = c
+                    .send(envelope, &b"Subject: to postfix\r\n\r\nhello\r\n"[..])
+                    .await
+                    .unwrap();
+                assert!(result.all_delivered(), "{rt}: {result:?}");
+                c.quit().await.unwrap();
+            });
+            peers::postfix_logged_starttls_smtputf8_bdat(&postfix);
+        }
+        if let Some(aiosmtpd) = peers::Aiosmtpd::start() {
+            let mut options = ClientOptions::new("localhost", aiosmtpd.port);
+            options.security = Security::StartTlsRequired;
+            options.trust = Trust::ca_file(&aiosmtpd.cert).unwrap();
+            options.credentials = Some(smtp_proto::wire::sasl::Credentials::password(
+                "user", "pass",
+            ));
+            block_on(rt, async {
+                let mut c = smtp_async_std::client::Connection::connect(&options)
+                    .await
+                    .unwrap();
+                let envelope = Envelope::parse("a@example.org", ["b@example.org"]).unwrap();
+                let result = c
+                    .send(envelope, &b"Subject: aiosmtpd\r\n\r\n.dot\r\n"[..])
+                    .await
+                    .unwrap();
+                assert!(result.all_delivered(), "{rt}: {result:?}");
+                c.quit().await.unwrap();
+            });
+            let got = std::fs::read(aiosmtpd.spool.join("0.eml")).unwrap();
+            assert!(got.ends_with(b"Subject: aiosmtpd\r\n\r\n.dot\r\n"), "{rt}");
+        }
+    }
+}
+
+/// Runs `f` on the runtime named `rt`.
+fn block_on(rt: &str, f: impl Future<Output = ()>) {
+    match rt {
+        "smol" => smol::block_on(f),
+        _ => async_std::task::block_on(f),
     }
 }

@@ -8,6 +8,8 @@
 
 #[path = "../../smtp-tokio/tests/common/mod.rs"]
 mod common;
+#[path = "../../smtp-tokio/tests/common/peers.rs"]
+mod peers;
 
 use std::process::Command;
 
@@ -441,4 +443,56 @@ fn example_send_load_against_the_blocking_server() {
     }
     assert_eq!(server.in_tmp(), 0);
     assert!(server.stop().success());
+}
+
+#[test]
+fn postfix_smtp_source_2000_messages() {
+    peers::smtp_source_2000(&ExampleServer::start_program("blocking-server", false, &[]));
+}
+
+#[test]
+fn lettre_sends_to_the_blocking_example_server() {
+    peers::lettre_sends(&ExampleServer::start_program("blocking-server", false, &[]));
+}
+
+/// The blocking client against a real Postfix smtpd (STARTTLS with its CA,
+/// SMTPUTF8, BDAT) and against aiosmtpd (STARTTLS required, AUTH).
+#[test]
+fn blocking_client_to_postfix_smtpd_and_aiosmtpd() {
+    use smtp_adapter::options::{ClientOptions, Security};
+    use smtp_adapter::tls::Trust;
+    use smtp_proto::client::Envelope;
+    if let Some(postfix) = peers::Postfix::start() {
+        let mut options = ClientOptions::new("localhost", postfix.port);
+        options.security = Security::StartTlsRequired;
+        options.trust = Trust::ca_file(&postfix.cert).unwrap();
+        options.chunking = true;
+        let mut c = smtp_blocking::client::Connection::connect(&options).unwrap();
+        assert!(c.is_tls());
+        let envelope =
+            Envelope::parse("jörg@example.org", ["b@example.org", "ü@example.org"]).unwrap();
+        let result = c
+            .send(envelope, &b"Subject: to postfix\r\n\r\nhello\r\n"[..])
+            .unwrap();
+        assert!(result.all_delivered(), "{result:?}");
+        c.quit().unwrap();
+        peers::postfix_logged_starttls_smtputf8_bdat(&postfix);
+    }
+    if let Some(aiosmtpd) = peers::Aiosmtpd::start() {
+        let mut options = ClientOptions::new("localhost", aiosmtpd.port);
+        options.security = Security::StartTlsRequired;
+        options.trust = Trust::ca_file(&aiosmtpd.cert).unwrap();
+        options.credentials = Some(smtp_proto::wire::sasl::Credentials::password(
+            "user", "pass",
+        ));
+        let mut c = smtp_blocking::client::Connection::connect(&options).unwrap();
+        let envelope = Envelope::parse("a@example.org", ["b@example.org"]).unwrap();
+        let result = c
+            .send(envelope, &b"Subject: aiosmtpd\r\n\r\n.dot\r\n"[..])
+            .unwrap();
+        assert!(result.all_delivered(), "{result:?}");
+        c.quit().unwrap();
+        let got = std::fs::read(aiosmtpd.spool.join("0.eml")).unwrap();
+        assert!(got.ends_with(b"Subject: aiosmtpd\r\n\r\n.dot\r\n"));
+    }
 }

@@ -8,6 +8,8 @@
 //! them all), which makes it a failure.
 
 mod common;
+#[path = "common/peers.rs"]
+mod peers;
 
 use std::process::Command;
 
@@ -179,40 +181,7 @@ fn swaks_pipelining_and_starttls_auth() {
 
 #[test]
 fn postfix_smtp_source_2000_messages() {
-    let Some(source) = peer("smtp-source") else {
-        return;
-    };
-    let server = ExampleServer::start(false, &[]);
-    let target = format!("127.0.0.1:{}", server.addr.port());
-    let (status, out, err) = run(
-        Command::new(source).args([
-            "-m",
-            "2000",
-            "-s",
-            "20",
-            "-l",
-            "2048",
-            "-f",
-            "source@example.org",
-            "-t",
-            "sink@example.org",
-            "-M",
-            "source.example",
-            &target,
-        ]),
-        300,
-    );
-    assert!(status.success(), "smtp-source failed:\n{out}\n{err}");
-    let delivered = server.wait_delivered(2000, 30);
-    assert_eq!(delivered.len(), 2000);
-    assert_eq!(server.in_tmp(), 0);
-    for file in &delivered {
-        let (headers, body) = split_delivered(file);
-        assert!(headers.starts_with(
-            "Return-Path: <source@example.org>\r\nDelivered-To: sink@example.org\r\n"
-        ));
-        assert!(body.len() >= 2048, "{}", body.len());
-    }
+    peers::smtp_source_2000(&ExampleServer::start(false, &[]));
 }
 
 #[test]
@@ -377,28 +346,7 @@ fn library_client_to_aiosmtpd_with_starttls_and_auth() {
 
 #[test]
 fn lettre_sends_to_the_example_server() {
-    use lettre::{Message, SmtpTransport, Transport};
-    let server = ExampleServer::start(false, &[]);
-    let email = Message::builder()
-        .from("Lettre <lettre@example.org>".parse().unwrap())
-        .to("Someone <someone@example.org>".parse().unwrap())
-        .subject("from lettre")
-        .body(String::from("Hello from lettre\n.with a dot\n"))
-        .unwrap();
-    let mailer = SmtpTransport::builder_dangerous("127.0.0.1")
-        .port(server.addr.port())
-        .build();
-    mailer.send(&email).expect("lettre sent");
-    let delivered = server.wait_delivered(1, 10);
-    let text = String::from_utf8_lossy(&delivered[0]).into_owned();
-    assert!(
-        text.starts_with(
-            "Return-Path: <lettre@example.org>\r\nDelivered-To: someone@example.org\r\n"
-        ),
-        "{text}"
-    );
-    assert!(text.contains("Subject: from lettre\r\n"), "{text}");
-    assert!(text.contains("\r\n.with a dot\r\n"), "{text}");
+    peers::lettre_sends(&ExampleServer::start(false, &[]));
 }
 
 fn free_port() -> u16 {
