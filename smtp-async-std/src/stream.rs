@@ -120,7 +120,18 @@ impl Transport for Stream {
     }
 
     async fn shutdown(&mut self) -> io::Result<()> {
-        self.close().await
+        // Flushes (and sends TLS close_notify under TLS)...
+        self.close().await?;
+        // ...but async-io's `poll_close` only flushes: the peer sees the end
+        // of the connection only once the write half is shut, as tokio's
+        // `shutdown` and the blocking adapter do.
+        let tcp = match self {
+            Stream::Plain(s) => s.get_ref(),
+            Stream::Server(s) => s.get_ref().0.get_ref(),
+            Stream::Client(s) => s.get_ref().0.get_ref(),
+            Stream::Upgrading => return Err(upgrading()),
+        };
+        tcp.shutdown(std::net::Shutdown::Write)
     }
 }
 

@@ -1,8 +1,12 @@
 //! Project automation, run as `cargo xtask <command>`.
 //!
 //! * `ci`      — everything CI checks: rustfmt, clippy (`-D warnings`), the workspace tests
-//!   and doc tests, a `--no-default-features` build of smtp-proto, the no_std link check,
-//!   and the rustdoc build with warnings denied.
+//!   and doc tests, the conformance matrix, a `--no-default-features` build of smtp-proto,
+//!   the no_std link check, and the rustdoc build with warnings denied.
+//! * `conformance` — every server and client transcript against every driver (the bare
+//!   core, tokio, smol, async-std, blocking) over loopback sockets: runs the `conformance`
+//!   crate's test and prints the matrix (rows: transcripts, columns: drivers) and a final
+//!   `N passed, N failed, N skipped` line; fails on any failure (see [`conformance`]).
 //! * `nostd`   — the no_std link check alone (see `nostd-check/Cargo.toml`).
 //! * `bench`   — the criterion benchmarks in `bench/`: smtp-proto beside a peer
 //!   (Stalwart's parser) measured in the same run; extra arguments go to criterion.
@@ -28,6 +32,7 @@ use std::process::{Command, ExitCode, Stdio};
 use std::sync::OnceLock;
 use std::time::Instant;
 
+mod conformance;
 mod fuzz;
 
 fn main() -> ExitCode {
@@ -47,12 +52,13 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci(),
         Some("nostd") => nostd(),
+        Some("conformance") => conformance::conformance(&mut Tally::default()),
         Some("bench") => bench(&args[1..]),
         Some("fuzz") => fuzz::fuzz(&args[1..]),
         Some("fuzz-seed") => fuzz::seed(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci | nostd | bench [criterion args] | \
+                "usage: cargo xtask <ci | conformance | nostd | bench [criterion args] | \
                  fuzz [--time SECS] [TARGET...] | fuzz-seed>"
             );
             return ExitCode::from(2);
@@ -121,7 +127,7 @@ fn run(name: &str, program: &str, args: &[&str], envs: &[(&str, &str)]) -> Resul
 
 /// Test counts summed over every `test result:` line a test step printed.
 #[derive(Default)]
-struct Tally {
+pub(crate) struct Tally {
     passed: u64,
     failed: u64,
     ignored: u64,
@@ -141,20 +147,7 @@ fn run_tests(name: &str, args: &[&str], tally: &mut Tally) -> Result<(), String>
     for line in BufReader::new(stdout).lines() {
         let line = line.map_err(|e| e.to_string())?;
         println!("{line}");
-        if let Some(rest) = line.strip_prefix("test result: ") {
-            for part in rest.split([';', '.']) {
-                let mut words = part.split_whitespace();
-                if let (Some(n), Some(what)) = (words.next(), words.next()) {
-                    let n: u64 = n.parse().unwrap_or(0);
-                    match what {
-                        "passed" => tally.passed += n,
-                        "failed" => tally.failed += n,
-                        "ignored" => tally.ignored += n,
-                        _ => {}
-                    }
-                }
-            }
-        }
+        tally_line(&line, tally);
     }
     let status = child.wait().map_err(|e| e.to_string())?;
     println!("<== {name}: {:.1}s", start.elapsed().as_secs_f64());
@@ -162,6 +155,24 @@ fn run_tests(name: &str, args: &[&str], tally: &mut Tally) -> Result<(), String>
         Ok(())
     } else {
         Err(format!("{name} failed ({status})"))
+    }
+}
+
+/// Adds the counts of a `test result:` line (if `line` is one) to `tally`.
+pub(crate) fn tally_line(line: &str, tally: &mut Tally) {
+    if let Some(rest) = line.strip_prefix("test result: ") {
+        for part in rest.split([';', '.']) {
+            let mut words = part.split_whitespace();
+            if let (Some(n), Some(what)) = (words.next(), words.next()) {
+                let n: u64 = n.parse().unwrap_or(0);
+                match what {
+                    "passed" => tally.passed += n,
+                    "failed" => tally.failed += n,
+                    "ignored" => tally.ignored += n,
+                    _ => {}
+                }
+            }
+        }
     }
 }
 
@@ -197,9 +208,17 @@ fn ci() -> Result<(), String> {
         &[],
     )?;
     let mut tally = Tally::default();
+    // The conformance matrix runs once, in its own step below.
     let tests = run_tests(
         "test",
-        &["test", "--workspace", "--all-targets", "--all-features"],
+        &[
+            "test",
+            "--workspace",
+            "--exclude",
+            "conformance",
+            "--all-targets",
+            "--all-features",
+        ],
         &mut tally,
     )
     .and_then(|()| {
@@ -208,7 +227,8 @@ fn ci() -> Result<(), String> {
             &["test", "--workspace", "--doc", "--all-features"],
             &mut tally,
         )
-    });
+    })
+    .and_then(|()| conformance::conformance(&mut tally));
     if let Err(e) = tests {
         println!(
             "tests: {} passed, {} failed",

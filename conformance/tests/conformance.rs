@@ -1,60 +1,108 @@
-//! The conformance transcripts of `smtp-proto/tests/transcripts/`, replayed
-//! over real TCP connections (ARCHITECTURE.md, "Conformance transcripts").
+//! The conformance matrix: every transcript of
+//! `smtp-proto/tests/transcripts/` against every driver, over real loopback
+//! sockets (ARCHITECTURE.md, "Conformance transcripts").
 //!
-//! * Server transcripts: each runs against a fresh smtp-tokio [`Server`] on
-//!   `127.0.0.1:0`, configured by the transcript's `@config`, whose
-//!   [`Handler`] reports every event it receives and answers the decision of
-//!   the transcript's `E:` line. The `C:` bytes go over a [`TcpStream`] (with
-//!   STARTTLS and implicit TLS done by a real rustls client), the `S:` lines
-//!   are checked against what the server wrote, byte for byte, `S~ close`
+//! The drivers ([`Driver`]) are the bare core (the testkit's own runners,
+//! [`run_server_transcript`] and [`run_client_transcript`], under five
+//! chunkings), smtp-tokio, smtp-async-std on smol and on async-std, and
+//! smtp-blocking. The replay logic below is written once; a driver only
+//! starts its server ([`start_server`]) and runs its client `Connection`
+//! ([`spawn_application`]).
+//!
+//! * Server transcripts: each runs against a fresh server of the driver on
+//!   `127.0.0.1:0`, configured by the transcript's `@config`, whose handler
+//!   ([`Scripted`], an async `Handler` and a `SyncHandler` at once) reports
+//!   every event it receives and answers the decision of the transcript's
+//!   `E:` line. The `C:` bytes go over a tokio [`TcpStream`] (with STARTTLS
+//!   and implicit TLS done by a real rustls client), the `S:` lines are
+//!   checked against what the server wrote, byte for byte, `S~ close`
 //!   against the socket closing, `D:` against the content the handler got,
 //!   and `E:` against the handler's events, in order and each within the
 //!   input step it belongs to.
-//! * Client transcripts: an application task drives a `Connection`
-//!   (`connect`, then `send`, `rset`, `noop`, `quit` for the `A:` lines)
-//!   and reports what each call returned, described as the core's event
-//!   would be; a scripted server on a `TcpListener` writes the `S:` bytes
-//!   (with a real rustls server for STARTTLS and implicit TLS) and checks
-//!   the `C:` lines the client wrote, `C~ close` and `C~ silent`.
+//! * Client transcripts: an application (a tokio task, or a thread running
+//!   smol, async-std or plain blocking calls) drives the driver's
+//!   `Connection` (`connect`, then `send`, `rset`, `noop`, `quit` for the
+//!   `A:` lines) and reports what each call returned, described as the
+//!   core's event would be; a scripted server on a tokio `TcpListener`
+//!   writes the `S:` bytes (with a real rustls server for STARTTLS and
+//!   implicit TLS) and checks the `C:` lines the client wrote, `C~ close`
+//!   and `C~ silent`.
 //!
 //! Every transcript is played under several splittings of the peer's bytes
 //! (whole, byte by byte, random pieces), with pauses between the pieces so
 //! that they arrive as separate reads. Steps that have no meaning over a
 //! socket (a virtual clock, bytes that must arrive in one read, a held
 //! decision and backpressure) make the transcript skipped, by a rule that is
-//! printed with the number of transcripts it skipped; the number replayed
-//! must not fall.
+//! printed; the number replayed by each driver must not fall below its floor.
+//!
+//! Each (transcript, driver) cell is printed as one line,
+//! `CONFORMANCE <server|client> <file> <driver> <pass|fail|skip>[: reason]`,
+//! which `cargo xtask conformance` turns into the matrix.
 
 use std::fmt::Write as _;
 use std::io;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use rustls_pki_types::ServerName;
+use smtp_adapter::handler::{ConnectionInfo, Envelope, Handler, Message, SyncHandler};
+use smtp_adapter::options::{ClientOptions, Error as ClientError, Security};
+use smtp_adapter::tls::{TlsIdentity, Trust};
 use smtp_proto::Protocol;
-use smtp_proto::client::{ClientConfig, ClientEvent, TlsPolicy};
+use smtp_proto::client::{
+    ClientConfig, ClientEvent, Envelope as MailEnvelope, TlsPolicy, TransactionResult,
+};
+use smtp_proto::ext::Capabilities;
 use smtp_proto::reply::{EnhancedCode, Reply, ReplyCode};
 use smtp_proto::server::{Decision, HelloKind, ServerConfig, ServerEvent};
 use smtp_proto::testkit::{
     AppCall, Chunking, ClientScript, ClientStep, Script, Splitter, Step, apply_client_config,
     apply_config, describe_client_event, describe_server_event, escape, matches, parse_app_call,
-    parse_client_script, parse_decision, parse_script, written,
+    parse_client_script, parse_decision, parse_script, run_client_transcript,
+    run_server_transcript, written,
 };
 use smtp_proto::wire::command::HeloName;
 use smtp_proto::wire::command::Verb;
 use smtp_proto::wire::params::{MailParameters, RcptParameters};
 use smtp_proto::wire::path::{ForwardPath, ReversePath};
 use smtp_proto::wire::sasl::{Credentials, Mechanism};
-use smtp_tokio::client::{ClientOptions, Connection, Error as ClientErrorTokio, Security};
-use smtp_tokio::server::{ConnectionInfo, Envelope, Handler, Message, Server};
-use smtp_tokio::tls::{TlsIdentity, Trust};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
 
-/// The splittings every transcript is played under.
+/// A column of the matrix.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Driver {
+    /// The testkit's runners on a bare session, no socket.
+    Core,
+    /// smtp-tokio.
+    Tokio,
+    /// smtp-async-std under `smol::block_on`.
+    Smol,
+    /// smtp-async-std under `async_std::task::block_on`.
+    AsyncStd,
+    /// smtp-blocking (threads, `SyncHandler`).
+    Blocking,
+}
+
+impl Driver {
+    fn name(self) -> &'static str {
+        match self {
+            Driver::Core => "core",
+            Driver::Tokio => "tokio",
+            Driver::Smol => "smol",
+            Driver::AsyncStd => "async-std",
+            Driver::Blocking => "blocking",
+        }
+    }
+}
+
+/// The splittings every transcript is played under, by every driver (the
+/// same as the core's own test, `smtp-proto/tests/transcripts.rs`): the
+/// whole matrix takes about 40 s on two idle cores (a minute under load).
 const CHUNKINGS: [Chunking; 5] = [
     Chunking::Whole,
     Chunking::ByteByByte,
@@ -72,8 +120,12 @@ const RUN_TIMEOUT: Duration = Duration::from_secs(30);
 /// Replays running at once (each holds a listener and two sockets).
 const CONCURRENCY: usize = 32;
 
-/// The server transcripts replayed; losing any fails the test.
+/// The server transcripts every socket driver replays; losing any fails the test.
 const SERVER_REPLAYED: usize = 125;
+/// Every server transcript: the core replays them all.
+const SERVER_ALL: usize = 138;
+/// Every client transcript: the core replays them all.
+const CLIENT_ALL: usize = 105;
 
 fn transcripts(kind: &str) -> Vec<(String, String)> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -584,10 +636,185 @@ impl Handler for Scripted {
     }
 }
 
+/// The same handler for smtp-blocking: every method forwards to the same
+/// expectations as the asynchronous one.
+impl SyncHandler for Scripted {
+    fn connect(&mut self, _info: &ConnectionInfo) -> Decision {
+        self.see(&ServerEvent::Connected)
+    }
+
+    fn hello(&mut self, kind: HelloKind, name: &HeloName<'static>) -> Decision {
+        self.see(&ServerEvent::Hello {
+            kind,
+            name: name.clone(),
+        })
+    }
+
+    fn auth(&mut self, mechanism: &Mechanism<'static>, credentials: &Credentials) -> Decision {
+        self.see(&ServerEvent::Auth {
+            mechanism: mechanism.clone(),
+            credentials: credentials.clone(),
+        })
+    }
+
+    fn mail_from(
+        &mut self,
+        from: &ReversePath<'static>,
+        params: &MailParameters<'static>,
+    ) -> Decision {
+        self.see(&ServerEvent::MailFrom {
+            from: from.clone(),
+            params: params.clone(),
+        })
+    }
+
+    fn rcpt_to(&mut self, to: &ForwardPath<'static>, params: &RcptParameters<'static>) -> Decision {
+        self.see(&ServerEvent::RcptTo {
+            to: to.clone(),
+            params: params.clone(),
+        })
+    }
+
+    fn data_start(&mut self, _envelope: &Envelope) -> Decision {
+        self.0.seen.lock().expect("not poisoned").content.clear();
+        self.see(&ServerEvent::DataStart)
+    }
+
+    fn data(&mut self, piece: Bytes) {
+        let mut seen = self.0.seen.lock().expect("not poisoned");
+        seen.content.extend_from_slice(&piece);
+    }
+
+    fn message(&mut self, message: &Message) -> Decision {
+        {
+            let mut seen = self.0.seen.lock().expect("not poisoned");
+            seen.last_message = Some(std::mem::take(&mut seen.content));
+        }
+        self.see(&ServerEvent::MessageEnd(message.findings))
+    }
+
+    fn notice(&mut self, event: &ServerEvent) {
+        if matches!(event, ServerEvent::TransactionReset) {
+            self.0.seen.lock().expect("not poisoned").content.clear();
+        }
+        self.see(event);
+    }
+}
+
+/// A server of some driver, running with a [`Scripted`] handler.
+struct RunningServer {
+    addr: SocketAddr,
+    /// Asks it to shut down.
+    stop: Box<dyn FnOnce() + Send>,
+    /// Completes when it has shut down.
+    done: tokio::sync::oneshot::Receiver<()>,
+}
+
+impl RunningServer {
+    /// Shuts it down and waits (a while) for it to end.
+    async fn stop(self) {
+        (self.stop)();
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.done).await;
+    }
+}
+
+/// The same builder calls on every driver's `ServerBuilder`.
+macro_rules! builder {
+    ($server:ty, $config:expr, $implicit_tls:expr, $tls:expr) => {{
+        let any: SocketAddr = "127.0.0.1:0".parse().expect("an address");
+        let mut builder = <$server>::builder($config)
+            .grace_period(Duration::from_millis(10))
+            .handshake_timeout(EXPECT_TIMEOUT);
+        builder = if $implicit_tls {
+            builder.listen_tls(any)
+        } else {
+            builder.listen(any)
+        };
+        if let Some(identity) = $tls {
+            builder = builder.tls(identity);
+        }
+        builder
+    }};
+}
+
+/// Starts `driver`'s server for a transcript: the tokio one as a task, the
+/// others on a thread of their own (under `smol::block_on`,
+/// `async_std::task::block_on`, or the blocking server's own threads).
+async fn start_server(
+    driver: Driver,
+    config: ServerConfig,
+    implicit_tls: bool,
+    tls: Option<TlsIdentity>,
+    handler: Scripted,
+) -> Result<RunningServer, String> {
+    let bind = |e: io::Error| format!("bind: {e}");
+    let (done_tx, done) = tokio::sync::oneshot::channel::<()>();
+    let (stop_tx, stopped) = tokio::sync::oneshot::channel::<()>();
+    let signal = async {
+        let _ = stopped.await;
+    };
+    let stop: Box<dyn FnOnce() + Send> = Box::new(move || {
+        let _ = stop_tx.send(());
+    });
+    let server = match driver {
+        Driver::Core => return Err("the core has no server".into()),
+        Driver::Tokio => {
+            let server = builder!(smtp_tokio::server::Server, config, implicit_tls, tls)
+                .bind()
+                .await
+                .map_err(bind)?;
+            let addr = server.local_addrs()[0];
+            tokio::spawn(async move {
+                let _ = server.run_until(handler, signal).await;
+                let _ = done_tx.send(());
+            });
+            RunningServer { addr, stop, done }
+        }
+        Driver::Smol | Driver::AsyncStd => {
+            let server = builder!(smtp_async_std::server::Server, config, implicit_tls, tls)
+                .bind()
+                .map_err(bind)?;
+            let addr = server.local_addrs()[0];
+            let run = async move {
+                let _ = server.run_until(handler, signal).await;
+                let _ = done_tx.send(());
+            };
+            std::thread::spawn(move || {
+                if driver == Driver::Smol {
+                    smol::block_on(run);
+                } else {
+                    async_std::task::block_on(run);
+                }
+            });
+            RunningServer { addr, stop, done }
+        }
+        Driver::Blocking => {
+            let server = builder!(smtp_blocking::server::Server, config, implicit_tls, tls)
+                .bind()
+                .map_err(bind)?;
+            let addr = server.local_addrs()[0];
+            let handle = smtp_blocking::server::Stop::new();
+            let stopper = handle.clone();
+            std::thread::spawn(move || {
+                let _ = server.run_until(handler, handle);
+                let _ = done_tx.send(());
+            });
+            drop(signal);
+            RunningServer {
+                addr,
+                stop: Box::new(move || stopper.stop()),
+                done,
+            }
+        }
+    };
+    Ok(server)
+}
+
 /// One replay of a server transcript under one splitting.
 async fn replay_server(
     script: &Script,
     chunking: Chunking,
+    driver: Driver,
     identity: &TlsIdentity,
 ) -> Result<(), String> {
     let mut config = ServerConfig::new("mx.test");
@@ -595,20 +822,6 @@ async fn replay_server(
         apply_config(&mut config, k, v)?;
     }
     let tls = config.extensions.starttls || script.implicit_tls;
-    let any: std::net::SocketAddr = "127.0.0.1:0".parse().expect("an address");
-    let mut builder = Server::builder(config)
-        .grace_period(Duration::from_millis(10))
-        .handshake_timeout(EXPECT_TIMEOUT);
-    builder = if script.implicit_tls {
-        builder.listen_tls(any)
-    } else {
-        builder.listen(any)
-    };
-    if tls {
-        builder = builder.tls(identity.clone());
-    }
-    let server = builder.bind().await.map_err(|e| format!("bind: {e}"))?;
-    let addr = server.local_addrs()[0];
 
     // The E: lines, and the input step each belongs to.
     let mut expected = Vec::new();
@@ -636,12 +849,16 @@ async fn replay_server(
         expected,
         seen: Mutex::new(Seen::default()),
     });
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(server.run_until(Scripted(shared.clone()), async {
-        let _ = stopped.await;
-    }));
+    let server = start_server(
+        driver,
+        config,
+        script.implicit_tls,
+        tls.then(|| identity.clone()),
+        Scripted(shared.clone()),
+    )
+    .await?;
 
-    let result = play_server(script, chunking, addr, &shared).await;
+    let result = play_server(script, chunking, server.addr, &shared).await;
     let handler_result = {
         let mut seen = shared.seen.lock().expect("not poisoned");
         seen.done = true;
@@ -655,8 +872,7 @@ async fn replay_server(
             (None, None) => Ok(()),
         }
     };
-    let _ = stop.send(());
-    let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
+    server.stop().await;
     // A handler failure comes first: it is usually why the bytes differ.
     match (handler_result, result) {
         (Err(h), Err((at, peer))) => Err(format!("{at}: {h}\n(and the peer saw: {peer})")),
@@ -780,121 +996,11 @@ async fn wait_for_event(shared: &Expectations, count: usize) -> Result<(), Strin
     }
 }
 
-/// Plays every transcript of `kind` under every splitting, concurrently.
-/// Returns the names replayed and the skipped ones by reason; fails with
-/// every transcript that did not pass.
-async fn replay_all<S: Send + Sync + 'static>(
-    kind: &str,
-    parse: fn(&str) -> Result<S, String>,
-    skip: fn(&S) -> Option<&'static str>,
-    chunkings: fn(&S) -> (Vec<Chunking>, Vec<&'static str>),
-    replay: impl AsyncReplay<S>,
-) -> (usize, Vec<(&'static str, Vec<String>)>) {
-    let files = transcripts(kind);
-    let limit = Arc::new(Semaphore::new(CONCURRENCY));
-    let mut tasks = tokio::task::JoinSet::new();
-    let mut skipped: Vec<(&'static str, Vec<String>)> = Vec::new();
-    let mut failures = Vec::new();
-    let mut replayed = 0;
-    for (file, text) in files {
-        let script = match parse(&text) {
-            Ok(s) => Arc::new(s),
-            Err(e) => {
-                failures.push(format!("{file}: {e}"));
-                continue;
-            }
-        };
-        if let Some(why) = skip(&script) {
-            match skipped.iter_mut().find(|(w, _)| *w == why) {
-                Some((_, names)) => names.push(file),
-                None => skipped.push((why, vec![file])),
-            }
-            continue;
-        }
-        replayed += 1;
-        let (chunkings, partial) = chunkings(&script);
-        for why in partial {
-            println!("{kind}: {file}: {why}");
-        }
-        for chunking in chunkings {
-            let (script, file, limit, replay) =
-                (script.clone(), file.clone(), limit.clone(), replay.clone());
-            tasks.spawn(async move {
-                let _permit = limit.acquire_owned().await.expect("open");
-                let result =
-                    tokio::time::timeout(RUN_TIMEOUT, replay.replay(script, chunking)).await;
-                match result {
-                    Ok(Ok(())) => Ok(()),
-                    Ok(Err(e)) => Err(format!("{file} ({chunking:?}): {e}")),
-                    Err(_) => Err(format!("{file} ({chunking:?}): timed out")),
-                }
-            });
-        }
-    }
-    while let Some(result) = tasks.join_next().await {
-        if let Err(e) = result.expect("no panic") {
-            failures.push(e);
-        }
-    }
-    failures.sort();
-    println!("{kind}: {replayed} transcripts replayed over TCP");
-    for (why, names) in &skipped {
-        println!("{kind}: {} skipped ({why}):", names.len());
-        for name in names {
-            println!("  {name}: {why}");
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "{} {kind} replays failed:\n{}",
-        failures.len(),
-        failures.join("\n\n")
-    );
-    (replayed, skipped)
-}
-
-/// A replay function that can be sent to tasks.
-trait AsyncReplay<S>: Clone + Send + 'static {
-    fn replay(
-        &self,
-        script: Arc<S>,
-        chunking: Chunking,
-    ) -> impl std::future::Future<Output = Result<(), String>> + Send;
-}
-
-#[derive(Clone)]
-struct ServerReplay(TlsIdentity);
-
-impl AsyncReplay<Script> for ServerReplay {
-    async fn replay(&self, script: Arc<Script>, chunking: Chunking) -> Result<(), String> {
-        replay_server(&script, chunking, &self.0).await
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn server_transcripts_over_tcp() {
-    let identity = TlsIdentity::self_signed("mx.test").expect("a certificate");
-    let (replayed, skipped) = replay_all(
-        "server",
-        parse_script,
-        server_skip,
-        server_chunkings,
-        ServerReplay(identity),
-    )
-    .await;
-    let skipped: usize = skipped.iter().map(|(_, n)| n.len()).sum();
-    println!("server: {replayed} replayed, {skipped} skipped");
-    assert!(
-        replayed >= SERVER_REPLAYED,
-        "only {replayed} server transcripts replayed, expected at least {SERVER_REPLAYED}"
-    );
-}
-
 // ---------------------------------------------------------------------------
 // Client transcripts
 // ---------------------------------------------------------------------------
 
-/// The client transcripts replayed; losing any fails the test.
+/// The client transcripts every socket driver replays; losing any fails the test.
 const CLIENT_REPLAYED: usize = 80;
 
 /// The `ClientOptions` a client transcript's `@config` comes to, if the
@@ -1024,24 +1130,137 @@ enum Outcome {
     CallError(String),
 }
 
+/// A driver's client `Connection`, as the application uses it. The
+/// blocking one's calls simply block (it runs on a thread of its own).
+trait Client: Sized + Send {
+    fn connect(options: &ClientOptions) -> impl Future<Output = Result<Self, ClientError>> + Send;
+    fn capabilities(&self) -> Option<&Capabilities>;
+    fn send(
+        &mut self,
+        envelope: MailEnvelope,
+        body: &[u8],
+    ) -> impl Future<Output = Result<TransactionResult, ClientError>> + Send;
+    fn rset(&mut self) -> impl Future<Output = Result<Reply, ClientError>> + Send;
+    fn noop(&mut self) -> impl Future<Output = Result<Reply, ClientError>> + Send;
+    fn quit(self) -> impl Future<Output = Result<(), ClientError>> + Send;
+}
+
+/// The two asynchronous `Connection`s have the same methods.
+macro_rules! async_client {
+    ($connection:ty) => {
+        impl Client for $connection {
+            async fn connect(options: &ClientOptions) -> Result<Self, ClientError> {
+                <$connection>::connect(options).await
+            }
+            fn capabilities(&self) -> Option<&Capabilities> {
+                <$connection>::capabilities(self)
+            }
+            async fn send(
+                &mut self,
+                envelope: MailEnvelope,
+                body: &[u8],
+            ) -> Result<TransactionResult, ClientError> {
+                <$connection>::send(self, envelope, body).await
+            }
+            async fn rset(&mut self) -> Result<Reply, ClientError> {
+                <$connection>::rset(self).await
+            }
+            async fn noop(&mut self) -> Result<Reply, ClientError> {
+                <$connection>::noop(self).await
+            }
+            async fn quit(self) -> Result<(), ClientError> {
+                <$connection>::quit(self).await
+            }
+        }
+    };
+}
+
+async_client!(smtp_tokio::client::Connection);
+async_client!(smtp_async_std::client::Connection);
+
+impl Client for smtp_blocking::client::Connection {
+    async fn connect(options: &ClientOptions) -> Result<Self, ClientError> {
+        smtp_blocking::client::Connection::connect(options)
+    }
+    fn capabilities(&self) -> Option<&Capabilities> {
+        smtp_blocking::client::Connection::capabilities(self)
+    }
+    async fn send(
+        &mut self,
+        envelope: MailEnvelope,
+        body: &[u8],
+    ) -> Result<TransactionResult, ClientError> {
+        smtp_blocking::client::Connection::send(self, envelope, body)
+    }
+    async fn rset(&mut self) -> Result<Reply, ClientError> {
+        smtp_blocking::client::Connection::rset(self)
+    }
+    async fn noop(&mut self) -> Result<Reply, ClientError> {
+        smtp_blocking::client::Connection::noop(self)
+    }
+    async fn quit(self) -> Result<(), ClientError> {
+        smtp_blocking::client::Connection::quit(self)
+    }
+}
+
+type Calls = tokio::sync::mpsc::UnboundedReceiver<AppCall>;
+type Outcomes = tokio::sync::mpsc::UnboundedSender<Outcome>;
+
+/// Runs the application's side with `driver`'s client: the tokio one as a
+/// task, the others on a thread of their own (under `smol::block_on`,
+/// `async_std::task::block_on`, or plain blocking calls). The receiver
+/// completes when the application has ended.
+fn spawn_application(
+    driver: Driver,
+    options: ClientOptions,
+    calls: Calls,
+    outcomes: Outcomes,
+) -> tokio::sync::oneshot::Receiver<()> {
+    let (done_tx, done) = tokio::sync::oneshot::channel();
+    match driver {
+        Driver::Core => drop(done_tx),
+        Driver::Tokio => {
+            tokio::spawn(async move {
+                application::<smtp_tokio::client::Connection>(options, calls, outcomes).await;
+                let _ = done_tx.send(());
+            });
+        }
+        Driver::Smol | Driver::AsyncStd | Driver::Blocking => {
+            std::thread::spawn(move || {
+                type AsyncStd = smtp_async_std::client::Connection;
+                type Blocking = smtp_blocking::client::Connection;
+                match driver {
+                    Driver::Smol => {
+                        smol::block_on(application::<AsyncStd>(options, calls, outcomes))
+                    }
+                    Driver::AsyncStd => {
+                        async_std::task::block_on(application::<AsyncStd>(options, calls, outcomes))
+                    }
+                    _ => futures_lite::future::block_on(application::<Blocking>(
+                        options, calls, outcomes,
+                    )),
+                }
+                let _ = done_tx.send(());
+            });
+        }
+    }
+    done
+}
+
 /// Runs the application's side: `Connection::connect`, then each call the
 /// test hands over, reporting what each returned.
-async fn application(
-    options: ClientOptions,
-    mut calls: tokio::sync::mpsc::UnboundedReceiver<AppCall>,
-    outcomes: tokio::sync::mpsc::UnboundedSender<Outcome>,
-) {
+async fn application<C: Client>(options: ClientOptions, mut calls: Calls, outcomes: Outcomes) {
     let describe = |e: ClientEvent| Outcome::Event(describe_client_event(&e));
     let report = |o: Outcome| {
         let _ = outcomes.send(o);
     };
-    let other = |e: ClientErrorTokio| match e {
-        ClientErrorTokio::Session(e) => describe(ClientEvent::Error(e)),
-        ClientErrorTokio::Refused(f) => describe(ClientEvent::TransactionFailed(f)),
-        ClientErrorTokio::Envelope(e) => Outcome::CallError(format!("{e:?}")),
+    let other = |e: ClientError| match e {
+        ClientError::Session(e) => describe(ClientEvent::Error(e)),
+        ClientError::Refused(f) => describe(ClientEvent::TransactionFailed(f)),
+        ClientError::Envelope(e) => Outcome::CallError(format!("{e:?}")),
         other => Outcome::Event(format!("(connection error: {other})")),
     };
-    let mut connection = match Connection::connect(&options).await {
+    let mut connection = match C::connect(&options).await {
         Ok(c) => {
             let caps = c.capabilities().cloned().expect("ready");
             report(describe(ClientEvent::Ready(caps)));
@@ -1090,6 +1309,7 @@ async fn application(
 async fn replay_client(
     script: &ClientScript,
     chunking: Chunking,
+    driver: Driver,
     tls: &Arc<rustls::ServerConfig>,
 ) -> Result<(), String> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -1099,7 +1319,7 @@ async fn replay_client(
     let options = client_options(script, port).map_err(str::to_string)?;
     let (call_tx, call_rx) = tokio::sync::mpsc::unbounded_channel();
     let (out_tx, mut out_rx) = tokio::sync::mpsc::unbounded_channel();
-    let app = tokio::spawn(application(options, call_rx, out_tx));
+    let app = spawn_application(driver, options, call_rx, out_tx);
     let result = async {
         let (tcp, _) = tokio::time::timeout(EXPECT_TIMEOUT, listener.accept())
             .await
@@ -1204,15 +1424,6 @@ async fn play_client(
     Ok(())
 }
 
-#[derive(Clone)]
-struct ClientReplay(Arc<rustls::ServerConfig>);
-
-impl AsyncReplay<ClientScript> for ClientReplay {
-    async fn replay(&self, script: Arc<ClientScript>, chunking: Chunking) -> Result<(), String> {
-        replay_client(&script, chunking, &self.0).await
-    }
-}
-
 /// A self-signed certificate for the scripted server's TLS.
 fn server_tls() -> Arc<rustls::ServerConfig> {
     let made = rcgen::generate_simple_self_signed(vec!["mx.test".to_string()]).expect("a cert");
@@ -1230,20 +1441,284 @@ fn server_tls() -> Arc<rustls::ServerConfig> {
     Arc::new(config)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn client_transcripts_over_tcp() {
-    let (replayed, skipped) = replay_all(
+// ---------------------------------------------------------------------------
+// The matrix
+// ---------------------------------------------------------------------------
+
+/// One cell of the matrix, printed as a `CONFORMANCE` line.
+fn cell(kind: &str, file: &str, driver: Driver, outcome: &str) {
+    println!("CONFORMANCE {kind} {file} {} {outcome}", driver.name());
+}
+
+/// The first line of a failure, for its `CONFORMANCE` line.
+fn first_line(e: &str) -> &str {
+    e.lines().next().unwrap_or("")
+}
+
+/// How a column came out.
+#[derive(Debug, Default)]
+struct Column {
+    passed: usize,
+    failed: Vec<String>,
+    skipped: usize,
+}
+
+impl Column {
+    /// Prints the totals and fails the test on any failure or on fewer
+    /// transcripts passed than `floor`.
+    fn check(self, kind: &str, driver: Driver, floor: usize) {
+        println!(
+            "{kind} {}: {} passed, {} failed, {} skipped",
+            driver.name(),
+            self.passed,
+            self.failed.len(),
+            self.skipped
+        );
+        assert!(
+            self.failed.is_empty(),
+            "{} {kind} transcripts failed on {}:\n{}",
+            self.failed.len(),
+            driver.name(),
+            self.failed.join("\n\n")
+        );
+        assert!(
+            self.passed >= floor,
+            "only {} {kind} transcripts replayed on {}, expected at least {floor}",
+            self.passed,
+            driver.name()
+        );
+    }
+}
+
+/// The core's column: the testkit's runner on a bare session, under every
+/// chunking of [`CHUNKINGS`]; nothing is skipped.
+fn core_column<S>(
+    kind: &str,
+    parse: fn(&str) -> Result<S, String>,
+    run: fn(&S, Chunking) -> Result<(), smtp_proto::testkit::TranscriptError>,
+) -> Column {
+    let mut column = Column::default();
+    for (file, text) in transcripts(kind) {
+        let result = parse(&text).and_then(|script| {
+            CHUNKINGS.iter().try_for_each(|&chunking| {
+                run(&script, chunking).map_err(|e| format!("({chunking:?}): {e}"))
+            })
+        });
+        match result {
+            Ok(()) => {
+                cell(kind, &file, Driver::Core, "pass");
+                column.passed += 1;
+            }
+            Err(e) => {
+                cell(
+                    kind,
+                    &file,
+                    Driver::Core,
+                    &format!("fail: {}", first_line(&e)),
+                );
+                column.failed.push(format!("{file}: {e}"));
+            }
+        }
+    }
+    column
+}
+
+/// A replay function that can be sent to tasks.
+trait AsyncReplay<S>: Clone + Send + 'static {
+    fn replay(
+        &self,
+        script: Arc<S>,
+        chunking: Chunking,
+        driver: Driver,
+    ) -> impl Future<Output = Result<(), String>> + Send;
+}
+
+#[derive(Clone)]
+struct ServerReplay(TlsIdentity);
+
+impl AsyncReplay<Script> for ServerReplay {
+    async fn replay(
+        &self,
+        script: Arc<Script>,
+        chunking: Chunking,
+        driver: Driver,
+    ) -> Result<(), String> {
+        replay_server(&script, chunking, driver, &self.0).await
+    }
+}
+
+#[derive(Clone)]
+struct ClientReplay(Arc<rustls::ServerConfig>);
+
+impl AsyncReplay<ClientScript> for ClientReplay {
+    async fn replay(
+        &self,
+        script: Arc<ClientScript>,
+        chunking: Chunking,
+        driver: Driver,
+    ) -> Result<(), String> {
+        replay_client(&script, chunking, driver, &self.0).await
+    }
+}
+
+/// A socket driver's column: plays every transcript of `kind` under the
+/// driver's splittings, concurrently, and prints a cell per transcript (a
+/// pass needs every splitting to pass; a skip names its rule).
+async fn socket_column<S: Send + Sync + 'static>(
+    kind: &'static str,
+    driver: Driver,
+    parse: fn(&str) -> Result<S, String>,
+    skip: fn(&S) -> Option<&'static str>,
+    chunkings: fn(&S) -> (Vec<Chunking>, Vec<&'static str>),
+    replay: impl AsyncReplay<S>,
+) -> Column {
+    let limit = Arc::new(Semaphore::new(CONCURRENCY));
+    let mut tasks = tokio::task::JoinSet::new();
+    // Per transcript: its skip rule or its first failure.
+    let mut cells: Vec<(String, Result<(), String>, Option<&'static str>)> = Vec::new();
+    for (file, text) in transcripts(kind) {
+        let script = match parse(&text) {
+            Ok(s) => Arc::new(s),
+            Err(e) => {
+                cells.push((file, Err(e), None));
+                continue;
+            }
+        };
+        if let Some(why) = skip(&script) {
+            cells.push((file, Ok(()), Some(why)));
+            continue;
+        }
+        let (chunkings, partial) = chunkings(&script);
+        for why in partial {
+            println!("{kind} {}: {file}: {why}", driver.name());
+        }
+        let index = cells.len();
+        cells.push((file.clone(), Ok(()), None));
+        for chunking in chunkings {
+            let (script, limit, replay) = (script.clone(), limit.clone(), replay.clone());
+            tasks.spawn(async move {
+                let _permit = limit.acquire_owned().await.expect("open");
+                let result =
+                    tokio::time::timeout(RUN_TIMEOUT, replay.replay(script, chunking, driver))
+                        .await;
+                let result = match result {
+                    Ok(Ok(())) => Ok(()),
+                    Ok(Err(e)) => Err(format!("({chunking:?}): {e}")),
+                    Err(_) => Err(format!("({chunking:?}): timed out")),
+                };
+                (index, result)
+            });
+        }
+    }
+    while let Some(joined) = tasks.join_next().await {
+        let (index, result) = joined.expect("no panic");
+        if let (Err(e), Ok(())) = (result, &cells[index].1) {
+            cells[index].1 = Err(e);
+        }
+    }
+    let mut column = Column::default();
+    for (file, result, skipped) in cells {
+        match (result, skipped) {
+            (Ok(()), Some(why)) => {
+                cell(kind, &file, driver, &format!("skip: {why}"));
+                column.skipped += 1;
+            }
+            (Ok(()), None) => {
+                cell(kind, &file, driver, "pass");
+                column.passed += 1;
+            }
+            (Err(e), _) => {
+                cell(kind, &file, driver, &format!("fail: {}", first_line(&e)));
+                column.failed.push(format!("{file} {e}"));
+            }
+        }
+    }
+    column
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+}
+
+/// The server column of a socket driver.
+fn server_column(driver: Driver) {
+    let identity = TlsIdentity::self_signed("mx.test").expect("a certificate");
+    let column = runtime().block_on(socket_column(
+        "server",
+        driver,
+        parse_script,
+        server_skip,
+        server_chunkings,
+        ServerReplay(identity),
+    ));
+    column.check("server", driver, SERVER_REPLAYED);
+}
+
+/// The client column of a socket driver.
+fn client_column(driver: Driver) {
+    let column = runtime().block_on(socket_column(
         "client",
+        driver,
         parse_client_script,
         client_skip,
         client_chunkings,
         ClientReplay(server_tls()),
-    )
-    .await;
-    let skipped: usize = skipped.iter().map(|(_, n)| n.len()).sum();
-    println!("client: {replayed} replayed, {skipped} skipped");
-    assert!(
-        replayed >= CLIENT_REPLAYED,
-        "only {replayed} client transcripts replayed, expected at least {CLIENT_REPLAYED}"
-    );
+    ));
+    column.check("client", driver, CLIENT_REPLAYED);
+}
+
+#[test]
+fn server_core() {
+    let column = core_column("server", parse_script, run_server_transcript);
+    column.check("server", Driver::Core, SERVER_ALL);
+}
+
+#[test]
+fn client_core() {
+    let column = core_column("client", parse_client_script, run_client_transcript);
+    column.check("client", Driver::Core, CLIENT_ALL);
+}
+
+#[test]
+fn server_tokio() {
+    server_column(Driver::Tokio);
+}
+
+#[test]
+fn server_smol() {
+    server_column(Driver::Smol);
+}
+
+#[test]
+fn server_async_std() {
+    server_column(Driver::AsyncStd);
+}
+
+#[test]
+fn server_blocking() {
+    server_column(Driver::Blocking);
+}
+
+#[test]
+fn client_tokio() {
+    client_column(Driver::Tokio);
+}
+
+#[test]
+fn client_smol() {
+    client_column(Driver::Smol);
+}
+
+#[test]
+fn client_async_std() {
+    client_column(Driver::AsyncStd);
+}
+
+#[test]
+fn client_blocking() {
+    client_column(Driver::Blocking);
 }
