@@ -85,7 +85,7 @@ fn smtplib_plain_and_starttls_auth_on_both_runtimes() {
 
 #[test]
 fn swaks_pipelining_and_send_to_smtp_sink_on_both_runtimes() {
-    let (Some(swaks), Some(sink)) = (peer("swaks"), peer("smtp-sink")) else {
+    let (Some(swaks), Some(_)) = (peer("swaks"), peer("smtp-sink")) else {
         return;
     };
     for rt in RUNTIMES {
@@ -115,28 +115,8 @@ fn swaks_pipelining_and_send_to_smtp_sink_on_both_runtimes() {
         assert!(String::from_utf8_lossy(&delivered[0]).contains("\r\n.dot\r\n"));
 
         let dir = tempfile::tempdir().unwrap();
-        std::fs::set_permissions(
-            dir.path(),
-            std::os::unix::fs::PermissionsExt::from_mode(0o777),
-        )
-        .unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut child = Command::new(&sink)
-            .args(["-u", "nobody", "-d"])
-            .arg(dir.path().join("%M"))
-            .arg(format!("127.0.0.1:{port}"))
-            .arg("100")
-            .spawn()
-            .unwrap();
-        let end = Instant::now() + Duration::from_secs(5);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < end, "smtp-sink did not listen");
-            std::thread::sleep(Duration::from_millis(25));
-        }
+        let sink = peers::SmtpSink::start(dir.path()).expect("smtp-sink");
+        let port = sink.port;
         let msg = dir.path().join("msg");
         std::fs::write(&msg, b"Subject: sink\r\n\r\n.a dot\r\n").unwrap();
         let (status, out, err) = run(
@@ -159,8 +139,7 @@ fn swaks_pipelining_and_send_to_smtp_sink_on_both_runtimes() {
                 .arg(&msg),
             60,
         );
-        let _ = child.kill();
-        let _ = child.wait();
+        drop(sink);
         assert!(status.success(), "{rt}: {out}\n{err}");
         assert_eq!(
             out.lines()

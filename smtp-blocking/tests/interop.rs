@@ -145,24 +145,6 @@ fn swaks_pipelining() {
     assert!(text.contains("\r\n\r\npipelined\r\n.dot\r\n"), "{text}");
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn wait_listening(port: u16) {
-    for _ in 0..200 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(25));
-    }
-    panic!("nothing listens on {port}");
-}
-
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir).unwrap() {
@@ -178,24 +160,11 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 
 #[test]
 fn example_send_to_postfix_smtp_sink() {
-    let Some(sink) = peer("smtp-sink") else {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(sink) = peers::SmtpSink::start(dir.path()) else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(
-        dir.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o777),
-    )
-    .unwrap();
-    let port = free_port();
-    let mut child = Command::new(sink)
-        .args(["-u", "nobody", "-d"])
-        .arg(dir.path().join("%M"))
-        .arg(format!("127.0.0.1:{port}"))
-        .arg("100")
-        .spawn()
-        .expect("smtp-sink");
-    wait_listening(port);
+    let port = sink.port;
     let msg = dir.path().join("msg");
     std::fs::write(&msg, b"Subject: to the sink\r\n\r\n.a dot\r\nend\r\n").unwrap();
     let server = format!("127.0.0.1:{port}");
@@ -247,8 +216,7 @@ fn example_send_to_postfix_smtp_sink() {
             .starts_with("sent 200 messages in "),
         "{out}"
     );
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(sink);
     let dumped: Vec<_> = walk(dir.path())
         .into_iter()
         .filter(|p| p.file_name() != msg.file_name())

@@ -13,7 +13,7 @@ mod peers;
 
 use std::process::Command;
 
-use common::{ExampleServer, example, peer, python_module, run, split_delivered};
+use common::{ExampleServer, example, peer, run, split_delivered};
 
 fn peers_dir() -> std::path::PathBuf {
     std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/peers")
@@ -186,25 +186,11 @@ fn postfix_smtp_source_2000_messages() {
 
 #[test]
 fn example_send_to_postfix_smtp_sink() {
-    let Some(sink) = peer("smtp-sink") else {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(sink) = peers::SmtpSink::start(dir.path()) else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(
-        dir.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o777),
-    )
-    .unwrap();
-    let port = free_port();
-    let dump = dir.path().join("%M");
-    let mut child = Command::new(sink)
-        .args(["-u", "nobody", "-d"])
-        .arg(&dump)
-        .arg(format!("127.0.0.1:{port}"))
-        .arg("100")
-        .spawn()
-        .expect("smtp-sink");
-    wait_listening(port);
+    let port = sink.port;
     let msg = dir.path().join("msg");
     std::fs::write(&msg, b"Subject: to the sink\r\n\r\n.a dot\r\nend\r\n").unwrap();
     let server = format!("127.0.0.1:{port}");
@@ -256,8 +242,7 @@ fn example_send_to_postfix_smtp_sink() {
             .starts_with("sent 200 messages in "),
         "{out}"
     );
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(sink);
     let dumped: Vec<_> = walk(dir.path())
         .into_iter()
         .filter(|p| p.file_name() != msg.file_name())
@@ -282,21 +267,10 @@ fn example_send_to_postfix_smtp_sink() {
 
 #[test]
 fn library_client_to_aiosmtpd_with_starttls_and_auth() {
-    if peer("python3").is_none() || !python_module("aiosmtpd") {
+    let Some(aiosmtpd) = peers::Aiosmtpd::start() else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let (cert, key) = common::certificate(dir.path());
-    let spool = dir.path().join("spool");
-    let mut child = Command::new("python3")
-        .arg(peers_dir().join("aiosmtpd_server.py"))
-        .arg(&cert)
-        .arg(&key)
-        .arg(&spool)
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("aiosmtpd");
-    let port = read_port(&mut child);
+    };
+    let (port, cert) = (aiosmtpd.port, aiosmtpd.cert.clone());
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -334,9 +308,7 @@ fn library_client_to_aiosmtpd_with_starttls_and_auth() {
         let err = Connection::connect(&options).await.unwrap_err();
         assert!(matches!(err, Error::Tls(_)), "{err:?}");
     });
-    let _ = child.kill();
-    let _ = child.wait();
-    let got = std::fs::read(spool.join("0.eml")).expect("aiosmtpd stored the message");
+    let got = std::fs::read(aiosmtpd.spool.join("0.eml")).expect("aiosmtpd stored the message");
     assert!(
         got.ends_with(b"Subject: aiosmtpd\r\n\r\n.dot\r\nhello\r\n"),
         "{:?}",
@@ -347,37 +319,6 @@ fn library_client_to_aiosmtpd_with_starttls_and_auth() {
 #[test]
 fn lettre_sends_to_the_example_server() {
     peers::lettre_sends(&ExampleServer::start(false, &[]));
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn wait_listening(port: u16) {
-    for _ in 0..200 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(25));
-    }
-    panic!("nothing listens on {port}");
-}
-
-fn read_port(child: &mut std::process::Child) -> u16 {
-    use std::io::BufRead;
-    let stdout = child.stdout.take().unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(stdout)
-        .read_line(&mut line)
-        .unwrap();
-    line.trim()
-        .strip_prefix("listening on ")
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("{line}"))
 }
 
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {

@@ -320,3 +320,66 @@ pub fn postfix_logged_starttls_smtputf8_bdat(postfix: &Postfix) {
         assert!(log.contains(expected), "Postfix did not log {expected:?}");
     }
 }
+
+/// Postfix's smtp-sink on a free loopback port, dumping each message into a
+/// file of `dir` (`-d DIR/%M`). A port picked free can be taken by another
+/// test before smtp-sink binds it: then smtp-sink exits, and it is started
+/// again on another port.
+pub struct SmtpSink {
+    child: Child,
+    /// Its port on 127.0.0.1.
+    pub port: u16,
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl SmtpSink {
+    /// Starts it, dumping into `dir` (made writable for the `nobody` user it
+    /// runs as); `None` (skipped) without Postfix, unless
+    /// `SMTP_INTEROP_REQUIRED` is set.
+    pub fn start(dir: &Path) -> Option<SmtpSink> {
+        let sink = crate::common::peer("smtp-sink")?;
+        std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+        for _ in 0..5 {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            let mut child = Command::new(&sink)
+                .args(["-u", "nobody", "-d"])
+                .arg(dir.join("%M"))
+                .arg(format!("127.0.0.1:{port}"))
+                .arg("100")
+                .spawn()
+                .expect("smtp-sink");
+            let end = std::time::Instant::now() + Duration::from_secs(5);
+            loop {
+                if child.try_wait().ok().flatten().is_some() {
+                    break; // lost the port: try another
+                }
+                if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    // Ours, and still running after the connection?
+                    std::thread::sleep(Duration::from_millis(20));
+                    if child.try_wait().ok().flatten().is_none() {
+                        return Some(SmtpSink { child, port });
+                    }
+                    break;
+                }
+                assert!(
+                    std::time::Instant::now() < end,
+                    "smtp-sink did not listen on {port}"
+                );
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        panic!("smtp-sink could not be started");
+    }
+}
