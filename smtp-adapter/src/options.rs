@@ -2,8 +2,10 @@
 //! why sending failed ([`Error`]): the same for every adapter's client.
 
 use std::io;
+use std::sync::Arc;
 use std::time::Duration;
 
+use rustls_pki_types::ServerName;
 use smtp_proto::Protocol;
 use smtp_proto::client::{
     AuthError, ClientConfig, ClientError, SessionError, TlsPolicy, TransactionFailure,
@@ -97,6 +99,19 @@ impl ClientOptions {
         crate::url::parse(url)
     }
 
+    /// What a TLS handshake with this server needs, or `None` with
+    /// [`Security::Plain`]: the rustls configuration for the trust anchors,
+    /// and the name the server's certificate must carry.
+    pub fn tls_settings(&self) -> Result<Option<TlsSettings>, Error> {
+        if self.security == Security::Plain {
+            return Ok(None);
+        }
+        let name = ServerName::try_from(self.host.clone())
+            .map_err(|e| Error::Config(format!("server name: {e}")))?;
+        let config = self.trust.client_config().map_err(Error::Tls)?;
+        Ok(Some(TlsSettings { config, name }))
+    }
+
     /// The core's configuration for these options (EHLO name, TLS policy,
     /// credentials, protocol, CHUNKING).
     pub fn session_config(&self) -> Result<ClientConfig, Error> {
@@ -115,6 +130,26 @@ impl ClientOptions {
         };
         config.use_chunking = self.chunking;
         Ok(config)
+    }
+}
+
+/// What a client's TLS handshake needs ([`ClientOptions::tls_settings`]).
+#[derive(Debug, Clone)]
+pub struct TlsSettings {
+    /// The rustls configuration (trust anchors, provider).
+    pub config: Arc<rustls::ClientConfig>,
+    /// The name the server's certificate must carry.
+    pub name: ServerName<'static>,
+}
+
+impl TlsSettings {
+    /// The settings for a handshake the session asked for. The session asks
+    /// only when the options allow TLS, so `None` here is a bug in the
+    /// adapter, reported as [`Error::Config`].
+    pub fn for_handshake(settings: &Option<TlsSettings>) -> Result<TlsSettings, Error> {
+        settings
+            .clone()
+            .ok_or_else(|| Error::Config("a TLS handshake without TLS settings".into()))
     }
 }
 
@@ -237,6 +272,23 @@ mod tests {
         assert_eq!(c.hello_name.to_string(), "client.example");
         o.hello_name = "not a name".into();
         assert!(matches!(o.session_config(), Err(Error::Config(_))));
+    }
+
+    #[test]
+    fn tls_settings_follow_the_security() {
+        let mut o = ClientOptions::new("mx.example", 25);
+        o.security = Security::Plain;
+        assert!(o.tls_settings().unwrap().is_none());
+        assert!(matches!(
+            TlsSettings::for_handshake(&None),
+            Err(Error::Config(_))
+        ));
+        o.security = Security::StartTlsRequired;
+        let t = o.tls_settings().unwrap().expect("settings");
+        assert_eq!(t.name, ServerName::try_from("mx.example").unwrap());
+        assert!(TlsSettings::for_handshake(&Some(t)).is_ok());
+        o.host = "not a host name".into();
+        assert!(matches!(o.tls_settings(), Err(Error::Config(_))));
     }
 
     #[test]

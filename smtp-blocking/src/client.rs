@@ -24,7 +24,7 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::Duration;
 
-use rustls_pki_types::ServerName;
+use smtp_adapter::options::TlsSettings;
 use smtp_proto::client::{ClientError, ClientEvent, ClientSession, Envelope, TransactionResult};
 use smtp_proto::ext::Capabilities;
 use smtp_proto::output::Output;
@@ -47,7 +47,7 @@ pub struct Connection {
     stream: Stream,
     session: ClientSession,
     unread: Vec<u8>,
-    tls: Option<(Arc<rustls::ClientConfig>, ServerName<'static>)>,
+    tls: Option<TlsSettings>,
     handshake_timeout: Duration,
     /// Events of the batch being drained, handed out once its bytes are
     /// written (ARCHITECTURE.md R2: events come first in a drain, the
@@ -87,16 +87,13 @@ impl Connection {
         let _ = tcp.set_nodelay(true);
         tcp.set_write_timeout(Some(options.write_timeout.max(Duration::from_millis(1))))
             .map_err(Error::Io)?;
-        let tls = if options.security == Security::Plain {
-            None
-        } else {
-            let name = ServerName::try_from(options.host.clone())
-                .map_err(|e| Error::Config(format!("server name: {e}")))?;
-            Some((options.trust.client_config().map_err(Error::Tls)?, name))
-        };
+        let tls = options.tls_settings()?;
         let mut stream = Stream::Plain(tcp);
         let session = if options.security == Security::ImplicitTls {
-            let (tls_config, name) = tls.clone().expect("TLS settings");
+            let TlsSettings {
+                config: tls_config,
+                name,
+            } = TlsSettings::for_handshake(&tls)?;
             stream
                 .connect_tls(tls_config, name, options.connect_timeout)
                 .map_err(Error::Tls)?;
@@ -248,10 +245,7 @@ impl Connection {
                 Output::Event(event) => self.events.push_back(event),
                 Output::Transmit(bytes) => self.stream.write_batch(&bytes).map_err(Error::Io)?,
                 Output::StartTls => {
-                    let (config, name) = self
-                        .tls
-                        .clone()
-                        .ok_or_else(|| Error::Config("STARTTLS without TLS settings".into()))?;
+                    let TlsSettings { config, name } = TlsSettings::for_handshake(&self.tls)?;
                     // Nothing the server sent in plaintext after its 220
                     // survives into the TLS session (RFC 3207 §5).
                     self.unread = Vec::new();

@@ -17,7 +17,7 @@ use smtp_proto::reply::Reply;
 use tracing::debug;
 
 use super::{Runtime, Transport, Wake, clock, wait, within};
-use crate::options::{ClientOptions, Error, Security};
+use crate::options::{ClientOptions, Error, Security, TlsSettings};
 
 /// How much of a body is read at a time.
 const BODY_READ: usize = 64 * 1024;
@@ -45,7 +45,7 @@ pub struct ClientConnection<T, R> {
     stream: T,
     session: ClientSession,
     unread: BytesMut,
-    tls: Option<(Arc<rustls::ClientConfig>, ServerName<'static>)>,
+    tls: Option<TlsSettings>,
     write_timeout: Duration,
     /// Events of the batch being drained, handed out once its bytes are
     /// written (ARCHITECTURE.md R2: events come first in a drain, the
@@ -71,15 +71,12 @@ impl<T: Transport, R: Runtime> ClientConnection<T, R> {
     /// EHLO again, AUTH, as the options say.
     pub async fn start(mut stream: T, options: &ClientOptions) -> Result<Self, Error> {
         let config = Arc::new(options.session_config()?);
-        let tls = if options.security == Security::Plain {
-            None
-        } else {
-            let name = ServerName::try_from(options.host.clone())
-                .map_err(|e| Error::Config(format!("server name: {e}")))?;
-            Some((options.trust.client_config().map_err(Error::Tls)?, name))
-        };
+        let tls = options.tls_settings()?;
         let session = if options.security == Security::ImplicitTls {
-            let (tls_config, name) = tls.clone().expect("TLS settings");
+            let TlsSettings {
+                config: tls_config,
+                name,
+            } = TlsSettings::for_handshake(&tls)?;
             handshake::<T, R>(&mut stream, tls_config, name, options.connect_timeout).await?;
             ClientSession::new_tls(config, clock::now())
         } else {
@@ -226,10 +223,7 @@ impl<T: Transport, R: Runtime> ClientConnection<T, R> {
                         .map_err(Error::Io)?;
                 }
                 Output::StartTls => {
-                    let (config, name) = self
-                        .tls
-                        .clone()
-                        .ok_or_else(|| Error::Config("STARTTLS without TLS settings".into()))?;
+                    let TlsSettings { config, name } = TlsSettings::for_handshake(&self.tls)?;
                     // Nothing the server sent in plaintext after its 220
                     // survives into the TLS session (RFC 3207 §5).
                     self.unread = BytesMut::new();
