@@ -3,7 +3,8 @@
 //! [`ExampleHandler`]) and `send` ([`SendArgs`], [`report`]). Each adapter's
 //! `examples/` only adds its runtime around these.
 
-use std::io::Read;
+use std::future::Future;
+use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -18,9 +19,11 @@ use smtp_proto::server::{Decision, HelloKind, ServerConfig, ServerEvent};
 use smtp_proto::wire::command::HeloName;
 use smtp_proto::wire::sasl::{Credentials, Mechanism};
 
+use crate::driver::{ClientConnection, Connect};
 use crate::handler::{ConnectionInfo, Envelope, Handler, Message, SyncHandler};
 use crate::maildir::{Maildir, auth_failed};
 use crate::options::{ClientOptions, Error, Security};
+use crate::server::{Bind, ServerBuilder};
 use crate::tls::{TlsIdentity, Trust};
 
 /// An SMTP server delivering into a Maildir.
@@ -93,6 +96,60 @@ pub struct ServerSetup {
     pub timeout: Duration,
     /// The application.
     pub handler: ExampleHandler,
+}
+
+impl ServerSetup {
+    /// An adapter's server builder (`make` is its `Server::builder`) with
+    /// these flags' listeners, certificate and timeout, and the handler.
+    pub fn builder<B: Bind>(
+        self,
+        make: impl FnOnce(ServerConfig) -> ServerBuilder<B>,
+    ) -> (ServerBuilder<B>, ExampleHandler) {
+        let mut builder = make(self.config).write_timeout(self.timeout);
+        for addr in self.listen {
+            builder = builder.listen(addr);
+        }
+        for addr in self.listen_tls {
+            builder = builder.listen_tls(addr);
+        }
+        if let Some(tls) = self.tls {
+            builder = builder.tls(tls);
+        }
+        (builder, self.handler)
+    }
+}
+
+/// Logs to standard error, as `RUST_LOG` says (default: warnings).
+pub fn init_tracing() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+/// Calls `f` (on a thread of its own) at the first SIGINT or SIGTERM.
+pub fn on_signal(f: impl FnOnce() + Send + 'static) -> std::io::Result<()> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?;
+    std::thread::spawn(move || {
+        if signals.forever().next().is_some() {
+            f();
+        }
+    });
+    Ok(())
+}
+
+/// The exit status of `server`, with the error on standard error.
+pub fn server_exit(result: std::io::Result<()>) -> std::process::ExitCode {
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("server: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }
 
 impl ServerArgs {
@@ -481,5 +538,118 @@ pub fn report(result: Result<TransactionResult, Error>) -> Result<(Vec<String>, 
             }
         }
         Err(e) => Err(Failure::Fatal(e.to_string())),
+    }
+}
+
+/// A client connection as the `send` example uses it: each adapter's
+/// `Connection` (the blocking one through a newtype in its example).
+pub trait Mailer: Sized {
+    /// Sends one message.
+    fn send(
+        &mut self,
+        envelope: ClientEnvelope,
+        message: &[u8],
+    ) -> impl Future<Output = Result<TransactionResult, Error>>;
+
+    /// `QUIT` and close.
+    fn quit(self) -> impl Future<Output = Result<(), Error>>;
+}
+
+impl<R: Connect> Mailer for ClientConnection<R> {
+    async fn send(
+        &mut self,
+        envelope: ClientEnvelope,
+        message: &[u8],
+    ) -> Result<TransactionResult, Error> {
+        ClientConnection::send(self, envelope, message).await
+    }
+
+    async fn quit(self) -> Result<(), Error> {
+        ClientConnection::quit(self).await
+    }
+}
+
+/// What one connection of `send` did: its lines, and whether every
+/// recipient of every message took it.
+pub type Share = Result<(Vec<String>, bool), Failure>;
+
+/// What every connection of `send` sends, shared between them.
+#[derive(Debug, Clone)]
+pub struct SendJob {
+    /// The client options.
+    pub options: Arc<ClientOptions>,
+    envelope: ClientEnvelope,
+    message: Arc<[u8]>,
+}
+
+impl SendArgs {
+    /// The options, envelope and message of these flags.
+    pub fn job(&self) -> Result<SendJob, Failure> {
+        Ok(SendJob {
+            options: Arc::new(self.options().map_err(Failure::Fatal)?),
+            envelope: self.envelope()?,
+            message: self.message()?.into(),
+        })
+    }
+
+    /// Prints each connection's lines, then the summary, and says how it
+    /// went: `Ok` if every recipient took every message.
+    pub fn finish(&self, started: std::time::Instant, shares: Vec<Share>) -> Result<(), Failure> {
+        let (mut all, mut fatal) = (true, None);
+        let mut out = std::io::stdout().lock();
+        for share in shares {
+            match share {
+                Ok((lines, ok)) => {
+                    for line in lines {
+                        let _ = writeln!(out, "{line}");
+                    }
+                    all &= ok;
+                }
+                Err(e) => fatal = fatal.or(Some(e)),
+            }
+        }
+        if let Some(summary) = self.summary(started.elapsed()) {
+            let _ = writeln!(out, "{summary}");
+        }
+        let _ = out.flush();
+        match fatal {
+            Some(f) => Err(f),
+            None if all => Ok(()),
+            None => Err(Failure::Refused),
+        }
+    }
+}
+
+impl SendJob {
+    /// One connection's part: connects, sends the message `count` times,
+    /// quits.
+    pub async fn send<M: Mailer>(
+        &self,
+        connect: impl Future<Output = Result<M, Error>>,
+        count: u64,
+    ) -> Share {
+        let mut connection = connect.await.map_err(|e| Failure::Fatal(e.to_string()))?;
+        let (mut lines, mut all) = (Vec::new(), true);
+        for _ in 0..count {
+            let result = connection.send(self.envelope.clone(), &self.message).await;
+            let (l, ok) = report(result)?;
+            lines.extend(l);
+            all &= ok;
+        }
+        let _ = connection.quit().await;
+        Ok((lines, all))
+    }
+}
+
+/// The exit status of `send`, with the error on standard error.
+pub fn exit(result: Result<(), Failure>) -> std::process::ExitCode {
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(failure) => {
+            if let Failure::Fatal(e) = &failure {
+                eprintln!("send: {e}");
+            }
+            std::process::ExitCode::from(failure.exit_code())
+        }
     }
 }

@@ -307,3 +307,81 @@ fn auth_refused() -> Decision {
         "Error: authentication failed",
     ))
 }
+
+/// A [`SyncHandler`] where a [`Handler`] is wanted: each call runs the
+/// synchronous method and is complete when first polled. This is how the
+/// blocking adapter runs its handlers on the shared drain loop
+/// ([`crate::driver`]); under an async runtime it would block the runtime's
+/// thread for as long as the method takes.
+#[derive(Debug)]
+pub struct FromSync<H>(std::sync::Mutex<H>);
+
+impl<H> FromSync<H> {
+    /// Wraps `handler`.
+    pub fn new(handler: H) -> FromSync<H> {
+        FromSync(std::sync::Mutex::new(handler))
+    }
+
+    /// The handler (a connection's own: `&mut`, so no lock is taken).
+    fn get(&mut self) -> &mut H {
+        self.0.get_mut().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl<H: Clone> Clone for FromSync<H> {
+    fn clone(&self) -> Self {
+        FromSync::new(self.0.lock().unwrap_or_else(|e| e.into_inner()).clone())
+    }
+}
+
+impl<H: SyncHandler> Handler for FromSync<H> {
+    const BUFFER_CONTENT: bool = H::BUFFER_CONTENT;
+
+    async fn connect(&mut self, info: &ConnectionInfo) -> Decision {
+        self.get().connect(info)
+    }
+
+    async fn hello(&mut self, kind: HelloKind, name: &HeloName<'static>) -> Decision {
+        self.get().hello(kind, name)
+    }
+
+    async fn auth(
+        &mut self,
+        mechanism: &Mechanism<'static>,
+        credentials: &Credentials,
+    ) -> Decision {
+        self.get().auth(mechanism, credentials)
+    }
+
+    async fn mail_from(
+        &mut self,
+        from: &ReversePath<'static>,
+        params: &MailParameters<'static>,
+    ) -> Decision {
+        self.get().mail_from(from, params)
+    }
+
+    async fn rcpt_to(
+        &mut self,
+        to: &ForwardPath<'static>,
+        params: &RcptParameters<'static>,
+    ) -> Decision {
+        self.get().rcpt_to(to, params)
+    }
+
+    async fn data_start(&mut self, envelope: &Envelope) -> Decision {
+        self.get().data_start(envelope)
+    }
+
+    async fn data(&mut self, piece: Bytes) {
+        self.get().data(piece)
+    }
+
+    async fn message(&mut self, message: &Message) -> Decision {
+        self.get().message(message)
+    }
+
+    async fn notice(&mut self, event: &ServerEvent) {
+        self.get().notice(event)
+    }
+}

@@ -14,12 +14,94 @@ use smtp_proto::server::ServerConfig;
 use crate::driver::ConnectionSettings;
 use crate::tls::TlsIdentity;
 
-/// How an adapter turns a [`ServerBuilder`] into its server.
+/// How an adapter turns a [`ServerBuilder`] into its [`Server`].
 pub trait Bind: Sized {
-    /// The adapter's bound server (or a future of it).
+    /// The adapter's listening socket.
+    type Listener: Send;
+    /// `io::Result<Server<Self>>`, or a future of it.
     type Output;
-    /// Opens the listeners and makes the server.
+    /// What [`Server::run`] waits on: a signal that never comes.
+    type Forever;
+    /// How many connections at once, unless [`ServerBuilder::max_connections`] says.
+    const MAX_CONNECTIONS: usize;
+
+    /// Opens the listeners ([`ServerBuilder::open`]) and makes the server.
     fn bind(builder: ServerBuilder<Self>) -> Self::Output;
+    /// A listener's address.
+    fn local_addr(listener: &Self::Listener) -> io::Result<SocketAddr>;
+    /// A signal that never comes.
+    fn forever() -> Self::Forever;
+}
+
+/// How an adapter runs a [`Server`] with a handler `H` until a signal `S`.
+pub trait Serve<H, S>: Bind {
+    /// `io::Result<()>` once the server stopped, or a future of it.
+    type Serving;
+    /// Serves (see [`Server::run_until`]).
+    fn serve(server: Server<Self>, handler: H, signal: S) -> Self::Serving;
+}
+
+/// A bound server of adapter `B`, ready to run (each adapter names it
+/// `server::Server`).
+pub struct Server<B: Bind>(Opened<B::Listener>);
+
+impl<B: Bind> std::fmt::Debug for Server<B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("local_addrs", &self.local_addrs())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<B: Bind> Server<B> {
+    /// A builder around the core's configuration (hostname, extensions,
+    /// limits, timeouts, policy).
+    pub fn builder(config: ServerConfig) -> ServerBuilder<B> {
+        ServerBuilder::new(config, B::MAX_CONNECTIONS)
+    }
+
+    /// The bound addresses: plaintext listeners first, then implicit-TLS
+    /// ones, each in the order given.
+    pub fn local_addrs(&self) -> Vec<SocketAddr> {
+        (self.0.listeners.iter())
+            .filter_map(|(l, _)| B::local_addr(l).ok())
+            .collect()
+    }
+
+    /// The core configuration the sessions run with.
+    pub fn config(&self) -> &ServerConfig {
+        &self.0.settings.config
+    }
+
+    /// Serves until the process ends (see [`Server::run_until`]).
+    pub fn run<H>(self, handler: H) -> <B as Serve<H, <B as Bind>::Forever>>::Serving
+    where
+        B: Serve<H, <B as Bind>::Forever>,
+    {
+        B::serve(self, handler, B::forever())
+    }
+
+    /// Serves until `signal` (a future under an async runtime, a `Stop` for
+    /// smtp-blocking), then shuts down gracefully: stops accepting, lets
+    /// sessions finish for the grace period, then answers `421 4.3.2` on
+    /// those still open (RFC 5321 §3.8) and closes them. Each connection gets
+    /// a clone of `handler`. Under an async runtime this is a future to await.
+    pub fn run_until<H, S>(self, handler: H, signal: S) -> <B as Serve<H, S>>::Serving
+    where
+        B: Serve<H, S>,
+    {
+        B::serve(self, handler, signal)
+    }
+
+    /// For adapters: the server made of its bound listeners and settings.
+    pub fn from_parts(parts: Opened<B::Listener>) -> Self {
+        Server(parts)
+    }
+
+    /// For adapters: the listeners and settings, to run.
+    pub fn into_parts(self) -> Opened<B::Listener> {
+        self.0
+    }
 }
 
 /// Builds an adapter's server: listeners, TLS and limits around a core
@@ -39,17 +121,37 @@ pub struct ServerBuilder<B> {
 }
 
 /// What [`ServerBuilder::open`] gives an adapter: bound listeners (blocking
-/// std sockets, for the adapter to hand to its runtime) and the settings.
+/// std sockets, for the adapter to hand to its runtime: then `L` is the
+/// runtime's) and the settings.
 #[derive(Debug)]
-pub struct Opened {
+pub struct Opened<L = TcpListener> {
     /// Each listener, and whether it is implicit TLS (RFC 8314).
-    pub listeners: Vec<(TcpListener, bool)>,
+    pub listeners: Vec<(L, bool)>,
     /// What every connection shares.
     pub settings: Arc<ConnectionSettings>,
     /// At most this many connections at once.
     pub max_connections: usize,
     /// How long sessions may go on after a shutdown was asked for.
     pub grace_period: Duration,
+}
+
+impl Opened {
+    /// The same with each listener handed to the adapter's runtime.
+    pub fn map_listeners<L>(
+        self,
+        mut f: impl FnMut(TcpListener) -> io::Result<L>,
+    ) -> io::Result<Opened<L>> {
+        let mut listeners = Vec::new();
+        for (listener, implicit_tls) in self.listeners {
+            listeners.push((f(listener)?, implicit_tls));
+        }
+        Ok(Opened {
+            listeners,
+            settings: self.settings,
+            max_connections: self.max_connections,
+            grace_period: self.grace_period,
+        })
+    }
 }
 
 impl<B: Bind> ServerBuilder<B> {
@@ -182,10 +284,17 @@ mod tests {
 
     struct Test;
     impl Bind for Test {
+        type Listener = TcpListener;
         type Output = io::Result<Opened>;
+        type Forever = ();
+        const MAX_CONNECTIONS: usize = 10;
         fn bind(builder: ServerBuilder<Self>) -> Self::Output {
             builder.open()
         }
+        fn local_addr(listener: &TcpListener) -> io::Result<SocketAddr> {
+            listener.local_addr()
+        }
+        fn forever() {}
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! `cargo run --release -p smtp-async-std --example async-server -- --runtime smol`
 
 use clap::Parser;
-use smtp_adapter::cli::{ServerArgs, print_listening};
+use smtp_adapter::cli::{ServerArgs, init_tracing, on_signal, print_listening, server_exit};
 use smtp_async_std::server::Server;
 
 /// The example server, on the runtime of your choice.
@@ -18,58 +18,26 @@ struct Args {
     runtime: String,
 }
 
-/// Completes at SIGINT or SIGTERM (signal-hook on a thread of its own).
-fn shutdown_signal() -> impl Future<Output = ()> + Send {
-    let (tx, rx) = async_channel::bounded::<()>(1);
-    let mut signals = signal_hook::iterator::Signals::new([
-        signal_hook::consts::SIGINT,
-        signal_hook::consts::SIGTERM,
-    ])
-    .expect("signal handlers");
-    std::thread::spawn(move || {
-        if signals.forever().next().is_some() {
-            let _ = tx.send_blocking(());
-        }
-    });
-    async move {
-        let _ = rx.recv().await;
-    }
-}
-
 async fn run(args: ServerArgs) -> std::io::Result<()> {
-    let setup = args.setup()?;
-    let mut builder = Server::builder(setup.config).write_timeout(setup.timeout);
-    for addr in setup.listen {
-        builder = builder.listen(addr);
-    }
-    for addr in setup.listen_tls {
-        builder = builder.listen_tls(addr);
-    }
-    if let Some(tls) = setup.tls {
-        builder = builder.tls(tls);
-    }
+    let (builder, handler) = args.setup()?.builder(Server::builder);
     let server = builder.bind()?;
     print_listening(&server.local_addrs())?;
-    server.run_until(setup.handler, shutdown_signal()).await
+    let (stop, stopped) = async_channel::bounded::<()>(1);
+    on_signal(move || {
+        let _ = stop.send_blocking(());
+    })?;
+    server
+        .run_until(handler, async move {
+            let _ = stopped.recv().await;
+        })
+        .await
 }
 
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    let result = match args.runtime.as_str() {
+    init_tracing();
+    server_exit(match args.runtime.as_str() {
         "async-std" => async_std::task::block_on(run(args.server)),
         _ => smol::block_on(run(args.server)),
-    };
-    match result {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("server: {e}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    })
 }

@@ -1,24 +1,28 @@
-//! A TCP connection on async-io, plaintext or TLS (futures-rustls), that can
-//! be upgraded in place (STARTTLS, RFC 3207), and the async-io timers: what
-//! the shared drain loops of `smtp_adapter::driver` need.
+//! async-io as the shared code sees it: its timers (they work under smol and
+//! async-std alike), its sockets and futures-rustls, under the
+//! [`Stream`](smtp_adapter::driver::Stream) every adapter shares.
 
 use std::io::{self, Read};
-use std::net::TcpStream;
+use std::net::{TcpStream, ToSocketAddrs};
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::Poll;
 
 use async_io::Async;
 use bytes::BytesMut;
 use futures_lite::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use rustls_pki_types::ServerName;
-use smtp_adapter::driver::{Runtime, Transport};
+use smtp_adapter::driver::{Connect, Io, Runtime, Tls};
+use smtp_adapter::options::ClientOptions;
 
-/// async-io, as the shared code sees it: its timers for the drain loops
-/// (they work under smol and async-std alike), and how a
-/// [`ServerBuilder`](crate::server::ServerBuilder) binds.
+/// async-io, as the shared code sees it: its timers for the drain loops, its
+/// sockets and TLS library, how a [`ServerBuilder`](crate::server::ServerBuilder)
+/// binds and how a [`Connection`](crate::client::Connection) connects.
 #[derive(Debug, Clone, Copy)]
 pub struct AsyncIo;
+
+/// A connection of this adapter.
+pub(crate) type Stream = smtp_adapter::driver::Stream<AsyncIo>;
 
 impl Runtime for AsyncIo {
     async fn sleep_until(deadline: std::time::Instant) {
@@ -26,159 +30,132 @@ impl Runtime for AsyncIo {
     }
 }
 
-/// The connection under a session.
-pub(crate) enum Stream {
-    Plain(Async<TcpStream>),
-    Server(Box<futures_rustls::server::TlsStream<Async<TcpStream>>>),
-    Client(Box<futures_rustls::client::TlsStream<Async<TcpStream>>>),
-    /// Only while a handshake has the socket; any I/O is an error.
-    Upgrading,
-}
+impl Connect for AsyncIo {
+    type Stream = Stream;
 
-fn upgrading() -> io::Error {
-    io::Error::new(io::ErrorKind::NotConnected, "the TLS handshake failed")
-}
-
-/// Reads into the spare room of `buf` (`size` octets made available).
-fn read_with(
-    buf: &mut BytesMut,
-    size: usize,
-    read: impl FnOnce(&mut [u8]) -> io::Result<usize>,
-) -> io::Result<usize> {
-    let len = buf.len();
-    buf.resize(len + size, 0);
-    let result = read(&mut buf[len..]);
-    buf.truncate(len + *result.as_ref().unwrap_or(&0));
-    result
-}
-
-impl Transport for Stream {
-    async fn read_into(&mut self, buf: &mut BytesMut, size: usize) -> io::Result<usize> {
-        match self {
-            // Wait for readiness first: an idle connection holds no buffer.
-            Stream::Plain(tcp) => loop {
-                tcp.readable().await?;
-                let mut socket: &TcpStream = tcp.get_ref();
-                match read_with(buf, size, |spare| socket.read(spare)) {
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                        if buf.is_empty() {
-                            *buf = BytesMut::new();
-                        }
-                    }
-                    result => return result,
+    async fn connect(options: &ClientOptions) -> io::Result<Stream> {
+        let target = (options.host.clone(), options.port);
+        let addrs: Vec<_> =
+            blocking::unblock(move || target.to_socket_addrs().map(Iterator::collect)).await?;
+        let mut last = io::Error::new(io::ErrorKind::NotFound, "no address for the host");
+        for addr in addrs {
+            match Async::<TcpStream>::connect(addr).await {
+                Ok(tcp) => {
+                    let _ = tcp.get_ref().set_nodelay(true);
+                    return Ok(Stream::new(Plain(tcp)));
                 }
-            },
-            // Under TLS, rustls buffers the records itself. The room is made,
-            // filled and trimmed within one poll, so a read that loses a race
-            // (and is dropped) leaves `buf` as it was.
-            tls => {
-                futures_lite::future::poll_fn(|cx| {
-                    let len = buf.len();
-                    buf.resize(len + size, 0);
-                    let poll = Pin::new(&mut *tls).poll_read(cx, &mut buf[len..]);
-                    let n = match &poll {
-                        Poll::Ready(Ok(n)) => *n,
-                        _ => 0,
-                    };
-                    buf.truncate(len + n);
-                    poll
-                })
-                .await
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
+    }
+}
+
+impl Tls for AsyncIo {
+    type Tcp = Plain;
+    type Server = TlsIo;
+    type Client = TlsIo;
+
+    async fn accept(config: Arc<rustls::ServerConfig>, tcp: Plain) -> io::Result<Self::Server> {
+        let acceptor = futures_rustls::TlsAcceptor::from(config);
+        acceptor.accept(tcp.0).await.map(|s| TlsIo(s.into()))
+    }
+
+    async fn connect(
+        config: Arc<rustls::ClientConfig>,
+        name: ServerName<'static>,
+        tcp: Plain,
+    ) -> io::Result<Self::Client> {
+        let connector = futures_rustls::TlsConnector::from(config);
+        connector
+            .connect(name, tcp.0)
+            .await
+            .map(|s| TlsIo(s.into()))
+    }
+}
+
+/// A plaintext async-io socket.
+pub struct Plain(pub(crate) Async<TcpStream>);
+
+impl Io for Plain {
+    /// Waits for readiness first: an idle connection holds no buffer.
+    async fn read_into(&mut self, buf: &mut BytesMut, size: usize) -> io::Result<usize> {
+        loop {
+            self.0.readable().await?;
+            let mut socket: &TcpStream = self.0.get_ref();
+            let len = buf.len();
+            buf.resize(len + size, 0);
+            let result = socket.read(&mut buf[len..]);
+            buf.truncate(len + *result.as_ref().unwrap_or(&0));
+            match result {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if buf.is_empty() {
+                        *buf = BytesMut::new();
+                    }
+                }
+                result => return result,
             }
         }
     }
 
     async fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
-        AsyncWriteExt::write_all(self, bytes).await?;
-        self.flush().await
-    }
-
-    async fn accept_tls(&mut self, config: Arc<rustls::ServerConfig>) -> io::Result<()> {
-        let Stream::Plain(tcp) = std::mem::replace(self, Stream::Upgrading) else {
-            return Err(io::Error::other("TLS is already up"));
-        };
-        let tls = futures_rustls::TlsAcceptor::from(config)
-            .accept(tcp)
-            .await?;
-        *self = Stream::Server(Box::new(tls));
-        Ok(())
-    }
-
-    async fn connect_tls(
-        &mut self,
-        config: Arc<rustls::ClientConfig>,
-        name: ServerName<'static>,
-    ) -> io::Result<()> {
-        let Stream::Plain(tcp) = std::mem::replace(self, Stream::Upgrading) else {
-            return Err(io::Error::other("TLS is already up"));
-        };
-        let tls = futures_rustls::TlsConnector::from(config)
-            .connect(name, tcp)
-            .await?;
-        *self = Stream::Client(Box::new(tls));
-        Ok(())
+        write_flush(&mut self.0, bytes).await
     }
 
     async fn shutdown(&mut self) -> io::Result<()> {
-        // Flushes (and sends TLS close_notify under TLS)...
-        self.close().await?;
-        // ...but async-io's `poll_close` only flushes: the peer sees the end
-        // of the connection only once the write half is shut, as tokio's
-        // `shutdown` and the blocking adapter do.
-        let tcp = match self {
-            Stream::Plain(s) => s.get_ref(),
-            Stream::Server(s) => s.get_ref().0.get_ref(),
-            Stream::Client(s) => s.get_ref().0.get_ref(),
-            Stream::Upgrading => return Err(upgrading()),
+        self.0.get_ref().shutdown(std::net::Shutdown::Write)
+    }
+}
+
+/// A futures-rustls stream (server or client side) as the shared code sees it.
+pub struct TlsIo(futures_rustls::TlsStream<Async<TcpStream>>);
+
+impl Io for TlsIo {
+    /// rustls buffers the records itself.
+    async fn read_into(&mut self, buf: &mut BytesMut, size: usize) -> io::Result<usize> {
+        read_buf(&mut self.0, buf, size).await
+    }
+
+    async fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+        write_flush(&mut self.0, bytes).await
+    }
+
+    /// Sends `close_notify`; but async-io's `poll_close` only flushes, and
+    /// the peer sees the end of the connection only once the write half is
+    /// shut, as tokio's `shutdown` and the blocking adapter do.
+    async fn shutdown(&mut self) -> io::Result<()> {
+        self.0.close().await?;
+        self.0
+            .get_ref()
+            .0
+            .get_ref()
+            .shutdown(std::net::Shutdown::Write)
+    }
+}
+
+async fn write_flush(s: &mut (impl AsyncWrite + Unpin), bytes: &[u8]) -> io::Result<()> {
+    s.write_all(bytes).await?;
+    s.flush().await
+}
+
+/// Reads from any futures-io reader into `size` octets of room at the end of
+/// `buf`. The room is made, filled and trimmed within one poll, so a read
+/// that loses a race (and is dropped) leaves `buf` as it was.
+pub(crate) async fn read_buf(
+    reader: &mut (impl AsyncRead + Unpin),
+    buf: &mut BytesMut,
+    size: usize,
+) -> io::Result<usize> {
+    futures_lite::future::poll_fn(|cx| {
+        let len = buf.len();
+        buf.resize(len + size, 0);
+        let poll = Pin::new(&mut *reader).poll_read(cx, &mut buf[len..]);
+        let n = match &poll {
+            Poll::Ready(Ok(n)) => *n,
+            _ => 0,
         };
-        tcp.shutdown(std::net::Shutdown::Write)
-    }
-}
-
-impl AsyncRead for Stream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            Stream::Server(s) => Pin::new(s).poll_read(cx, buf),
-            Stream::Client(s) => Pin::new(s).poll_read(cx, buf),
-            Stream::Upgrading => Poll::Ready(Err(upgrading())),
-        }
-    }
-}
-
-impl AsyncWrite for Stream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
-            Stream::Server(s) => Pin::new(s).poll_write(cx, buf),
-            Stream::Client(s) => Pin::new(s).poll_write(cx, buf),
-            Stream::Upgrading => Poll::Ready(Err(upgrading())),
-        }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
-            Stream::Server(s) => Pin::new(s).poll_flush(cx),
-            Stream::Client(s) => Pin::new(s).poll_flush(cx),
-            Stream::Upgrading => Poll::Ready(Err(upgrading())),
-        }
-    }
-
-    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_close(cx),
-            Stream::Server(s) => Pin::new(s).poll_close(cx),
-            Stream::Client(s) => Pin::new(s).poll_close(cx),
-            Stream::Upgrading => Poll::Ready(Ok(())),
-        }
-    }
+        buf.truncate(len + n);
+        poll
+    })
+    .await
 }

@@ -15,7 +15,6 @@
 #![forbid(unsafe_code)]
 
 pub mod client;
-mod clock;
 pub mod server;
 mod stream;
 

@@ -1,20 +1,25 @@
-//! A TCP connection that is plaintext or TLS, and can be upgraded in place
-//! (STARTTLS, RFC 3207).
+//! tokio as the shared code sees it: its timers, its sockets and tokio-rustls,
+//! under the [`Stream`](smtp_adapter::driver::Stream) every adapter shares.
 
 use std::io;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
+use bytes::BytesMut;
 use rustls_pki_types::ServerName;
-use smtp_adapter::driver::{Runtime, Transport};
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use smtp_adapter::driver::{Connect, Io, Runtime, Tls};
+use smtp_adapter::options::ClientOptions;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// The tokio runtime, as the shared code sees it: its timers for the drain
-/// loops, and how a [`ServerBuilder`](crate::server::ServerBuilder) binds.
+/// loops, its sockets and TLS library, how a
+/// [`ServerBuilder`](crate::server::ServerBuilder) binds and how a
+/// [`Connection`](crate::client::Connection) connects.
 #[derive(Debug, Clone, Copy)]
 pub struct Tokio;
+
+/// A connection of this adapter.
+pub(crate) type Stream = smtp_adapter::driver::Stream<Tokio>;
 
 impl Runtime for Tokio {
     fn sleep_until(deadline: std::time::Instant) -> impl std::future::Future<Output = ()> + Send {
@@ -22,154 +27,90 @@ impl Runtime for Tokio {
     }
 }
 
-impl Transport for Stream {
-    async fn read_into(&mut self, buf: &mut bytes::BytesMut, size: usize) -> io::Result<usize> {
-        Stream::read_into(self, buf, size).await
+impl Connect for Tokio {
+    type Stream = Stream;
+
+    async fn connect(options: &ClientOptions) -> io::Result<Stream> {
+        let tcp = TcpStream::connect((options.host.as_str(), options.port)).await?;
+        let _ = tcp.set_nodelay(true);
+        Ok(Stream::new(Plain(tcp)))
+    }
+}
+
+impl Tls for Tokio {
+    type Tcp = Plain;
+    type Server = Wrap<tokio_rustls::server::TlsStream<TcpStream>>;
+    type Client = Wrap<tokio_rustls::client::TlsStream<TcpStream>>;
+
+    async fn accept(config: Arc<rustls::ServerConfig>, tcp: Plain) -> io::Result<Self::Server> {
+        let acceptor = tokio_rustls::TlsAcceptor::from(config);
+        acceptor.accept(tcp.0).await.map(Wrap)
+    }
+
+    async fn connect(
+        config: Arc<rustls::ClientConfig>,
+        name: ServerName<'static>,
+        tcp: Plain,
+    ) -> io::Result<Self::Client> {
+        let connector = tokio_rustls::TlsConnector::from(config);
+        connector.connect(name, tcp.0).await.map(Wrap)
+    }
+}
+
+/// A plaintext tokio socket.
+pub struct Plain(pub(crate) TcpStream);
+
+impl Io for Plain {
+    /// Reserves `size` octets only once there is something to read: an idle
+    /// connection holds no read buffer.
+    async fn read_into(&mut self, buf: &mut BytesMut, size: usize) -> io::Result<usize> {
+        loop {
+            self.0.readable().await?;
+            reserve(buf, size);
+            match self.0.try_read_buf(buf) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    // A wake-up with nothing to read: give the buffer back.
+                    if buf.is_empty() {
+                        *buf = BytesMut::new();
+                    }
+                }
+                result => return result,
+            }
+        }
     }
 
     async fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
-        AsyncWriteExt::write_all(self, bytes).await?;
-        self.flush().await
-    }
-
-    async fn accept_tls(&mut self, config: Arc<rustls::ServerConfig>) -> io::Result<()> {
-        Stream::accept_tls(self, config).await
-    }
-
-    async fn connect_tls(
-        &mut self,
-        config: Arc<rustls::ClientConfig>,
-        name: ServerName<'static>,
-    ) -> io::Result<()> {
-        Stream::connect_tls(self, config, name).await
+        Wrap(&mut self.0).write_all(bytes).await
     }
 
     async fn shutdown(&mut self) -> io::Result<()> {
-        AsyncWriteExt::shutdown(self).await
+        Wrap(&mut self.0).shutdown().await
     }
 }
 
-/// The connection under a session.
-pub(crate) enum Stream {
-    Plain(TcpStream),
-    Server(Box<tokio_rustls::server::TlsStream<TcpStream>>),
-    Client(Box<tokio_rustls::client::TlsStream<TcpStream>>),
-    /// Only while a handshake has the socket; any I/O is an error.
-    Upgrading,
-}
+/// Any tokio stream (here, a TLS stream) as the shared code sees it.
+pub struct Wrap<S>(S);
 
-fn upgrading() -> io::Error {
-    io::Error::new(io::ErrorKind::NotConnected, "the TLS handshake failed")
-}
-
-impl Stream {
-    /// Reads into `buf`, reserving `size` octets only once there is something
-    /// to read on a plaintext connection: an idle connection holds no read
-    /// buffer. (Under TLS, rustls buffers the records itself.)
-    pub(crate) async fn read_into(
-        &mut self,
-        buf: &mut bytes::BytesMut,
-        size: usize,
-    ) -> io::Result<usize> {
-        use tokio::io::AsyncReadExt;
-        let reserve = |buf: &mut bytes::BytesMut| {
-            if buf.capacity() - buf.len() < size / 4 {
-                buf.reserve(size);
-            }
-        };
-        match self {
-            Stream::Plain(tcp) => loop {
-                tcp.readable().await?;
-                reserve(buf);
-                match tcp.try_read_buf(buf) {
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                        // A wake-up with nothing to read: give the buffer back.
-                        if buf.is_empty() {
-                            *buf = bytes::BytesMut::new();
-                        }
-                        continue;
-                    }
-                    result => return result,
-                }
-            },
-            other => {
-                reserve(buf);
-                other.read_buf(buf).await
-            }
-        }
+impl<S: AsyncRead + AsyncWrite + Unpin + Send> Io for Wrap<S> {
+    /// Under TLS, rustls buffers the records itself.
+    async fn read_into(&mut self, buf: &mut BytesMut, size: usize) -> io::Result<usize> {
+        reserve(buf, size);
+        self.0.read_buf(buf).await
     }
 
-    /// The server side of a TLS handshake on this (plaintext) connection.
-    pub(crate) async fn accept_tls(&mut self, config: Arc<rustls::ServerConfig>) -> io::Result<()> {
-        let Stream::Plain(tcp) = std::mem::replace(self, Stream::Upgrading) else {
-            return Err(io::Error::other("TLS is already up"));
-        };
-        let tls = tokio_rustls::TlsAcceptor::from(config).accept(tcp).await?;
-        *self = Stream::Server(Box::new(tls));
-        Ok(())
+    async fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+        AsyncWriteExt::write_all(&mut self.0, bytes).await?;
+        self.0.flush().await
     }
 
-    /// The client side of a TLS handshake on this (plaintext) connection.
-    pub(crate) async fn connect_tls(
-        &mut self,
-        config: Arc<rustls::ClientConfig>,
-        name: ServerName<'static>,
-    ) -> io::Result<()> {
-        let Stream::Plain(tcp) = std::mem::replace(self, Stream::Upgrading) else {
-            return Err(io::Error::other("TLS is already up"));
-        };
-        let tls = tokio_rustls::TlsConnector::from(config)
-            .connect(name, tcp)
-            .await?;
-        *self = Stream::Client(Box::new(tls));
-        Ok(())
+    async fn shutdown(&mut self) -> io::Result<()> {
+        AsyncWriteExt::shutdown(&mut self.0).await
     }
 }
 
-impl AsyncRead for Stream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            Stream::Server(s) => Pin::new(s).poll_read(cx, buf),
-            Stream::Client(s) => Pin::new(s).poll_read(cx, buf),
-            Stream::Upgrading => Poll::Ready(Err(upgrading())),
-        }
-    }
-}
-
-impl AsyncWrite for Stream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
-            Stream::Server(s) => Pin::new(s).poll_write(cx, buf),
-            Stream::Client(s) => Pin::new(s).poll_write(cx, buf),
-            Stream::Upgrading => Poll::Ready(Err(upgrading())),
-        }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
-            Stream::Server(s) => Pin::new(s).poll_flush(cx),
-            Stream::Client(s) => Pin::new(s).poll_flush(cx),
-            Stream::Upgrading => Poll::Ready(Err(upgrading())),
-        }
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
-            Stream::Server(s) => Pin::new(s).poll_shutdown(cx),
-            Stream::Client(s) => Pin::new(s).poll_shutdown(cx),
-            Stream::Upgrading => Poll::Ready(Ok(())),
-        }
+/// Makes room for about `size` octets unless a quarter of that is free.
+fn reserve(buf: &mut BytesMut, size: usize) {
+    if buf.capacity() - buf.len() < size / 4 {
+        buf.reserve(size);
     }
 }

@@ -4,7 +4,6 @@
 use std::collections::VecDeque;
 use std::future::Future;
 use std::io;
-use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,14 +15,14 @@ use smtp_proto::output::Output;
 use smtp_proto::reply::Reply;
 use tracing::debug;
 
-use super::{Runtime, Transport, Wake, clock, wait, within};
+use super::{Input, Runtime, Transport, clock, wait_input, within};
 use crate::options::{ClientOptions, Error, Security, TlsSettings};
 
 /// How much of a body is read at a time.
 const BODY_READ: usize = 64 * 1024;
 
-/// Where a message's body comes from: bytes in memory, or an adapter's reader
-/// (each adapter implements this for its runtime's readers).
+/// Where a message's body comes from: bytes in memory (`&[u8]`), or a reader
+/// of the adapter's runtime (each adapter has a `Reader` wrapper for those).
 pub trait Body: Send {
     /// Reads the next piece into `buf`; `Ok(0)` at the end.
     fn read_into(&mut self, buf: &mut BytesMut) -> impl Future<Output = io::Result<usize>> + Send;
@@ -38,11 +37,22 @@ impl Body for &[u8] {
     }
 }
 
-/// One connection to a server, set up and ready to send, over an adapter's
-/// transport and timers. Adapters wrap it in their own `Connection`, which
-/// connects the socket.
-pub struct ClientConnection<T, R> {
-    stream: T,
+/// How an adapter opens a client's socket.
+pub trait Connect: Runtime {
+    /// The adapter's connection.
+    type Stream: Transport;
+
+    /// Opens a TCP connection to the first address of the options' host and
+    /// port that answers (with `TCP_NODELAY` set: a batch is one write). The
+    /// caller bounds it with the connect timeout.
+    fn connect(options: &ClientOptions) -> impl Future<Output = io::Result<Self::Stream>> + Send;
+}
+
+/// One connection to a server, set up and ready to send: the client drain
+/// loop over an adapter's socket and timers (`R`). Each asynchronous adapter
+/// names it `client::Connection`; the blocking one runs it on its thread.
+pub struct ClientConnection<R: Connect> {
+    stream: R::Stream,
     session: ClientSession,
     unread: BytesMut,
     tls: Option<TlsSettings>,
@@ -53,10 +63,9 @@ pub struct ClientConnection<T, R> {
     events: VecDeque<ClientEvent>,
     /// The session said `Close` and the connection was shut down.
     closed: bool,
-    runtime: PhantomData<R>,
 }
 
-impl<T, R> std::fmt::Debug for ClientConnection<T, R> {
+impl<R: Connect> std::fmt::Debug for ClientConnection<R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ClientConnection")
             .field("tls", &self.session.is_tls())
@@ -65,11 +74,19 @@ impl<T, R> std::fmt::Debug for ClientConnection<T, R> {
     }
 }
 
-impl<T: Transport, R: Runtime> ClientConnection<T, R> {
-    /// Sets the session up on a connected socket: the implicit-TLS handshake
-    /// (with [`Security::ImplicitTls`]), then greeting, EHLO, STARTTLS and
-    /// EHLO again, AUTH, as the options say.
-    pub async fn start(mut stream: T, options: &ClientOptions) -> Result<Self, Error> {
+impl<R: Connect> ClientConnection<R> {
+    /// Connects and sets the session up: the implicit-TLS handshake (with
+    /// [`Security::ImplicitTls`]), then greeting, EHLO, STARTTLS and EHLO
+    /// again, AUTH, as the options say.
+    pub async fn connect(options: &ClientOptions) -> Result<Self, Error> {
+        let connect = R::connect(options);
+        let stream = within::<R, _>(options.connect_timeout, "connect", connect)
+            .await
+            .map_err(Error::Io)?;
+        Self::start(stream, options).await
+    }
+
+    async fn start(mut stream: R::Stream, options: &ClientOptions) -> Result<Self, Error> {
         let config = Arc::new(options.session_config()?);
         let tls = options.tls_settings()?;
         let session = if options.security == Security::ImplicitTls {
@@ -77,7 +94,7 @@ impl<T: Transport, R: Runtime> ClientConnection<T, R> {
                 config: tls_config,
                 name,
             } = TlsSettings::for_handshake(&tls)?;
-            handshake::<T, R>(&mut stream, tls_config, name, options.connect_timeout).await?;
+            handshake::<R>(&mut stream, tls_config, name, options.connect_timeout).await?;
             ClientSession::new_tls(config, clock::now())
         } else {
             ClientSession::new(config, clock::now())
@@ -90,7 +107,6 @@ impl<T: Transport, R: Runtime> ClientConnection<T, R> {
             write_timeout: options.write_timeout,
             events: VecDeque::new(),
             closed: false,
-            runtime: PhantomData,
         };
         loop {
             match connection.next_event().await? {
@@ -116,8 +132,9 @@ impl<T: Transport, R: Runtime> ClientConnection<T, R> {
         self.session.is_ready()
     }
 
-    /// Sends one message: the envelope, then the body read to its end. The
-    /// body is the message as it should arrive (headers, empty line, text);
+    /// Sends one message: the envelope, then the body read to its end (bytes,
+    /// `&[u8]`, or a runtime's reader in the adapter's `Reader`). The body is
+    /// the message as it should arrive (headers, empty line, text);
     /// dot-stuffing and line endings are the session's job. Returns one result
     /// per recipient (some may be refused while others are delivered); a
     /// transaction refused as a whole is [`Error::Refused`], and the
@@ -227,7 +244,7 @@ impl<T: Transport, R: Runtime> ClientConnection<T, R> {
                     // Nothing the server sent in plaintext after its 220
                     // survives into the TLS session (RFC 3207 §5).
                     self.unread = BytesMut::new();
-                    handshake::<T, R>(&mut self.stream, config, name, self.write_timeout).await?;
+                    handshake::<R>(&mut self.stream, config, name, self.write_timeout).await?;
                     misuse(self.session.handle_tls_established(clock::now()))?;
                 }
                 Output::Close => {
@@ -259,20 +276,25 @@ impl<T: Transport, R: Runtime> ClientConnection<T, R> {
                             smtp_proto::output::ApiMisuse::InvalidState,
                         )));
                     }
-                    let read = self.stream.read_into(&mut self.unread, 8 * 1024);
-                    match wait::<R, _>(wants_read.then_some(read), deadline, None).await {
-                        Wake::Read(read) => {
-                            if read.map_err(Error::Io)? == 0 {
-                                misuse(self.session.handle_eof(clock::now()))?;
-                            } else {
-                                let n =
-                                    misuse(self.session.handle_bytes(clock::now(), &self.unread))?;
-                                let _ = self.unread.split_to(n);
-                            }
+                    let input = wait_input::<R, R::Stream>(
+                        &mut self.stream,
+                        &mut self.unread,
+                        wants_read,
+                        deadline,
+                        None,
+                    )
+                    .await
+                    .map_err(Error::Io)?;
+                    match input {
+                        Input::Read => {
+                            let n = misuse(self.session.handle_bytes(clock::now(), &self.unread))?;
+                            let _ = self.unread.split_to(n);
                         }
-                        Wake::Deadline | Wake::Shutdown => {
-                            misuse(self.session.handle_timeout(clock::now()))?;
+                        Input::Eof => misuse(self.session.handle_eof(clock::now()))?,
+                        Input::Deadline | Input::Shutdown => {
+                            misuse(self.session.handle_timeout(clock::now()))?
                         }
+                        Input::Again => {}
                     }
                 }
                 _ => return Err(Error::Closed),
@@ -282,8 +304,8 @@ impl<T: Transport, R: Runtime> ClientConnection<T, R> {
 }
 
 /// The client side of a TLS handshake (implicit TLS or STARTTLS), bounded in time.
-async fn handshake<T: Transport, R: Runtime>(
-    stream: &mut T,
+async fn handshake<R: Connect>(
+    stream: &mut R::Stream,
     config: Arc<rustls::ClientConfig>,
     name: ServerName<'static>,
     timeout: Duration,

@@ -6,6 +6,7 @@
 
 mod client;
 mod server;
+mod stream;
 
 use std::future::Future;
 use std::io;
@@ -16,8 +17,9 @@ use std::time::Duration;
 use bytes::BytesMut;
 use rustls_pki_types::ServerName;
 
-pub use client::{Body, ClientConnection};
+pub use client::{Body, ClientConnection, Connect};
 pub use server::{ConnectionSettings, serve_connection};
+pub use stream::{Io, Stream, Tls};
 
 /// A connection's byte stream, plaintext or TLS, as an adapter provides it.
 pub trait Transport: Send {
@@ -48,11 +50,24 @@ pub trait Transport: Send {
 
     /// Closes the writing side (TLS close_notify first, under TLS).
     fn shutdown(&mut self) -> impl Future<Output = io::Result<()>> + Send;
+
+    /// For a transport whose reads block the thread (smtp-blocking): the next
+    /// [`Transport::read_into`] must give up by `deadline` with
+    /// [`io::ErrorKind::TimedOut`] (`None`: no limit). An asynchronous
+    /// transport keeps the default, which does nothing: the drain loops race
+    /// its reads against the runtime's timer instead.
+    fn read_deadline(&mut self, deadline: Option<std::time::Instant>) -> io::Result<()> {
+        let _ = deadline;
+        Ok(())
+    }
 }
 
 /// An adapter's timers.
 pub trait Runtime: Send + Sync + 'static {
-    /// Completes at `deadline`.
+    /// Completes at `deadline`. (A runtime without an executor, like
+    /// smtp-blocking's, may simply block the thread until then: the drain
+    /// loops poll a read before the timer, and a blocking read never waits
+    /// beyond [`Transport::read_deadline`].)
     fn sleep_until(deadline: std::time::Instant) -> impl Future<Output = ()> + Send;
 }
 
@@ -183,6 +198,68 @@ async fn wait<R: Runtime, F: Future>(
     };
     futures_lite::future::or(read, futures_lite::future::or(timer, stop)).await
 }
+
+/// What came of waiting for input ([`wait_input`]).
+enum Input {
+    /// Bytes were read into the buffer.
+    Read,
+    /// The peer closed its side.
+    Eof,
+    /// The session's deadline passed.
+    Deadline,
+    /// The server's grace period is over.
+    Shutdown,
+    /// A blocking read gave up a little before the deadline: wait again.
+    Again,
+}
+
+/// Step 2 of the drain loop: reads into `unread` (if the session wants
+/// input) while watching the session's deadline and the shutdown. A blocking
+/// transport is told the deadline first ([`Transport::read_deadline`]); its
+/// read timing out is the deadline, and a shutdown wins over what a read
+/// brought (the blocking server wakes reads by closing their sockets).
+async fn wait_input<R: Runtime, T: Transport>(
+    stream: &mut T,
+    unread: &mut BytesMut,
+    wants_read: bool,
+    deadline: Option<smtp_proto::time::Instant>,
+    shutdown: Option<&Shutdown>,
+) -> io::Result<Input> {
+    let shut = || shutdown.is_some_and(Shutdown::is_now);
+    if shut() {
+        return Ok(Input::Shutdown);
+    }
+    if wants_read {
+        stream.read_deadline(deadline.map(clock::deadline))?;
+    }
+    let read = stream.read_into(unread, READ_SIZE);
+    Ok(
+        match wait::<R, _>(wants_read.then_some(read), deadline, shutdown).await {
+            _ if shut() => Input::Shutdown,
+            Wake::Read(Ok(0)) => Input::Eof,
+            Wake::Read(Ok(_)) => Input::Read,
+            Wake::Read(Err(e))
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
+                ) =>
+            {
+                if deadline.is_some_and(|at| clock::now() >= at) {
+                    Input::Deadline
+                } else {
+                    Input::Again
+                }
+            }
+            Wake::Read(Err(e)) if e.kind() == io::ErrorKind::Interrupted => Input::Again,
+            Wake::Read(Err(e)) => return Err(e),
+            Wake::Deadline => Input::Deadline,
+            Wake::Shutdown => Input::Shutdown,
+        },
+    )
+}
+
+/// How much is read from the socket at a time; reserved only while reading.
+const READ_SIZE: usize = 8 * 1024;
 
 /// The session refused a call: a bug in the adapter, reported as an error
 /// of the connection.

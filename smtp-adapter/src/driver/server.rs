@@ -11,11 +11,8 @@ use smtp_proto::output::Output;
 use smtp_proto::server::{Decision, ServerConfig, ServerEvent, ServerSession};
 use tracing::{Instrument, debug, info, warn};
 
-use super::{Runtime, Shutdown, Transport, Wake, clock, misuse, wait, within};
+use super::{Input, Runtime, Shutdown, Transport, clock, misuse, wait_input, within};
 use crate::handler::{ConnectionInfo, Envelope, Handler, Message, internal_error};
-
-/// How much is read from the socket at a time; reserved only while reading.
-const READ_SIZE: usize = 8 * 1024;
 
 /// What every connection of a server shares.
 #[derive(Debug)]
@@ -144,22 +141,23 @@ async fn run<R: Runtime, T: Transport, H: Handler>(
             // Idle: no read buffer until there is something to read.
             conn.unread = BytesMut::new();
         }
-        if shutdown.is_now() {
-            misuse(conn.session.handle_shutdown(clock::now()))?;
-            continue;
-        }
-        let read = conn.stream.read_into(&mut conn.unread, READ_SIZE);
-        match wait::<R, _>(wants_read.then_some(read), deadline, Some(&shutdown)).await {
-            Wake::Read(read) => {
-                if read? == 0 {
-                    misuse(conn.session.handle_eof(clock::now()))?;
-                } else {
-                    let n = misuse(conn.session.handle_bytes(clock::now(), &conn.unread))?;
-                    let _ = conn.unread.split_to(n);
-                }
+        let input = wait_input::<R, T>(
+            &mut conn.stream,
+            &mut conn.unread,
+            wants_read,
+            deadline,
+            Some(&shutdown),
+        )
+        .await?;
+        match input {
+            Input::Read => {
+                let n = misuse(conn.session.handle_bytes(clock::now(), &conn.unread))?;
+                let _ = conn.unread.split_to(n);
             }
-            Wake::Deadline => misuse(conn.session.handle_timeout(clock::now()))?,
-            Wake::Shutdown => misuse(conn.session.handle_shutdown(clock::now()))?,
+            Input::Eof => misuse(conn.session.handle_eof(clock::now()))?,
+            Input::Deadline => misuse(conn.session.handle_timeout(clock::now()))?,
+            Input::Shutdown => misuse(conn.session.handle_shutdown(clock::now()))?,
+            Input::Again => {}
         }
     }
 }

@@ -29,27 +29,26 @@
 //! # }
 //! ```
 
-mod conn;
-
 use std::collections::HashMap;
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use smtp_proto::server::ServerConfig;
 use tracing::{debug, info, warn};
 
 pub use smtp_adapter::handler::{ConnectionInfo, Envelope, Message, SyncHandler};
 
-use conn::Shared;
-use smtp_adapter::server::Bind;
+use smtp_adapter::driver::{ConnectionSettings, Shutdown, serve_connection};
+use smtp_adapter::handler::FromSync;
+
+use crate::stream::{Plain, Stream, Threads, block_on};
+use smtp_adapter::server::{Bind, Opened, Serve};
 
 /// Builds a [`Server`]: listeners, TLS and limits around a core
-/// [`ServerConfig`] (the settings are `smtp-adapter`'s, the same for every
+/// [`ServerConfig`](smtp_proto::server::ServerConfig) (the settings are `smtp-adapter`'s, the same for every
 /// adapter); `bind()` opens the listeners. Here `max_connections` is the size
 /// of the worker pool (default 256): each connection has a thread of its own;
 /// more wait in the listen backlog until a worker is free. Workers are
@@ -62,34 +61,35 @@ pub type ServerBuilder = smtp_adapter::server::ServerBuilder<Blocking>;
 pub struct Blocking;
 
 impl Bind for Blocking {
+    type Listener = TcpListener;
     type Output = io::Result<Server>;
+    type Forever = Stop;
+    /// Each connection holds a thread.
+    const MAX_CONNECTIONS: usize = 256;
 
     fn bind(builder: ServerBuilder) -> io::Result<Server> {
-        let opened = builder.open()?;
-        let settings = &opened.settings;
-        let shared = Arc::new(Shared {
-            config: settings.config.clone(),
-            tls: settings.tls.clone(),
-            write_timeout: settings.write_timeout,
-            handshake_timeout: settings.handshake_timeout,
-            shutdown_now: AtomicBool::new(false),
-        });
-        Ok(Server {
-            listeners: opened.listeners,
-            shared,
-            max_connections: opened.max_connections,
-            grace_period: opened.grace_period,
-        })
+        Ok(Server::from_parts(builder.open()?))
+    }
+
+    fn local_addr(listener: &TcpListener) -> io::Result<SocketAddr> {
+        listener.local_addr()
+    }
+
+    fn forever() -> Stop {
+        Stop::new()
     }
 }
 
-/// A bound server, ready to run.
-#[derive(Debug)]
-pub struct Server {
-    listeners: Vec<(TcpListener, bool)>,
-    shared: Arc<Shared>,
-    max_connections: usize,
-    grace_period: Duration,
+/// A bound server, ready to run: `run(handler)` serves until the process
+/// ends, `run_until(handler, stop)` until [`Stop::stop`].
+pub type Server = smtp_adapter::server::Server<Blocking>;
+
+impl<H: SyncHandler> Serve<H, Stop> for Blocking {
+    type Serving = io::Result<()>;
+
+    fn serve(server: Server, handler: H, stop: Stop) -> io::Result<()> {
+        serve(server.into_parts(), handler, stop)
+    }
 }
 
 /// Asks a running server to stop: cloned freely, [`Stop::stop`] from any
@@ -155,7 +155,9 @@ struct Pool<H> {
     jobs: Mutex<Option<Sender<Job>>>,
     queue: Mutex<Receiver<Job>>,
     workers: Mutex<Vec<JoinHandle<()>>>,
-    shared: Arc<Shared>,
+    shared: Arc<ConnectionSettings>,
+    /// The grace period is over: `421` and close.
+    shutdown: Shutdown,
     /// Cloned for each connection (a handler need not be `Sync`).
     handler: Mutex<H>,
 }
@@ -224,7 +226,20 @@ impl<H: SyncHandler> Pool<H> {
                 id
             };
             let handler = lock(&self.handler).clone();
-            conn::serve(tcp, info, &self.shared, handler);
+            match Plain::new(
+                tcp,
+                self.shared.write_timeout,
+                self.shared.handshake_timeout,
+            ) {
+                Ok(tcp) => block_on(serve_connection::<Threads, _, _>(
+                    Stream::new(tcp),
+                    info,
+                    self.shared.clone(),
+                    FromSync::new(handler),
+                    self.shutdown.clone(),
+                )),
+                Err(e) => debug!(error = %e, "cannot set the socket up"),
+            }
             {
                 let mut state = lock(&self.state);
                 state.sockets.remove(&id);
@@ -266,108 +281,79 @@ impl<H: SyncHandler> Pool<H> {
     }
 }
 
-impl Server {
-    /// A builder around the core's configuration (hostname, extensions,
-    /// limits, timeouts, policy).
-    pub fn builder(config: ServerConfig) -> ServerBuilder {
-        ServerBuilder::new(config, 256)
+fn serve<H: SyncHandler>(server: Opened, handler: H, stop: Stop) -> io::Result<()> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let pool = Arc::new(Pool {
+        state: Mutex::new(PoolState::default()),
+        changed: Condvar::new(),
+        max: server.max_connections,
+        jobs: Mutex::new(Some(tx)),
+        queue: Mutex::new(rx),
+        workers: Mutex::new(Vec::new()),
+        shared: server.settings.clone(),
+        shutdown: Shutdown::new(),
+        handler: Mutex::new(handler),
+    });
+    let mut wake = Vec::new();
+    let mut acceptors = Vec::new();
+    for (listener, implicit_tls) in server.listeners {
+        if let Ok(addr) = listener.local_addr() {
+            wake.push(addr);
+        }
+        let pool = pool.clone();
+        acceptors.push(
+            std::thread::Builder::new()
+                .name("smtp-accept".into())
+                .spawn(move || pool.accept(&listener, implicit_tls))?,
+        );
     }
-
-    /// The bound addresses: plaintext listeners first, then implicit-TLS
-    /// ones, each in the order given.
-    pub fn local_addrs(&self) -> Vec<SocketAddr> {
-        self.listeners
-            .iter()
-            .filter_map(|(l, _)| l.local_addr().ok())
-            .collect()
+    stop.wait();
+    info!("shutting down");
+    lock(&pool.state).stopping = true;
+    pool.changed.notify_all();
+    // An acceptor blocked in accept() wakes up on a connection of its own.
+    for mut addr in wake {
+        if addr.ip().is_unspecified() {
+            addr.set_ip(if addr.is_ipv4() {
+                std::net::Ipv4Addr::LOCALHOST.into()
+            } else {
+                std::net::Ipv6Addr::LOCALHOST.into()
+            });
+        }
+        let _ = TcpStream::connect_timeout(&addr, Duration::from_secs(1));
     }
-
-    /// The core configuration the sessions run with.
-    pub fn config(&self) -> &ServerConfig {
-        &self.shared.config
+    for acceptor in acceptors {
+        let _ = acceptor.join();
     }
-
-    /// Serves until the process ends.
-    pub fn run<H: SyncHandler>(self, handler: H) -> io::Result<()> {
-        self.run_until(handler, Stop::new())
-    }
-
-    /// Serves until `stop` is used, then shuts down gracefully: stops
-    /// accepting, lets sessions finish for the grace period, then answers
-    /// `421 4.3.2` on those still open (RFC 5321 §3.8) and closes them.
-    pub fn run_until<H: SyncHandler>(self, handler: H, stop: Stop) -> io::Result<()> {
-        let (tx, rx) = std::sync::mpsc::channel();
-        let pool = Arc::new(Pool {
-            state: Mutex::new(PoolState::default()),
-            changed: Condvar::new(),
-            max: self.max_connections,
-            jobs: Mutex::new(Some(tx)),
-            queue: Mutex::new(rx),
-            workers: Mutex::new(Vec::new()),
-            shared: self.shared.clone(),
-            handler: Mutex::new(handler),
-        });
-        let mut wake = Vec::new();
-        let mut acceptors = Vec::new();
-        for (listener, implicit_tls) in self.listeners {
-            if let Ok(addr) = listener.local_addr() {
-                wake.push(addr);
+    // Idle workers end once the queue is closed.
+    *lock(&pool.jobs) = None;
+    let end = Instant::now() + server.grace_period;
+    let mut state = lock(&pool.state);
+    while state.busy > 0 {
+        let left = end.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            debug!(sessions = state.busy, "grace period over");
+            pool.shutdown.now();
+            // Wake the workers blocked in a read: the session learns of
+            // the shutdown and answers 421 before closing.
+            for tcp in state.sockets.values() {
+                let _ = tcp.shutdown(std::net::Shutdown::Read);
             }
-            let pool = pool.clone();
-            acceptors.push(
-                std::thread::Builder::new()
-                    .name("smtp-accept".into())
-                    .spawn(move || pool.accept(&listener, implicit_tls))?,
-            );
-        }
-        stop.wait();
-        info!("shutting down");
-        lock(&pool.state).stopping = true;
-        pool.changed.notify_all();
-        // An acceptor blocked in accept() wakes up on a connection of its own.
-        for mut addr in wake {
-            if addr.ip().is_unspecified() {
-                addr.set_ip(if addr.is_ipv4() {
-                    std::net::Ipv4Addr::LOCALHOST.into()
-                } else {
-                    std::net::Ipv6Addr::LOCALHOST.into()
-                });
+            while state.busy > 0 {
+                state = pool.changed.wait(state).unwrap_or_else(|e| e.into_inner());
             }
-            let _ = TcpStream::connect_timeout(&addr, Duration::from_secs(1));
+            break;
         }
-        for acceptor in acceptors {
-            let _ = acceptor.join();
-        }
-        // Idle workers end once the queue is closed.
-        *lock(&pool.jobs) = None;
-        let end = Instant::now() + self.grace_period;
-        let mut state = lock(&pool.state);
-        while state.busy > 0 {
-            let left = end.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                debug!(sessions = state.busy, "grace period over");
-                self.shared.shutdown_now.store(true, Ordering::SeqCst);
-                // Wake the workers blocked in a read: the session learns of
-                // the shutdown and answers 421 before closing.
-                for tcp in state.sockets.values() {
-                    let _ = tcp.shutdown(std::net::Shutdown::Read);
-                }
-                while state.busy > 0 {
-                    state = pool.changed.wait(state).unwrap_or_else(|e| e.into_inner());
-                }
-                break;
-            }
-            state = pool
-                .changed
-                .wait_timeout(state, left)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
-        }
-        drop(state);
-        let workers = std::mem::take(&mut *lock(&pool.workers));
-        for worker in workers {
-            let _ = worker.join();
-        }
-        Ok(())
+        state = pool
+            .changed
+            .wait_timeout(state, left)
+            .unwrap_or_else(|e| e.into_inner())
+            .0;
     }
+    drop(state);
+    let workers = std::mem::take(&mut *lock(&pool.workers));
+    for worker in workers {
+        let _ = worker.join();
+    }
+    Ok(())
 }

@@ -39,90 +39,27 @@ mod pool;
 use std::io;
 
 use bytes::BytesMut;
-use smtp_adapter::driver::{Body, ClientConnection, within};
-use smtp_proto::client::{Envelope, TransactionResult};
-use smtp_proto::ext::Capabilities;
-use smtp_proto::reply::Reply;
+use smtp_adapter::driver::{Body, ClientConnection};
 use tokio::io::{AsyncRead, AsyncReadExt};
-use tokio::net::TcpStream;
 
 pub use pool::Pool;
 pub use smtp_adapter::options::{ClientOptions, Error, Security, UrlError};
 
-use crate::stream::{Stream, Tokio};
+use crate::stream::Tokio;
 
-/// A message body read from any tokio reader.
-struct TokioBody<R>(R);
+/// One connection to a server, set up and ready to send: the shared client
+/// drain loop over a tokio socket. [`Connection::connect`] opens it;
+/// [`Connection::send`] takes the body as bytes (`&[u8]`) or any tokio
+/// reader in a [`Reader`].
+pub type Connection = ClientConnection<Tokio>;
 
-impl<R: AsyncRead + Unpin + Send> Body for TokioBody<R> {
+/// A message body read from a tokio reader (a file, a pipe, a socket), to
+/// [`Connection::send`] a large message without holding it in memory.
+#[derive(Debug)]
+pub struct Reader<R>(pub R);
+
+impl<R: AsyncRead + Unpin + Send> Body for Reader<R> {
     async fn read_into(&mut self, buf: &mut BytesMut) -> io::Result<usize> {
         self.0.read_buf(buf).await
-    }
-}
-
-/// One connection to a server, set up and ready to send (the shared client
-/// drain loop over a tokio socket).
-#[derive(Debug)]
-pub struct Connection(ClientConnection<Stream, Tokio>);
-
-impl Connection {
-    /// Connects and sets the session up: TLS first with implicit TLS, then
-    /// greeting, EHLO, STARTTLS and EHLO again, AUTH, as the options say.
-    pub async fn connect(options: &ClientOptions) -> Result<Connection, Error> {
-        let tcp = within::<Tokio, _>(
-            options.connect_timeout,
-            "connect",
-            TcpStream::connect((options.host.as_str(), options.port)),
-        )
-        .await
-        .map_err(Error::Io)?;
-        let _ = tcp.set_nodelay(true);
-        ClientConnection::start(Stream::Plain(tcp), options)
-            .await
-            .map(Connection)
-    }
-
-    /// What the server offers (after TLS, what it offers under TLS).
-    pub fn capabilities(&self) -> Option<&Capabilities> {
-        self.0.capabilities()
-    }
-
-    /// Whether TLS is up.
-    pub fn is_tls(&self) -> bool {
-        self.0.is_tls()
-    }
-
-    /// Whether the session is ready for another message.
-    pub fn is_ready(&self) -> bool {
-        self.0.is_ready()
-    }
-
-    /// Sends one message: the envelope, then the body read to its end (bytes,
-    /// `&[u8]`, or any tokio reader). The body is the message as it should
-    /// arrive (headers, empty line, text); dot-stuffing and line endings are
-    /// the session's job. Returns one result per recipient (some may be
-    /// refused while others are delivered); a transaction refused as a whole
-    /// is [`Error::Refused`], and the connection stays usable.
-    pub async fn send<R: AsyncRead + Unpin + Send>(
-        &mut self,
-        envelope: Envelope,
-        body: R,
-    ) -> Result<TransactionResult, Error> {
-        self.0.send(envelope, TokioBody(body)).await
-    }
-
-    /// `RSET` (RFC 5321 §4.1.1.5), e.g. before reusing a connection; returns the reply.
-    pub async fn rset(&mut self) -> Result<Reply, Error> {
-        self.0.rset().await
-    }
-
-    /// `NOOP` (RFC 5321 §4.1.1.9), to check that the connection is alive.
-    pub async fn noop(&mut self) -> Result<Reply, Error> {
-        self.0.noop().await
-    }
-
-    /// `QUIT` and close (RFC 5321 §4.1.1.10).
-    pub async fn quit(self) -> Result<(), Error> {
-        self.0.quit().await
     }
 }

@@ -3,8 +3,8 @@
 
 use std::sync::Mutex;
 
+use smtp_adapter::driver::Body;
 use smtp_proto::client::{Envelope, TransactionResult};
-use tokio::io::AsyncRead;
 use tokio::sync::Semaphore;
 
 use super::{ClientOptions, Connection, Error};
@@ -41,10 +41,10 @@ impl Pool {
     /// Sends one message over an idle connection, or a new one when none is
     /// idle and the pool has room (otherwise waits for one). The connection
     /// goes back to the pool unless it failed.
-    pub async fn send<R: AsyncRead + Unpin + Send>(
+    pub async fn send(
         &self,
         envelope: Envelope,
-        body: R,
+        body: impl Body,
     ) -> Result<TransactionResult, Error> {
         let _slot = self.slots.acquire().await.map_err(|_| Error::Closed)?;
         let idle = self.idle.lock().expect("pool lock").pop();
