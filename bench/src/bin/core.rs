@@ -1,0 +1,220 @@
+//! The core's figures beside its peers', measured interleaved in one run:
+//! command framing + parsing and EHLO reply parsing against Stalwart's
+//! `smtp-proto` 0.2.5, DATA decoding against Stalwart's `DataReceiver` and
+//! against `memchr::memmem` merely finding `CRLF.CRLF`, dot-stuffing.
+//!
+//! `cargo run --release --bin core -- [--json FILE] [--quick]`; `cargo xtask
+//! bench` runs it with the end-to-end figures and draws the chart.
+
+use smtp_bench::{Plan, Record, keep, throughput, to_json};
+use smtp_proto::reply::{ReplyParseOptions, parse_reply};
+use smtp_proto::wire::command::{ParseOptions, parse_command};
+use smtp_proto::wire::data::{DataDecoder, DataDecoderConfig, DotStuffer};
+use smtp_proto::wire::line::{Framed, LineEnding, frame_line};
+use stalwart_smtp_proto as peer;
+
+const STALWART: &str = "Stalwart smtp-proto 0.2.5";
+
+/// A typical pipelined session, one command per line, CRLF included.
+const COMMANDS: &[&[u8]] = &[
+    b"EHLO client.example.org\r\n",
+    b"MAIL FROM:<sender.name@example.org> SIZE=123456 BODY=8BITMIME\r\n",
+    b"RCPT TO:<first.recipient@example.net>\r\n",
+    b"RCPT TO:<second@example.net> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;second@example.net\r\n",
+    b"DATA\r\n",
+    b"BDAT 65536 LAST\r\n",
+    b"RSET\r\n",
+    b"NOOP\r\n",
+    b"QUIT\r\n",
+];
+
+const EHLO: &[u8] = b"250-mx.example.net Hello\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n250-STARTTLS\r\n250-AUTH PLAIN LOGIN\r\n250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n250-DSN\r\n250-SMTPUTF8\r\n250 CHUNKING\r\n";
+
+/// A text message: header block, lines of prose, some starting with a dot.
+fn message(size: usize) -> Vec<u8> {
+    let mut m = Vec::with_capacity(size + 100);
+    m.extend_from_slice(b"From: a@example.org\r\nTo: b@example.net\r\nSubject: benchmark\r\n\r\n");
+    let mut i = 0u32;
+    while m.len() < size {
+        if i % 17 == 0 {
+            m.extend_from_slice(b".a line that starts with a dot\r\n");
+        }
+        m.extend_from_slice(
+            b"Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor.\r\n",
+        );
+        i += 1;
+    }
+    m
+}
+
+fn commands(plan: Plan) -> Record {
+    let opts = ParseOptions::default();
+    throughput(
+        plan,
+        "command framing + parsing",
+        "commands/s",
+        COMMANDS.len() as f64,
+        STALWART,
+        Some(1.2),
+        &mut || {
+            for bytes in COMMANDS {
+                if let Framed::Line { line, .. } = frame_line(keep(bytes), 512, LineEnding::Strict)
+                {
+                    let _ = keep(parse_command(line, &opts));
+                }
+            }
+        },
+        &mut || {
+            for bytes in COMMANDS {
+                let _ = keep(peer::Request::parse(&mut keep(bytes).iter()));
+            }
+        },
+    )
+}
+
+fn replies(plan: Plan) -> Record {
+    let opts = ReplyParseOptions::default();
+    throughput(
+        plan,
+        "EHLO reply parsing",
+        "replies/s",
+        1.0,
+        STALWART,
+        Some(1.2),
+        &mut || {
+            let _ = keep(parse_reply(keep(EHLO), &opts));
+        },
+        &mut || {
+            let mut receiver = peer::response::parser::ResponseReceiver::default();
+            let _ = keep(receiver.parse(&mut keep(EHLO).iter()));
+        },
+    )
+}
+
+/// Decodes `stuffed` in `read`-sized pieces with our decoder.
+fn decode(stuffed: &[u8], read: usize, out: &mut Vec<u8>) {
+    out.clear();
+    let mut dec = DataDecoder::new(DataDecoderConfig::default());
+    for chunk in stuffed.chunks(read) {
+        if dec.decode(chunk, out).done {
+            break;
+        }
+    }
+}
+
+fn data(plan: Plan) -> Vec<Record> {
+    let body = message(4 << 20);
+    let mut stuffed = Vec::new();
+    let mut stuffer = DotStuffer::new();
+    stuffer.encode(&body, &mut stuffed);
+    stuffer.finish(&mut stuffed);
+    let mib = stuffed.len() as f64 / (1 << 20) as f64;
+    let read = 64 * 1024;
+    let mut out = Vec::with_capacity(stuffed.len());
+    let mut out2 = Vec::with_capacity(stuffed.len());
+    decode(&stuffed, read, &mut out);
+    assert_eq!(out, body, "our decoder gives the body back");
+    {
+        let mut dec = peer::request::receiver::DataReceiver::new();
+        for chunk in stuffed.chunks(read) {
+            if dec.ingest(&mut chunk.iter(), &mut out2) {
+                break;
+            }
+        }
+        assert_eq!(out2.len(), body.len(), "the peer gives the body back");
+    }
+    let stalwart = throughput(
+        plan,
+        "DATA decoding, 64 KiB reads",
+        "MiB/s",
+        mib,
+        "Stalwart DataReceiver",
+        Some(1.2),
+        &mut || decode(&stuffed, read, &mut out),
+        &mut || {
+            out2.clear();
+            let mut dec = peer::request::receiver::DataReceiver::new();
+            for chunk in stuffed.chunks(read) {
+                if dec.ingest(&mut chunk.iter(), &mut out2) {
+                    break;
+                }
+            }
+            keep(out2.len());
+        },
+    );
+    let finder = memchr::memmem::Finder::new(b"\r\n.\r\n");
+    let memmem = throughput(
+        plan,
+        "DATA decoding vs finding CRLF.CRLF",
+        "MiB/s",
+        mib,
+        "memchr::memmem (search only)",
+        Some(0.5),
+        &mut || decode(&stuffed, read, &mut out),
+        &mut || {
+            let mut n = 0usize;
+            for chunk in stuffed.chunks(read) {
+                n += finder.find_iter(chunk).count();
+            }
+            keep(n);
+        },
+    );
+    let mut stuffed_out = Vec::with_capacity(stuffed.len());
+    let stuffing = throughput(
+        plan,
+        "dot-stuffing (client) vs DATA decoding",
+        "MiB/s",
+        body.len() as f64 / (1 << 20) as f64,
+        "our DATA decoder",
+        None,
+        &mut || {
+            stuffed_out.clear();
+            let mut enc = DotStuffer::new();
+            for chunk in body.chunks(read) {
+                enc.encode(chunk, &mut stuffed_out);
+            }
+            enc.finish(&mut stuffed_out);
+            keep(stuffed_out.len());
+        },
+        &mut || decode(&stuffed, read, &mut out),
+    );
+    vec![stalwart, memmem, stuffing]
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let json = args
+        .iter()
+        .position(|a| a == "--json")
+        .and_then(|i| args.get(i + 1))
+        .cloned();
+    let plan = if args.iter().any(|a| a == "--quick") {
+        Plan {
+            rounds: 3,
+            per_side: std::time::Duration::from_millis(100),
+        }
+    } else {
+        Plan::default()
+    };
+    let mut records = vec![commands(plan), replies(plan)];
+    records.extend(data(plan));
+    for r in &records {
+        println!(
+            "{:<42} ours {:>14.1} {:<12} peer {:>14.1}  ratio {:>5.2}{}  ({})",
+            r.name,
+            r.ours,
+            r.unit,
+            r.peer,
+            r.ratio,
+            r.target.map_or(String::new(), |t| format!(
+                " target {}{t} {}",
+                if r.higher_is_better { "≥" } else { "≤" },
+                if r.met() { "met" } else { "MISSED" }
+            )),
+            r.peer_name
+        );
+    }
+    if let Some(path) = json {
+        std::fs::write(&path, to_json(&records)).expect("write the JSON");
+    }
+}
