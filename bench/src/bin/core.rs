@@ -36,7 +36,7 @@ fn message(size: usize) -> Vec<u8> {
     m.extend_from_slice(b"From: a@example.org\r\nTo: b@example.net\r\nSubject: benchmark\r\n\r\n");
     let mut i = 0u32;
     while m.len() < size {
-        if i % 17 == 0 {
+        if i.is_multiple_of(17) {
             m.extend_from_slice(b".a line that starts with a dot\r\n");
         }
         m.extend_from_slice(
