@@ -198,6 +198,56 @@ pub fn throughput(
     }
 }
 
+/// The command line every benchmark program takes: `--json FILE` writes the
+/// records there, `--quick` measures less (a smoke run).
+#[derive(Debug, Default)]
+pub struct Args {
+    /// Where the JSON goes.
+    pub json: Option<String>,
+    /// Fewer, shorter rounds.
+    pub quick: bool,
+}
+
+impl Args {
+    /// The process's arguments.
+    pub fn parse() -> Args {
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        Args {
+            json: (args.iter().position(|a| a == "--json"))
+                .and_then(|i| args.get(i + 1))
+                .cloned(),
+            quick: args.iter().any(|a| a == "--quick"),
+        }
+    }
+
+    /// Prints the records, one line each, and writes the JSON if asked.
+    pub fn finish(&self, records: &[Record]) {
+        for r in records {
+            println!("{}", r.line());
+        }
+        if let Some(path) = &self.json {
+            std::fs::write(path, to_json(records)).expect("write the JSON");
+        }
+    }
+}
+
+impl Record {
+    /// One line of text: the figures, the ratio, the target.
+    pub fn line(&self) -> String {
+        let target = self.target.map_or(String::new(), |t| {
+            format!(
+                " target {}{t} {}",
+                if self.higher_is_better { "≥" } else { "≤" },
+                if self.met() { "met" } else { "MISSED" }
+            )
+        });
+        format!(
+            "{:<52} ours {:>13.1} {:<11} peer {:>13.1}  ratio {:>5.2}{target}  ({})",
+            self.name, self.ours, self.unit, self.peer, self.ratio, self.peer_name
+        )
+    }
+}
+
 /// Keeps a value from being optimised away.
 pub fn keep<T>(x: T) -> T {
     black_box(x)

@@ -79,6 +79,10 @@ pub struct ServerArgs {
     /// Speak LMTP (LHLO; one reply per recipient after DATA).
     #[arg(long)]
     pub lmtp: bool,
+    /// Connections served at once (default: the adapter's; more wait in the
+    /// listen backlog).
+    #[arg(long, value_name = "N")]
+    pub max_connections: Option<usize>,
 }
 
 /// What [`ServerArgs::setup`] makes of the flags.
@@ -94,6 +98,8 @@ pub struct ServerSetup {
     pub tls: Option<TlsIdentity>,
     /// The per-command timeout, also the write timeout.
     pub timeout: Duration,
+    /// `--max-connections`, if given.
+    pub max_connections: Option<usize>,
     /// The application.
     pub handler: ExampleHandler,
 }
@@ -114,6 +120,9 @@ impl ServerSetup {
         }
         if let Some(tls) = self.tls {
             builder = builder.tls(tls);
+        }
+        if let Some(n) = self.max_connections {
+            builder = builder.max_connections(n);
         }
         (builder, self.handler)
     }
@@ -202,6 +211,7 @@ impl ServerArgs {
             listen_tls: args.listen_tls.clone(),
             tls,
             timeout: Duration::from_secs(args.timeout),
+            max_connections: args.max_connections,
             handler: ExampleHandler {
                 users: Arc::new(users),
                 maildir,

@@ -6,7 +6,7 @@
 //! `cargo run --release --bin core -- [--json FILE] [--quick]`; `cargo xtask
 //! bench` runs it with the end-to-end figures and draws the chart.
 
-use smtp_bench::{Plan, Record, keep, throughput, to_json};
+use smtp_bench::{Args, Plan, Record, keep, throughput};
 use smtp_proto::reply::{ReplyParseOptions, parse_reply};
 use smtp_proto::wire::command::{ParseOptions, parse_command};
 use smtp_proto::wire::data::{DataDecoder, DataDecoderConfig, DotStuffer};
@@ -182,13 +182,8 @@ fn data(plan: Plan) -> Vec<Record> {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let json = args
-        .iter()
-        .position(|a| a == "--json")
-        .and_then(|i| args.get(i + 1))
-        .cloned();
-    let plan = if args.iter().any(|a| a == "--quick") {
+    let args = Args::parse();
+    let plan = if args.quick {
         Plan {
             rounds: 3,
             per_side: std::time::Duration::from_millis(100),
@@ -198,23 +193,5 @@ fn main() {
     };
     let mut records = vec![commands(plan), replies(plan)];
     records.extend(data(plan));
-    for r in &records {
-        println!(
-            "{:<42} ours {:>14.1} {:<12} peer {:>14.1}  ratio {:>5.2}{}  ({})",
-            r.name,
-            r.ours,
-            r.unit,
-            r.peer,
-            r.ratio,
-            r.target.map_or(String::new(), |t| format!(
-                " target {}{t} {}",
-                if r.higher_is_better { "≥" } else { "≤" },
-                if r.met() { "met" } else { "MISSED" }
-            )),
-            r.peer_name
-        );
-    }
-    if let Some(path) = json {
-        std::fs::write(&path, to_json(&records)).expect("write the JSON");
-    }
+    args.finish(&records);
 }
