@@ -8,8 +8,14 @@
 //!   crate's test and prints the matrix (rows: transcripts, columns: drivers) and a final
 //!   `N passed, N failed, N skipped` line; fails on any failure (see [`conformance`]).
 //! * `nostd`   — the no_std link check alone (see `nostd-check/Cargo.toml`).
-//! * `bench`   — the criterion benchmarks in `bench/`: smtp-proto beside a peer
-//!   (Stalwart's parser) measured in the same run; extra arguments go to criterion.
+//! * `bench [--quick]` — every figure of the performance issue beside its peer,
+//!   measured in the same run: installs the peers (`.ci/install-peers`), builds the
+//!   tokio examples, runs `bench/`'s `core` (parsers, DATA codec, sessions) and `e2e`
+//!   (servers under smtp-source, idle memory, clients) programs, then `report`, which
+//!   prints one table and writes `bench/results/latest.json` and
+//!   `bench/results/ratios.svg` (the README's chart).
+//! * `bench criterion [ARGS]` — the criterion benchmarks in `bench/` (same peers, more
+//!   detail); ARGS go to criterion.
 //! * `fuzz [--time SECS] [TARGET...]` — seeds the corpora from the conformance
 //!   transcripts, builds the cargo-fuzz targets in `fuzz/` (nightly, ASan, debug
 //!   assertions) and runs each named target (default: all, one after another) for
@@ -58,7 +64,8 @@ fn main() -> ExitCode {
         Some("fuzz-seed") => fuzz::seed(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci | conformance | nostd | bench [criterion args] | \
+                "usage: cargo xtask <ci | conformance | nostd | bench [--quick] | \
+                 bench criterion [ARGS] | \
                  fuzz [--time SECS] [TARGET...] | fuzz-seed>"
             );
             return ExitCode::from(2);
@@ -279,8 +286,75 @@ fn nostd() -> Result<(), String> {
     )
 }
 
-fn bench(extra: &[String]) -> Result<(), String> {
-    // `cargo xtask bench -- dot_stuff` and `cargo xtask bench dot_stuff` both work.
+fn bench(args: &[String]) -> Result<(), String> {
+    if args.first().map(String::as_str) == Some("criterion") {
+        return criterion(&args[1..]);
+    }
+    let quick = args.iter().any(|a| a == "--quick");
+    let root = root();
+    let path = |p: PathBuf| p.to_str().map(String::from).ok_or("non-UTF-8 path");
+    let manifest = path(root.join("bench/Cargo.toml"))?;
+    let target = path(root.join("target/bench"))?;
+    let results = path(root.join("bench/results"))?;
+    // Without root (apt-get) a missing peer cannot be installed: its rows are
+    // skipped, as `e2e` says, and the rest is measured.
+    if let Err(e) = run(
+        "peers",
+        "bash",
+        &[&path(root.join(".ci/install-peers"))?],
+        &[],
+    ) {
+        eprintln!("xtask: {e}; going on without the missing peers");
+    }
+    run(
+        "examples",
+        "cargo",
+        &["build", "--release", "-p", "smtp-tokio", "--examples"],
+        &[],
+    )?;
+    let examples = path(root.join("target/release/examples"))?;
+    let mut jsons = Vec::new();
+    for bin in ["core", "e2e"] {
+        let json = path(root.join(format!("target/bench/{bin}.json")))?;
+        let mut cmd = vec![
+            "run",
+            "--release",
+            "--manifest-path",
+            &manifest,
+            "--target-dir",
+            &target,
+            "--bin",
+            bin,
+            "--",
+            "--json",
+            &json,
+        ];
+        if quick {
+            cmd.push("--quick");
+        }
+        run(bin, "cargo", &cmd, &[("SMTP_EXAMPLES", &examples)])?;
+        jsons.push(json);
+    }
+    let mut cmd = vec![
+        "run",
+        "--release",
+        "--manifest-path",
+        &manifest,
+        "--target-dir",
+        &target,
+        "--bin",
+        "report",
+        "--",
+        "--out",
+        &results,
+    ];
+    cmd.extend(jsons.iter().map(String::as_str));
+    run("report", "cargo", &cmd, &[])
+}
+
+/// The criterion benchmarks, with `extra` for criterion.
+fn criterion(extra: &[String]) -> Result<(), String> {
+    // `cargo xtask bench criterion -- dot_stuff` and `... criterion dot_stuff` both work.
     let extra = match extra.first().map(String::as_str) {
         Some("--") => &extra[1..],
         _ => extra,
