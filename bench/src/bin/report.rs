@@ -74,40 +74,44 @@ fn chart(rows: &[Row], path: &str, caption: &str) -> Result<(), Box<dyn std::err
         .margin(12)
         .x_label_area_size(36)
         .y_label_area_size(420)
-        .build_cartesian_2d((lo..hi).log_scale(), 0..n)?;
+        .build_cartesian_2d((lo..hi).log_scale(), (0..n - 1).into_segmented())?;
     chart
         .configure_mesh()
         .disable_y_mesh()
         .y_labels(rows.len())
-        .y_label_formatter(&|i| {
-            rows.get((n - 1 - *i) as usize).map_or(String::new(), |r| {
-                format!("{} (vs {})", r.name, r.peer_name)
-            })
+        .y_label_formatter(&|v| match v {
+            SegmentValue::CenterOf(i) => rows
+                .get((n - 1 - *i) as usize)
+                .map_or(String::new(), |r| format!("{} (vs {})", r.name, r.peer_name)),
+            _ => String::new(),
         })
-        .x_desc("times better than the peer (log scale); bar: measured, tick: target")
+        .x_desc("times better than the peer (log scale); bar: measured (green: target met, red: missed, grey: no target), tick: target")
         .x_label_formatter(&|x| format!("{x:.1}×"))
         .label_style(("sans-serif", 12))
         .draw()?;
     for (i, row) in rows.iter().enumerate() {
         let y = n - 1 - i as i32;
-        let colour = if row.met {
-            GREEN.mix(0.7)
-        } else {
-            RED.mix(0.7)
+        let colour = match (row.target, row.met) {
+            (None, _) => BLACK.mix(0.3),
+            (Some(_), true) => GREEN.mix(0.7),
+            (Some(_), false) => RED.mix(0.7),
         };
-        chart.draw_series(std::iter::once(Rectangle::new(
-            [(lo, y), (row.advantage(), y + 1)],
+        let (top, bottom) = (SegmentValue::Exact(y), SegmentValue::Exact(y + 1));
+        let mut bar = Rectangle::new(
+            [(lo, top.clone()), (row.advantage(), bottom.clone())],
             colour.filled(),
-        )))?;
+        );
+        bar.set_margin(4, 4, 0, 0);
+        chart.draw_series(std::iter::once(bar))?;
         if let Some(t) = row.target_advantage() {
             chart.draw_series(std::iter::once(PathElement::new(
-                vec![(t, y), (t, y + 1)],
+                vec![(t, top), (t, bottom)],
                 BLACK.stroke_width(3),
             )))?;
         }
     }
     chart.draw_series(std::iter::once(PathElement::new(
-        vec![(1.0, 0), (1.0, n)],
+        vec![(1.0, SegmentValue::Exact(0)), (1.0, SegmentValue::Exact(n))],
         BLUE.stroke_width(1),
     )))?;
     root.present()?;
