@@ -1,12 +1,17 @@
-//! Real-peer tests that run against every adapter's example server (each
-//! adapter's tests call them with its own program): Postfix's smtp-source
-//! and the lettre crate. Include beside `common` with
-//! `#[path = ".../common/peers.rs"] mod peers;`.
+//! Real peers: Postfix (smtpd, smtp-sink, smtp-source), aiosmtpd and the
+//! lettre crate, started or driven for the tests of every adapter; and what
+//! every adapter's client sends to Postfix and aiosmtpd and must get there.
+//! Include beside `common` with `#[path = ".../common/peers.rs"] mod peers;`.
 #![allow(dead_code, unreachable_pub)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::Duration;
+
+use smtp_adapter::options::{ClientOptions, Security};
+use smtp_adapter::tls::Trust;
+use smtp_proto::client::Envelope;
+use smtp_proto::wire::sasl::Credentials;
 
 use crate::common::{ExampleServer, peer, run, split_delivered};
 
@@ -305,9 +310,28 @@ impl Aiosmtpd {
     }
 }
 
+/// A client's options for [`Postfix`]: STARTTLS required (its certificate
+/// checked against its CA), CHUNKING on.
+pub fn postfix_options(postfix: &Postfix) -> ClientOptions {
+    let mut options = ClientOptions::new("localhost", postfix.port);
+    options.security = Security::StartTlsRequired;
+    options.trust = Trust::ca_file(&postfix.cert).unwrap();
+    options.chunking = true;
+    options
+}
+
+/// What every client sends to Postfix (with [`postfix_options`]): a UTF-8
+/// sender (SMTPUTF8) and recipient, and [`POSTFIX_MESSAGE`].
+pub fn postfix_envelope() -> Envelope {
+    Envelope::parse("jörg@example.org", ["b@example.org", "ü@example.org"]).unwrap()
+}
+
+/// The 30-octet message of [`postfix_envelope`].
+pub const POSTFIX_MESSAGE: &[u8] = b"Subject: to postfix\r\n\r\nhello\r\n";
+
 /// What every client must show against Postfix: STARTTLS, SMTPUTF8 and BDAT
-/// as Postfix logs them (after a client sent `MAIL FROM:<jörg@example.org>`
-/// to `ü@example.org` with a 30-octet body, chunking on).
+/// as Postfix logs them (after a client sent [`postfix_envelope`] and
+/// [`POSTFIX_MESSAGE`] with [`postfix_options`]).
 pub fn postfix_logged_starttls_smtputf8_bdat(postfix: &Postfix) {
     let log = postfix.log();
     for expected in [
@@ -319,6 +343,35 @@ pub fn postfix_logged_starttls_smtputf8_bdat(postfix: &Postfix) {
     ] {
         assert!(log.contains(expected), "Postfix did not log {expected:?}");
     }
+}
+
+/// A client's options for [`Aiosmtpd`]: STARTTLS required (its certificate
+/// checked against its CA), AUTH `user`/`pass`.
+pub fn aiosmtpd_options(aiosmtpd: &Aiosmtpd) -> ClientOptions {
+    let mut options = ClientOptions::new("localhost", aiosmtpd.port);
+    options.security = Security::StartTlsRequired;
+    options.trust = Trust::ca_file(&aiosmtpd.cert).unwrap();
+    options.credentials = Some(Credentials::password("user", "pass"));
+    options
+}
+
+/// What every client sends to aiosmtpd (with [`aiosmtpd_options`]): two
+/// recipients and [`AIOSMTPD_MESSAGE`].
+pub fn aiosmtpd_envelope() -> Envelope {
+    Envelope::parse("a@example.org", ["b@example.org", "c@example.org"]).unwrap()
+}
+
+/// The message of [`aiosmtpd_envelope`]: a line starting with a dot.
+pub const AIOSMTPD_MESSAGE: &[u8] = b"Subject: aiosmtpd\r\n\r\n.dot\r\nhello\r\n";
+
+/// aiosmtpd stored [`AIOSMTPD_MESSAGE`] (its first message) as sent.
+pub fn aiosmtpd_stored(aiosmtpd: &Aiosmtpd) {
+    let got = std::fs::read(aiosmtpd.spool.join("0.eml")).expect("aiosmtpd stored the message");
+    assert!(
+        got.ends_with(AIOSMTPD_MESSAGE),
+        "{:?}",
+        String::from_utf8_lossy(&got)
+    );
 }
 
 /// Postfix's smtp-sink on a free loopback port, dumping each message into a
