@@ -265,50 +265,24 @@ pub fn send_to_postfix_smtp_sink(a: &Adapter) {
     let msg = dir.path().join("msg");
     std::fs::write(&msg, b"Subject: to the sink\r\n\r\n.a dot\r\nend\r\n").unwrap();
     let server = format!("127.0.0.1:{port}");
-    let (status, out, err) = run(
-        a.send()
-            .args([
-                "--server",
-                &server,
-                "--from",
-                "a@example.org",
-                "--to",
-                "b@example.org",
-                "--to",
-                "c@example.org",
-                "--message",
-            ])
-            .arg(&msg),
+    let out = send_ok(
+        a,
+        &server,
+        "--from a@example.org --to b@example.org --to c@example.org",
+        &msg,
         30,
     );
-    assert!(status.success(), "{}: send failed: {out}\n{err}", a.name);
     assert_eq!(
         out,
         "b@example.org 250 2.0.0 Ok\nc@example.org 250 2.0.0 Ok\n"
     );
     // A load: 200 messages over 4 connections.
-    let (status, out, err) = run(
-        a.send()
-            .args([
-                "--server",
-                &server,
-                "--from",
-                "a@example.org",
-                "--to",
-                "b@example.org",
-                "--count",
-                "200",
-                "--connections",
-                "4",
-                "--message",
-            ])
-            .arg(&msg),
+    let out = send_ok(
+        a,
+        &server,
+        "--from a@example.org --to b@example.org --count 200 --connections 4",
+        &msg,
         60,
-    );
-    assert!(
-        status.success(),
-        "{}: send --count failed: {out}\n{err}",
-        a.name
     );
     assert_eq!(
         out.lines()
@@ -352,27 +326,12 @@ pub fn send_to_postfix_smtp_sink(a: &Adapter) {
 /// connections, each byte for byte in the Maildir, nothing left in `tmp/`.
 pub fn send_load_against_the_example_server(a: &Adapter) {
     let server = a.start(false, &[]);
-    let msg = server.dir.path().join("m");
-    std::fs::write(&msg, b"Subject: load\r\n\r\n.dot\r\nbody\r\n").unwrap();
-    let (status, out, err) = run(
-        a.send()
-            .args([
-                "--server",
-                &server.addr.to_string(),
-                "--from",
-                "a@example.org",
-                "--to",
-                "b@example.org",
-                "--count",
-                "200",
-                "--connections",
-                "8",
-                "--message",
-            ])
-            .arg(&msg),
-        60,
+    let out = send_to_example_server(
+        a,
+        &server,
+        b"Subject: load\r\n\r\n.dot\r\nbody\r\n",
+        "--from a@example.org --to b@example.org --count 200 --connections 8",
     );
-    assert!(status.success(), "{}: {out}\n{err}", a.name);
     assert!(
         out.lines()
             .last()
@@ -389,6 +348,48 @@ pub fn send_load_against_the_example_server(a: &Adapter) {
     }
     assert_eq!(server.in_tmp(), 0);
     assert!(server.stop().success());
+}
+
+/// Runs the example `send` against `server` with `args` (split at white
+/// space) and `--message msg`, for at most `secs`: (status, stdout, stderr).
+fn send(
+    a: &Adapter,
+    server: &str,
+    args: &str,
+    msg: &std::path::Path,
+    secs: u64,
+) -> (std::process::ExitStatus, String, String) {
+    let mut cmd = a.send();
+    cmd.args(["--server", server])
+        .args(args.split_whitespace())
+        .arg("--message")
+        .arg(msg);
+    run(&mut cmd, secs)
+}
+
+/// [`send`] that must exit 0; its output.
+fn send_ok(a: &Adapter, server: &str, args: &str, msg: &std::path::Path, secs: u64) -> String {
+    let (status, out, err) = send(a, server, args, msg, secs);
+    assert!(status.success(), "{}: send {args}: {out}\n{err}", a.name);
+    out
+}
+
+/// [`send_ok`] of `message` to the example server.
+fn send_to_example_server(
+    a: &Adapter,
+    server: &crate::common::ExampleServer,
+    message: &[u8],
+    args: &str,
+) -> String {
+    let msg = message_file(server, message);
+    send_ok(a, &server.addr.to_string(), args, &msg, 60)
+}
+
+/// `message` in a file in the server's directory, for `send --message`.
+fn message_file(server: &crate::common::ExampleServer, message: &[u8]) -> std::path::PathBuf {
+    let path = server.dir.path().join("m");
+    std::fs::write(&path, message).unwrap();
+    path
 }
 
 /// Sends `lines` one at a time and returns every reply text.
@@ -516,26 +517,12 @@ pub fn require_tls_require_auth_and_max_recipients(a: &Adapter) {
 /// LMTP through both example programs: one reply per recipient.
 pub fn lmtp_answers_per_recipient(a: &Adapter) {
     let server = a.start(false, &["--lmtp"]);
-    let msg = server.dir.path().join("m");
-    std::fs::write(&msg, b"Subject: lmtp\r\n\r\nhi\r\n").unwrap();
-    let (status, out, err) = run(
-        a.send()
-            .args([
-                "--server",
-                &server.addr.to_string(),
-                "--lmtp",
-                "--from",
-                "a@example.org",
-                "--to",
-                "x@example.org",
-                "--to",
-                "y@example.org",
-                "--message",
-            ])
-            .arg(&msg),
-        30,
+    let out = send_to_example_server(
+        a,
+        &server,
+        b"Subject: lmtp\r\n\r\nhi\r\n",
+        "--lmtp --from a@example.org --to x@example.org --to y@example.org",
     );
-    assert!(status.success(), "{}: {out}\n{err}", a.name);
     assert_eq!(out.lines().count(), 2, "{out}");
     assert!(out.lines().all(|l| l.contains(" 250 2.0.0 ")), "{out}");
     let delivered = server.wait_delivered(1, 10);
@@ -547,34 +534,22 @@ pub fn lmtp_answers_per_recipient(a: &Adapter) {
 pub fn send_over_implicit_tls_and_starttls_with_chunking(a: &Adapter) {
     let server = a.start(true, &["--auth", "u:p"]);
     let ca = server.cert.clone().unwrap();
-    let msg = server.dir.path().join("m");
-    std::fs::write(&msg, b"Subject: tls\r\n\r\n.dot\r\nbinary \xff ok\r\n").unwrap();
+    let ca = ca.to_str().unwrap();
+    let msg = message_file(&server, b"Subject: tls\r\n\r\n.dot\r\nbinary \xff ok\r\n");
     for (mode, addr) in [
         ("--tls", server.tls_addr.unwrap()),
         ("--starttls", server.addr),
     ] {
         let target = format!("localhost:{}", addr.port());
-        let (status, out, err) = run(
-            a.send()
-                .args([
-                    "--server",
-                    &target,
-                    mode,
-                    "--auth",
-                    "u:p",
-                    "--chunking",
-                    "--from",
-                    "a@example.org",
-                    "--to",
-                    "b@example.org",
-                    "--ca",
-                ])
-                .arg(&ca)
-                .arg("--message")
-                .arg(&msg),
+        let out = send_ok(
+            a,
+            &target,
+            &format!(
+                "{mode} --auth u:p --chunking --from a@example.org --to b@example.org --ca {ca}"
+            ),
+            &msg,
             30,
         );
-        assert!(status.success(), "{} {mode}: {out}\n{err}", a.name);
         assert_eq!(out, "b@example.org 250 2.0.0 Ok: queued\n", "{mode}");
     }
     let delivered = server.wait_delivered(2, 10);
@@ -586,19 +561,11 @@ pub fn send_over_implicit_tls_and_starttls_with_chunking(a: &Adapter) {
     }
     // Without --ca the self-signed certificate is not trusted: exit 2.
     let target = format!("localhost:{}", server.tls_addr.unwrap().port());
-    let (status, _, err) = run(
-        a.send()
-            .args([
-                "--server",
-                &target,
-                "--tls",
-                "--from",
-                "a@example.org",
-                "--to",
-                "b@example.org",
-                "--message",
-            ])
-            .arg(&msg),
+    let (status, _, err) = send(
+        a,
+        &target,
+        "--tls --from a@example.org --to b@example.org",
+        &msg,
         30,
     );
     assert_eq!(status.code(), Some(2), "{err}");
@@ -611,22 +578,13 @@ pub fn send_over_implicit_tls_and_starttls_with_chunking(a: &Adapter) {
 /// nobody listens.
 pub fn send_exit_codes(a: &Adapter) {
     let server = a.start(false, &["--max-recipients", "100"]);
-    let msg = server.dir.path().join("m");
-    std::fs::write(&msg, b"Subject: x\r\n\r\nx\r\n").unwrap();
+    let msg = message_file(&server, b"Subject: x\r\n\r\nx\r\n");
     // 101 recipients, the last refused: exit 1, every one reported.
-    let mut cmd = a.send();
-    cmd.args([
-        "--server",
-        &server.addr.to_string(),
-        "--from",
-        "a@example.org",
-        "--message",
-    ])
-    .arg(&msg);
-    for i in 0..101 {
-        cmd.arg("--to").arg(format!("r{i}@example.org"));
-    }
-    let (status, out, _) = run(&mut cmd, 30);
+    let rcpts: String = (0..101)
+        .map(|i| format!(" --to r{i}@example.org"))
+        .collect();
+    let args = format!("--from a@example.org{rcpts}");
+    let (status, out, _) = send(a, &server.addr.to_string(), &args, &msg, 30);
     assert_eq!(status.code(), Some(1), "{}: {out}", a.name);
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 101, "{out}");
@@ -640,18 +598,11 @@ pub fn send_exit_codes(a: &Adapter) {
         .unwrap()
         .local_addr()
         .unwrap();
-    let (status, _, err) = run(
-        a.send()
-            .args([
-                "--server",
-                &closed.to_string(),
-                "--from",
-                "a@example.org",
-                "--to",
-                "x@example.org",
-                "--message",
-            ])
-            .arg(&msg),
+    let (status, _, err) = send(
+        a,
+        &closed.to_string(),
+        "--from a@example.org --to x@example.org",
+        &msg,
         30,
     );
     assert_eq!(status.code(), Some(2));
@@ -661,23 +612,12 @@ pub fn send_exit_codes(a: &Adapter) {
 /// `--discard` accepts and stores nothing (no Maildir at all).
 pub fn discard_accepts_and_stores_nothing(a: &Adapter) {
     let server = a.start(false, &["--discard"]);
-    let msg = server.dir.path().join("m");
-    std::fs::write(&msg, b"Subject: x\r\n\r\nx\r\n").unwrap();
-    let (status, out, err) = run(
-        a.send()
-            .args([
-                "--server",
-                &server.addr.to_string(),
-                "--from",
-                "a@example.org",
-                "--to",
-                "x@example.org",
-                "--message",
-            ])
-            .arg(&msg),
-        30,
+    let out = send_to_example_server(
+        a,
+        &server,
+        b"Subject: x\r\n\r\nx\r\n",
+        "--from a@example.org --to x@example.org",
     );
-    assert!(status.success(), "{}: {out}\n{err}", a.name);
     assert_eq!(out, "x@example.org 250 2.0.0 Ok: queued\n");
     assert!(!server.maildir.exists(), "--discard created a Maildir");
 }
