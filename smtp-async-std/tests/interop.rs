@@ -11,48 +11,32 @@ mod common;
 #[path = "../../smtp-tokio/tests/common/peers.rs"]
 mod peers;
 
+use smtp_adapter::options::ClientOptions;
 use smtp_async_std::client::Connection;
+use smtp_proto::client::Envelope;
 
-#[test]
-fn async_client_to_postfix_smtpd_and_aiosmtpd_on_both_runtimes() {
-    for rt in ["smol", "async-std"] {
-        if let Some(postfix) = peers::Postfix::start() {
-            block_on(rt, async {
-                let mut c = Connection::connect(&peers::postfix_options(&postfix))
-                    .await
-                    .unwrap();
-                assert!(c.is_tls());
-                let result = c
-                    .send(peers::postfix_envelope(), peers::POSTFIX_MESSAGE)
-                    .await
-                    .unwrap();
-                assert!(result.all_delivered(), "{rt}: {result:?}");
-                c.quit().await.unwrap();
-            });
-            peers::postfix_logged_starttls_smtputf8_bdat(&postfix);
-        }
-        if let Some(aiosmtpd) = peers::Aiosmtpd::start() {
-            block_on(rt, async {
-                let mut c = Connection::connect(&peers::aiosmtpd_options(&aiosmtpd))
-                    .await
-                    .unwrap();
-                assert!(c.is_tls());
-                let result = c
-                    .send(peers::aiosmtpd_envelope(), peers::AIOSMTPD_MESSAGE)
-                    .await
-                    .unwrap();
-                assert!(result.all_delivered(), "{rt}: {result:?}");
-                c.quit().await.unwrap();
-            });
-            peers::aiosmtpd_stored(&aiosmtpd);
+/// A session of the client on the runtime named `rt` (see
+/// [`peers::Session`]).
+fn session(rt: &str) -> impl peers::Session {
+    move |options: &ClientOptions, envelope: Envelope, message: &[u8]| {
+        let run = async {
+            let mut c = Connection::connect(options).await.unwrap();
+            assert!(c.is_tls(), "{rt}");
+            let result = c.send(envelope, message).await.unwrap();
+            assert!(result.all_delivered(), "{rt}: {result:?}");
+            c.quit().await.unwrap();
+        };
+        match rt {
+            "smol" => smol::block_on(run),
+            _ => async_std::task::block_on(run),
         }
     }
 }
 
-/// Runs `f` on the runtime named `rt`.
-fn block_on(rt: &str, f: impl Future<Output = ()>) {
-    match rt {
-        "smol" => smol::block_on(f),
-        _ => async_std::task::block_on(f),
+#[test]
+fn async_client_to_postfix_smtpd_and_aiosmtpd_on_both_runtimes() {
+    for rt in ["smol", "async-std"] {
+        peers::client_to_postfix(session(rt));
+        peers::client_to_aiosmtpd(session(rt));
     }
 }

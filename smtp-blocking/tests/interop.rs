@@ -11,28 +11,20 @@ mod common;
 #[path = "../../smtp-tokio/tests/common/peers.rs"]
 mod peers;
 
+use smtp_adapter::options::ClientOptions;
 use smtp_blocking::client::Connection;
+use smtp_proto::client::Envelope;
+
+fn session(options: &ClientOptions, envelope: Envelope, message: &[u8]) {
+    let mut c = Connection::connect(options).unwrap();
+    assert!(c.is_tls());
+    let result = c.send(envelope, message).unwrap();
+    assert!(result.all_delivered(), "{result:?}");
+    c.quit().unwrap();
+}
 
 #[test]
 fn blocking_client_to_postfix_smtpd_and_aiosmtpd() {
-    if let Some(postfix) = peers::Postfix::start() {
-        let mut c = Connection::connect(&peers::postfix_options(&postfix)).unwrap();
-        assert!(c.is_tls());
-        let result = c
-            .send(peers::postfix_envelope(), peers::POSTFIX_MESSAGE)
-            .unwrap();
-        assert!(result.all_delivered(), "{result:?}");
-        c.quit().unwrap();
-        peers::postfix_logged_starttls_smtputf8_bdat(&postfix);
-    }
-    if let Some(aiosmtpd) = peers::Aiosmtpd::start() {
-        let mut c = Connection::connect(&peers::aiosmtpd_options(&aiosmtpd)).unwrap();
-        assert!(c.is_tls());
-        let result = c
-            .send(peers::aiosmtpd_envelope(), peers::AIOSMTPD_MESSAGE)
-            .unwrap();
-        assert!(result.all_delivered(), "{result:?}");
-        c.quit().unwrap();
-        peers::aiosmtpd_stored(&aiosmtpd);
-    }
+    peers::client_to_postfix(session);
+    peers::client_to_aiosmtpd(session);
 }

@@ -3,7 +3,23 @@
 //! against the example server, for every adapter: `common/example_tests.rs`;
 //! a thousand idle connections: `idle_memory.rs`.)
 
+mod common;
+
 use std::sync::Arc;
+
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
+
+/// Writes `say` (the scripted server's lines) to the client, then reads the
+/// client's next line.
+async fn say_then_hear<S: AsyncRead + AsyncWrite + Unpin>(
+    s: &mut BufReader<S>,
+    say: &[u8],
+) -> String {
+    s.get_mut().write_all(say).await.unwrap();
+    let mut line = String::new();
+    s.read_line(&mut line).await.unwrap();
+    line
+}
 
 #[test]
 fn a_reply_injected_after_starttls_is_never_read_by_the_client() {
@@ -18,30 +34,15 @@ fn a_reply_injected_after_starttls_is_never_read_by_the_client() {
         .with_single_cert(vec![made.cert.der().clone()], key)
         .unwrap();
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async move {
-        use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    common::block_on_tokio(async move {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let peer = tokio::spawn(async move {
             let (tcp, _) = listener.accept().await.unwrap();
             let mut tcp = BufReader::new(tcp);
-            let mut line = String::new();
-            tcp.get_mut()
-                .write_all(b"220 mx.example ESMTP\r\n")
-                .await
-                .unwrap();
-            tcp.read_line(&mut line).await.unwrap();
+            let line = say_then_hear(&mut tcp, b"220 mx.example ESMTP\r\n").await;
             assert!(line.starts_with("EHLO "), "{line}");
-            tcp.get_mut()
-                .write_all(b"250-mx.example\r\n250 STARTTLS\r\n")
-                .await
-                .unwrap();
-            line.clear();
-            tcp.read_line(&mut line).await.unwrap();
+            let line = say_then_hear(&mut tcp, b"250-mx.example\r\n250 STARTTLS\r\n").await;
             assert_eq!(line, "STARTTLS\r\n");
             // The 220 and, in the same packet, a forged EHLO reply offering
             // AUTH and a fake name, as a man in the middle would send.
@@ -51,18 +52,12 @@ fn a_reply_injected_after_starttls_is_never_read_by_the_client() {
                 .unwrap();
             let tls = acceptor.accept(tcp.into_inner()).await.unwrap();
             let mut tls = BufReader::new(tls);
-            line.clear();
-            tls.read_line(&mut line).await.unwrap();
+            let line = say_then_hear(&mut tls, b"").await;
             assert!(
                 line.starts_with("EHLO "),
                 "the client must say EHLO again, not {line:?}"
             );
-            tls.get_mut()
-                .write_all(b"250-mx.example\r\n250 8BITMIME\r\n")
-                .await
-                .unwrap();
-            line.clear();
-            tls.read_line(&mut line).await.unwrap();
+            let line = say_then_hear(&mut tls, b"250-mx.example\r\n250 8BITMIME\r\n").await;
             assert_eq!(line, "QUIT\r\n");
             tls.get_mut().write_all(b"221 bye\r\n").await.unwrap();
             let _ = tls.get_mut().shutdown().await;

@@ -17,25 +17,11 @@ use smtp_tokio::tls::Trust;
 
 #[test]
 fn library_client_to_aiosmtpd_with_starttls_and_auth() {
-    let Some(aiosmtpd) = peers::Aiosmtpd::start() else {
+    let Some(aiosmtpd) = peers::client_to_aiosmtpd(peers::tokio_session) else {
         return;
     };
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let mut options = peers::aiosmtpd_options(&aiosmtpd);
-        let mut c = Connection::connect(&options)
-            .await
-            .expect("connect, STARTTLS, AUTH");
-        assert!(c.is_tls());
-        let result = c
-            .send(peers::aiosmtpd_envelope(), peers::AIOSMTPD_MESSAGE)
-            .await
-            .unwrap();
-        assert!(result.all_delivered(), "{result:?}");
-        c.quit().await.unwrap();
+    let mut options = peers::aiosmtpd_options(&aiosmtpd);
+    common::block_on_tokio(async {
         // A wrong password is a session error carrying the 535.
         options.credentials = Some(Credentials::password("user", "nope"));
         let err = Connection::connect(&options).await.unwrap_err();
@@ -45,5 +31,4 @@ fn library_client_to_aiosmtpd_with_starttls_and_auth() {
         let err = Connection::connect(&options).await.unwrap_err();
         assert!(matches!(err, Error::Tls(_)), "{err:?}");
     });
-    peers::aiosmtpd_stored(&aiosmtpd);
 }

@@ -12,8 +12,6 @@ mod peers;
 
 use std::sync::{Arc, Mutex};
 
-use peers::Postfix;
-
 use smtp_tokio::client::{ClientOptions, Connection, Security};
 use smtp_tokio::proto::client::Envelope;
 
@@ -62,30 +60,26 @@ async fn relay(target: u16, record: Record) -> u16 {
 
 #[test]
 fn library_client_against_a_real_postfix_smtpd() {
-    let Some(postfix) = Postfix::start() else {
+    // STARTTLS (the certificate checked against its CA), SMTPUTF8, BDAT.
+    let Some(postfix) = peers::client_to_postfix(peers::tokio_session) else {
         return;
     };
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        // STARTTLS (the certificate checked against its CA), SMTPUTF8, BDAT.
-        let options = peers::postfix_options(&postfix);
-        let mut c = Connection::connect(&options).await.expect("STARTTLS with Postfix");
-        assert!(c.is_tls());
-        let result = c.send(peers::postfix_envelope(), peers::POSTFIX_MESSAGE).await.unwrap();
-        assert!(result.all_delivered(), "{result:?}");
-        c.quit().await.unwrap();
-
+    common::block_on_tokio(async {
         // PIPELINING on the wire: plaintext through a recording relay.
         let record: Record = Arc::default();
         let port = relay(postfix.port, record.clone()).await;
         let mut options = ClientOptions::new("127.0.0.1", port);
         options.security = Security::Plain;
         let mut c = Connection::connect(&options).await.unwrap();
-        let envelope = Envelope::parse("a@example.org", ["x@example.org", "y@example.org", "z@example.org"]).unwrap();
-        let result = c.send(envelope, &b"Subject: pipelined\r\n\r\n.dot\r\n"[..]).await.unwrap();
+        let envelope = Envelope::parse(
+            "a@example.org",
+            ["x@example.org", "y@example.org", "z@example.org"],
+        )
+        .unwrap();
+        let result = c
+            .send(envelope, &b"Subject: pipelined\r\n\r\n.dot\r\n"[..])
+            .await
+            .unwrap();
         assert!(result.all_delivered(), "{result:?}");
         c.quit().await.unwrap();
         let record = record.lock().unwrap().clone();
@@ -99,7 +93,6 @@ fn library_client_against_a_real_postfix_smtpd() {
             "MAIL, RCPT and DATA were not one pipelined group: {text:?}"
         );
     });
-    peers::postfix_logged_starttls_smtputf8_bdat(&postfix);
     // The pipelined message went with DATA (no CHUNKING asked for).
     assert!(
         postfix.log().contains("< localhost[127.0.0.1]: DATA"),

@@ -82,11 +82,7 @@ pub fn check_delivered(maildir: &Path, n: usize, body: &[u8]) {
 /// session with `options` (TLS and CHUNKING checked), then NOOP, RSET and
 /// QUIT.
 pub fn tokio_client_sends(options: &ClientOptions, body: &[u8], times: usize) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
+    crate::common::block_on_tokio(async {
         let mut c = smtp_tokio::client::Connection::connect(options)
             .await
             .unwrap();

@@ -324,6 +324,15 @@ pub fn run(cmd: &mut Command, secs: u64) -> (std::process::ExitStatus, String, S
     }
 }
 
+/// Runs `f` to its end on a new current-thread tokio runtime.
+pub fn block_on_tokio<F: Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
 /// Runs a command to its end; returns (status, stdout as bytes, stderr).
 pub fn run_bytes(cmd: &mut Command) -> (std::process::ExitStatus, Vec<u8>, String) {
     let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));

@@ -310,6 +310,55 @@ impl Aiosmtpd {
     }
 }
 
+/// How a test runs a session of its library client: connect with the
+/// options (TLS checked), send the message, every recipient accepted, QUIT.
+pub trait Session: FnMut(&ClientOptions, Envelope, &[u8]) {}
+impl<F: FnMut(&ClientOptions, Envelope, &[u8])> Session for F {}
+
+/// A [`Session`] of smtp-tokio's client.
+pub fn tokio_session(options: &ClientOptions, envelope: Envelope, message: &[u8]) {
+    crate::common::block_on_tokio(async {
+        let mut c = smtp_tokio::client::Connection::connect(options)
+            .await
+            .expect("connect, STARTTLS (and AUTH)");
+        assert!(c.is_tls());
+        let result = c.send(envelope, message).await.unwrap();
+        assert!(result.all_delivered(), "{result:?}");
+        c.quit().await.unwrap();
+    });
+}
+
+/// A library client against a real Postfix smtpd: `session` sends
+/// [`postfix_envelope`] and [`POSTFIX_MESSAGE`] with [`postfix_options`],
+/// then Postfix's log must show STARTTLS, SMTPUTF8 and BDAT. Returns
+/// Postfix, still running, for more; `None` where it cannot run (see
+/// [`Postfix::start`]).
+pub fn client_to_postfix(mut session: impl Session) -> Option<Postfix> {
+    let postfix = Postfix::start()?;
+    session(
+        &postfix_options(&postfix),
+        postfix_envelope(),
+        POSTFIX_MESSAGE,
+    );
+    postfix_logged_starttls_smtputf8_bdat(&postfix);
+    Some(postfix)
+}
+
+/// A library client against aiosmtpd: `session` sends
+/// [`aiosmtpd_envelope`] and [`AIOSMTPD_MESSAGE`] with [`aiosmtpd_options`]
+/// (STARTTLS, AUTH), then aiosmtpd must have stored it as sent. Returns
+/// aiosmtpd, still running, for more; `None` where it is missing.
+pub fn client_to_aiosmtpd(mut session: impl Session) -> Option<Aiosmtpd> {
+    let aiosmtpd = Aiosmtpd::start()?;
+    session(
+        &aiosmtpd_options(&aiosmtpd),
+        aiosmtpd_envelope(),
+        AIOSMTPD_MESSAGE,
+    );
+    aiosmtpd_stored(&aiosmtpd);
+    Some(aiosmtpd)
+}
+
 /// A client's options for [`Postfix`]: STARTTLS required (its certificate
 /// checked against its CA), CHUNKING on.
 pub fn postfix_options(postfix: &Postfix) -> ClientOptions {
