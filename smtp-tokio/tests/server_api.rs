@@ -19,7 +19,7 @@ use smtp_tokio::proto::Protocol;
 use smtp_tokio::proto::client::Envelope;
 use smtp_tokio::proto::reply::{EnhancedCode, Reply, ReplyCode};
 use smtp_tokio::proto::server::{Decision, ServerConfig};
-use smtp_tokio::server::{Handler, Message, Server};
+use smtp_tokio::server::{Handler, Message, Server, ServerBuilder};
 
 /// Collects whole messages; refuses recipients whose local part is `full`
 /// after the content (LMTP only: a per-recipient answer).
@@ -76,6 +76,11 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
+/// A server for `mx.example` on a free loopback port.
+fn mx() -> ServerBuilder {
+    Server::builder(ServerConfig::new("mx.example")).listen("127.0.0.1:0".parse().unwrap())
+}
+
 #[test]
 fn lmtp_per_recipient_with_buffered_content() {
     let rt = runtime();
@@ -108,9 +113,7 @@ fn graceful_shutdown_lets_sessions_finish_then_answers_421() {
     let rt = runtime();
     let (addr, stop, running) = run_tokio(
         &rt,
-        Server::builder(ServerConfig::new("mx.example"))
-            .listen("127.0.0.1:0".parse().unwrap())
-            .grace_period(server_checks::GRACE),
+        mx().grace_period(server_checks::GRACE),
         Collect::default(),
     );
     server_checks::graceful_shutdown(addr, || stop.send(()).unwrap());
@@ -120,13 +123,7 @@ fn graceful_shutdown_lets_sessions_finish_then_answers_421() {
 #[test]
 fn the_connection_limit_holds_the_next_client_until_one_ends() {
     let rt = runtime();
-    let (addr, _stop, _) = run_tokio(
-        &rt,
-        Server::builder(ServerConfig::new("mx.example"))
-            .listen("127.0.0.1:0".parse().unwrap())
-            .max_connections(2),
-        Collect::default(),
-    );
+    let (addr, _stop, _) = run_tokio(&rt, mx().max_connections(2), Collect::default());
     server_checks::connection_limit_of_two(addr);
 }
 
@@ -134,11 +131,7 @@ fn the_connection_limit_holds_the_next_client_until_one_ends() {
 fn the_pool_reuses_connections() {
     let rt = runtime();
     let collect = Collect::default();
-    let (addr, _stop, _) = run_tokio(
-        &rt,
-        Server::builder(ServerConfig::new("mx.example")).listen("127.0.0.1:0".parse().unwrap()),
-        collect.clone(),
-    );
+    let (addr, _stop, _) = run_tokio(&rt, mx(), collect.clone());
     rt.block_on(async {
         let mut options = ClientOptions::new("127.0.0.1", addr.port());
         options.security = Security::Plain;
