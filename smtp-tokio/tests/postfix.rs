@@ -94,8 +94,5 @@ fn library_client_against_a_real_postfix_smtpd() {
         );
     });
     // The pipelined message went with DATA (no CHUNKING asked for).
-    assert!(
-        postfix.log().contains("< localhost[127.0.0.1]: DATA"),
-        "Postfix did not log DATA"
-    );
+    postfix.wait_logged(&["< localhost[127.0.0.1]: DATA"]);
 }

@@ -248,6 +248,24 @@ impl Postfix {
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("maillog")).unwrap_or_default()
     }
+
+    /// Waits (up to 10 s) until the log has each of `expected`: smtpd's
+    /// lines reach the file through postlogd, a moment after the client
+    /// has its reply.
+    pub fn wait_logged(&self, expected: &[&str]) {
+        let end = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let log = self.log();
+            let Some(missing) = expected.iter().find(|e| !log.contains(*e)) else {
+                return;
+            };
+            assert!(
+                std::time::Instant::now() < end,
+                "Postfix did not log {missing:?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
 }
 
 /// aiosmtpd (Python) as a server: STARTTLS required, AUTH `user`/`pass`
@@ -382,16 +400,13 @@ pub const POSTFIX_MESSAGE: &[u8] = b"Subject: to postfix\r\n\r\nhello\r\n";
 /// as Postfix logs them (after a client sent [`postfix_envelope`] and
 /// [`POSTFIX_MESSAGE`] with [`postfix_options`]).
 pub fn postfix_logged_starttls_smtputf8_bdat(postfix: &Postfix) {
-    let log = postfix.log();
-    for expected in [
+    postfix.wait_logged(&[
         "< localhost[127.0.0.1]: STARTTLS",
         "< localhost[127.0.0.1]: MAIL FROM:<jörg@example.org> SMTPUTF8",
         "< localhost[127.0.0.1]: RCPT TO:<ü@example.org>",
         "< localhost[127.0.0.1]: BDAT 30 LAST",
         "> localhost[127.0.0.1]: 250 2.0.0 Ok: 30 bytes queued as",
-    ] {
-        assert!(log.contains(expected), "Postfix did not log {expected:?}");
-    }
+    ]);
 }
 
 /// A client's options for [`Aiosmtpd`]: STARTTLS required (its certificate
