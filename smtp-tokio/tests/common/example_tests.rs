@@ -27,7 +27,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::common::{
-    Adapter, connect, peer, peers_dir, read_until, records, run, run_bytes, split_delivered, walk,
+    Adapter, ExampleServer, connect, peer, peers_dir, read_until, records, run, run_bytes,
+    split_delivered, walk,
 };
 use crate::peers;
 
@@ -66,6 +67,51 @@ macro_rules! example_tests {
     )+};
 }
 
+/// Runs Python's smtplib (`peers/smtplib_client.py`) against the server:
+/// `plain` to 127.0.0.1, or `starttls` to localhost (its certificate as the
+/// CA); it must succeed. The messages it sent.
+fn smtplib(python: &std::path::Path, server: &ExampleServer, mode: &str) -> Vec<Vec<u8>> {
+    let host = if mode == "plain" {
+        "127.0.0.1"
+    } else {
+        "localhost"
+    };
+    let mut cmd = Command::new(python);
+    cmd.arg(peers_dir().join("smtplib_client.py")).args([
+        host,
+        &server.addr.port().to_string(),
+        mode,
+    ]);
+    if mode == "starttls" {
+        cmd.arg(server.cert.as_ref().unwrap());
+    }
+    let (status, out, err) = run_bytes(&mut cmd);
+    assert!(status.success(), "smtplib {mode} failed: {err}");
+    records(&out)
+}
+
+/// Each of `sent` is one of `delivered` byte for byte after our trace
+/// headers (files are named by time: matched by content, each file once).
+/// The headers of each, in `sent`'s order.
+fn delivered_as_sent(delivered: &[Vec<u8>], sent: &[Vec<u8>]) -> Vec<String> {
+    assert_eq!(delivered.len(), sent.len());
+    let mut files: Vec<_> = delivered.iter().map(|f| split_delivered(f)).collect();
+    let mut headers = Vec::new();
+    for msg in sent {
+        let i = files
+            .iter()
+            .position(|(_, body)| body == msg)
+            .unwrap_or_else(|| {
+                panic!(
+                    "not delivered byte for byte: {:?}",
+                    String::from_utf8_lossy(&msg[..msg.len().min(60)])
+                )
+            });
+        headers.push(files.remove(i).0);
+    }
+    headers
+}
+
 /// Python's smtplib over one plain connection: lines starting with dots, a
 /// UTF-8 sender and recipient with SMTPUTF8, a 3 MiB message; each body byte
 /// for byte in the Maildir, with our trace headers; SIGTERM exits 0.
@@ -74,36 +120,17 @@ pub fn smtplib_plain_dots_smtputf8_and_a_large_message(a: &Adapter) {
         return;
     };
     let server = a.start(false, &[]);
-    let (status, out, err) = run_bytes(
-        Command::new(python)
-            .arg(peers_dir().join("smtplib_client.py"))
-            .args(["127.0.0.1", &server.addr.port().to_string(), "plain"]),
-    );
-    assert!(status.success(), "{}: smtplib failed: {err}", a.name);
-    let sent = records(&out);
+    let sent = smtplib(&python, &server, "plain");
     assert_eq!(sent.len(), 3);
     let delivered = server.wait_delivered(3, 10);
-    assert_eq!(delivered.len(), 3, "{}", a.name);
-    // Files are named by time; match each sent message to its file.
-    let mut bodies: Vec<_> = delivered.iter().map(|f| split_delivered(f)).collect();
-    for msg in &sent {
-        let i = bodies
-            .iter()
-            .position(|(_, body)| body == msg)
-            .unwrap_or_else(|| {
-                panic!(
-                    "{}: not delivered byte for byte: {:?}",
-                    a.name,
-                    String::from_utf8_lossy(&msg[..msg.len().min(60)])
-                )
-            });
-        let (headers, _) = bodies.remove(i);
+    for headers in delivered_as_sent(&delivered, &sent) {
         assert!(headers.starts_with("Return-Path: <"), "{headers}");
         assert!(
             headers.contains(
                 "\r\nReceived: from smtplib.example ([127.0.0.1])\r\n\tby localhost with ESMTP id "
             ),
-            "{headers}"
+            "{}: {headers}",
+            a.name
         );
     }
     let utf8 = delivered
@@ -128,40 +155,19 @@ pub fn smtplib_starttls_with_auth_plain_and_login_then_plain(a: &Adapter) {
         return;
     };
     let server = a.start(true, &["--auth", "alice:s3cret"]);
-    let port = server.addr.port().to_string();
-    let (status, out, err) = run_bytes(
-        Command::new(&python)
-            .arg(peers_dir().join("smtplib_client.py"))
-            .args(["localhost", &port, "starttls"])
-            .arg(server.cert.as_ref().unwrap()),
-    );
-    assert!(status.success(), "{}: smtplib failed: {err}", a.name);
-    let mut sent = records(&out);
+    let mut sent = smtplib(&python, &server, "starttls");
     let delivered = server.wait_delivered(2, 10);
-    assert_eq!(delivered.len(), 2, "{}", a.name);
-    for file in &delivered {
-        let (headers, body) = split_delivered(file);
-        assert_eq!(body, sent[0]);
+    for headers in delivered_as_sent(&delivered, &sent) {
         // RFC 3848: TLS and AUTH are in the trace header.
-        assert!(headers.contains(" with ESMTPSA id "), "{headers}");
+        assert!(
+            headers.contains(" with ESMTPSA id "),
+            "{}: {headers}",
+            a.name
+        );
     }
-    let (status, out, err) = run_bytes(
-        Command::new(&python)
-            .arg(peers_dir().join("smtplib_client.py"))
-            .args(["127.0.0.1", &port, "plain"]),
-    );
-    assert!(status.success(), "{}: smtplib plain failed: {err}", a.name);
-    sent.extend(records(&out));
+    sent.extend(smtplib(&python, &server, "plain"));
     let delivered = server.wait_delivered(5, 10);
-    assert_eq!(delivered.len(), 5, "{}", a.name);
-    let mut bodies: Vec<Vec<u8>> = delivered.iter().map(|f| split_delivered(f).1).collect();
-    for msg in &sent {
-        let i = bodies
-            .iter()
-            .position(|b| b == msg)
-            .unwrap_or_else(|| panic!("{}: not delivered byte for byte", a.name));
-        bodies.remove(i);
-    }
+    delivered_as_sent(&delivered, &sent);
     assert!(server.stop().success(), "{}: SIGTERM exit status", a.name);
 }
 
@@ -169,28 +175,17 @@ pub fn smtplib_starttls_with_auth_plain_and_login_then_plain(a: &Adapter) {
 /// reply; dot-stuffed on the wire, unstuffed in the Maildir), then with
 /// STARTTLS and AUTH PLAIN and LOGIN.
 pub fn swaks_pipelining_and_starttls_auth(a: &Adapter) {
-    let Some(swaks) = peer("swaks") else { return };
+    let Some(swaks_path) = peer("swaks") else {
+        return;
+    };
     let server = a.start(true, &["--auth", "bob:pw"]);
     let port = server.addr.port().to_string();
-    let (status, out, err) = run(
-        Command::new(&swaks).args([
-            "--server",
-            "127.0.0.1",
-            "--port",
-            &port,
-            "--pipeline",
-            "--from",
-            "a@example.org",
-            "--to",
-            "x@example.org,y@example.org",
-            "--body",
-            "pipelined\n.dot\n",
-            "--helo",
-            "swaks.example",
-        ]),
-        30,
+    let out = swaks(
+        &swaks_path,
+        &port,
+        "--pipeline --from a@example.org --to x@example.org,y@example.org \
+         --body pipelined\n.dot\n --helo swaks.example",
     );
-    assert!(status.success(), "swaks --pipeline failed:\n{out}\n{err}");
     // The whole MAIL/RCPT/RCPT/DATA group went out before any reply.
     assert!(
         out.contains(" -> MAIL FROM:<a@example.org>\n -> RCPT TO:<x@example.org>\n -> RCPT TO:<y@example.org>\n -> DATA\n"),
@@ -207,29 +202,13 @@ pub fn swaks_pipelining_and_starttls_auth(a: &Adapter) {
     let text = String::from_utf8(body).unwrap();
     assert!(text.contains("\r\n\r\npipelined\r\n.dot\r\n"), "{text}");
     for auth in ["PLAIN", "LOGIN"] {
-        let (status, out, err) = run(
-            Command::new(&swaks).args([
-                "--server",
-                "127.0.0.1",
-                "--port",
-                &port,
-                "--tls",
-                "--auth",
-                auth,
-                "--auth-user",
-                "bob",
-                "--auth-password",
-                "pw",
-                "--from",
-                "bob@example.org",
-                "--to",
-                "z@example.org",
-            ]),
-            30,
-        );
-        assert!(
-            status.success(),
-            "swaks --tls --auth {auth} failed:\n{out}\n{err}"
+        let out = swaks(
+            &swaks_path,
+            &port,
+            &format!(
+                "--tls --auth {auth} --auth-user bob --auth-password pw \
+                 --from bob@example.org --to z@example.org"
+            ),
         );
         assert!(out.contains("235 2.7.0"), "{out}");
     }
@@ -242,6 +221,17 @@ pub fn swaks_pipelining_and_starttls_auth(a: &Adapter) {
     assert!(all.contains("Delivered-To: x@example.org\r\nDelivered-To: y@example.org\r\n"));
     assert!(all.contains("\r\n.dot\r\n"), "dot-unstuffed content");
     assert_eq!(all.matches(" with ESMTPSA id ").count(), 2);
+}
+
+/// Runs swaks against 127.0.0.1:`port` with `args` (split at spaces; a
+/// value may hold a newline); it must succeed. Its output.
+fn swaks(swaks: &std::path::Path, port: &str, args: &str) -> String {
+    let mut cmd = Command::new(swaks);
+    cmd.args(["--server", "127.0.0.1", "--port", port])
+        .args(args.split(' '));
+    let (status, out, err) = run(&mut cmd, 30);
+    assert!(status.success(), "swaks {args} failed:\n{out}\n{err}");
+    out
 }
 
 /// Postfix's smtp-source: 2,000 messages over 20 sessions.
@@ -326,7 +316,7 @@ pub fn send_to_postfix_smtp_sink(a: &Adapter) {
 /// connections, each byte for byte in the Maildir, nothing left in `tmp/`.
 pub fn send_load_against_the_example_server(a: &Adapter) {
     let server = a.start(false, &[]);
-    let out = send_to_example_server(
+    let out = send_to(
         a,
         &server,
         b"Subject: load\r\n\r\n.dot\r\nbody\r\n",
@@ -374,22 +364,29 @@ fn send_ok(a: &Adapter, server: &str, args: &str, msg: &std::path::Path, secs: u
     out
 }
 
+/// A small message.
+const SMALL: &[u8] = b"Subject: x\r\n\r\nx\r\n";
+
 /// [`send_ok`] of `message` to the example server.
-fn send_to_example_server(
-    a: &Adapter,
-    server: &crate::common::ExampleServer,
-    message: &[u8],
-    args: &str,
-) -> String {
+fn send_to(a: &Adapter, server: &ExampleServer, message: &[u8], args: &str) -> String {
     let msg = message_file(server, message);
     send_ok(a, &server.addr.to_string(), args, &msg, 60)
 }
 
 /// `message` in a file in the server's directory, for `send --message`.
-fn message_file(server: &crate::common::ExampleServer, message: &[u8]) -> std::path::PathBuf {
+fn message_file(server: &ExampleServer, message: &[u8]) -> std::path::PathBuf {
     let path = server.dir.path().join("m");
     std::fs::write(&path, message).unwrap();
     path
+}
+
+/// A session with the server at `addr`, greeted and past `EHLO`.
+fn after_ehlo(addr: std::net::SocketAddr) -> TcpStream {
+    let mut s = connect(addr);
+    read_until(&mut s, "220 ");
+    s.write_all(b"EHLO c.example\r\n").unwrap();
+    read_until(&mut s, "250 ");
+    s
 }
 
 /// Sends `lines` one at a time and returns every reply text.
@@ -517,7 +514,7 @@ pub fn require_tls_require_auth_and_max_recipients(a: &Adapter) {
 /// LMTP through both example programs: one reply per recipient.
 pub fn lmtp_answers_per_recipient(a: &Adapter) {
     let server = a.start(false, &["--lmtp"]);
-    let out = send_to_example_server(
+    let out = send_to(
         a,
         &server,
         b"Subject: lmtp\r\n\r\nhi\r\n",
@@ -578,7 +575,7 @@ pub fn send_over_implicit_tls_and_starttls_with_chunking(a: &Adapter) {
 /// nobody listens.
 pub fn send_exit_codes(a: &Adapter) {
     let server = a.start(false, &["--max-recipients", "100"]);
-    let msg = message_file(&server, b"Subject: x\r\n\r\nx\r\n");
+    let msg = message_file(&server, SMALL);
     // 101 recipients, the last refused: exit 1, every one reported.
     let rcpts: String = (0..101)
         .map(|i| format!(" --to r{i}@example.org"))
@@ -612,12 +609,7 @@ pub fn send_exit_codes(a: &Adapter) {
 /// `--discard` accepts and stores nothing (no Maildir at all).
 pub fn discard_accepts_and_stores_nothing(a: &Adapter) {
     let server = a.start(false, &["--discard"]);
-    let out = send_to_example_server(
-        a,
-        &server,
-        b"Subject: x\r\n\r\nx\r\n",
-        "--from a@example.org --to x@example.org",
-    );
+    let out = send_to(a, &server, SMALL, "--from a@example.org --to x@example.org");
     assert_eq!(out, "x@example.org 250 2.0.0 Ok: queued\n");
     assert!(!server.maildir.exists(), "--discard created a Maildir");
 }
@@ -641,10 +633,7 @@ pub fn idle_deadline_and_graceful_shutdown(a: &Adapter) {
     );
     assert!(started.elapsed() < Duration::from_secs(5), "{rt}");
     // Idle after EHLO: the same, the deadline kept.
-    let mut s = connect(server.addr);
-    read_until(&mut s, "220 ");
-    s.write_all(b"EHLO c.example\r\n").unwrap();
-    read_until(&mut s, "250 ");
+    let mut s = after_ehlo(server.addr);
     let idle = Instant::now();
     let text = read_until(&mut s, "\r\n");
     let waited = idle.elapsed();
@@ -721,10 +710,7 @@ pub fn a_peer_that_never_reads_is_cut_off_with_memory_flat(a: &Adapter) {
 /// dropped (ARCHITECTURE.md R9).
 pub fn a_command_injected_after_starttls_is_never_executed(a: &Adapter) {
     let server = a.start(true, &[]);
-    let mut s = connect(server.addr);
-    read_until(&mut s, "220 ");
-    s.write_all(b"EHLO c.example\r\n").unwrap();
-    read_until(&mut s, "250 ");
+    let mut s = after_ehlo(server.addr);
     // One packet: STARTTLS and a command behind it, in plaintext.
     s.write_all(b"STARTTLS\r\nMAIL FROM:<injected@evil.example>\r\n")
         .unwrap();
@@ -774,11 +760,8 @@ pub fn a_client_gone_mid_data_leaves_nothing_in_the_maildir(a: &Adapter) {
 
 /// Sends one message by hand; returns the reply to the end of data (or to
 /// DATA, if that was refused).
-fn send_by_hand(server: &crate::common::ExampleServer, body: &[u8]) -> String {
-    let mut s = connect(server.addr);
-    read_until(&mut s, "220 ");
-    s.write_all(b"EHLO c.example\r\n").unwrap();
-    read_until(&mut s, "250 ");
+fn send_by_hand(server: &ExampleServer, body: &[u8]) -> String {
+    let mut s = after_ehlo(server.addr);
     s.write_all(b"MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.org>\r\nDATA\r\n")
         .unwrap();
     // Three replies: MAIL, RCPT, DATA.
