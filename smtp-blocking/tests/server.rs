@@ -18,19 +18,26 @@ use smtp_blocking::maildir::Maildir;
 use smtp_blocking::proto::server::ServerConfig;
 use smtp_blocking::server::{Server, ServerBuilder, Stop};
 
-/// Runs the server `builder` makes (hostname `mx.example`, a Maildir) on a
-/// thread until `Stop` is used: (its address, the stop, the thread).
-fn run(
-    builder: ServerBuilder,
-    dir: &std::path::Path,
-) -> (SocketAddr, Stop, JoinHandle<std::io::Result<()>>) {
+/// Binds the server `builder` makes on a free loopback port, with a Maildir
+/// for `mx.example` in `dir` to run it with: (its address, the server, the
+/// handler).
+fn bind(builder: ServerBuilder, dir: &std::path::Path) -> (SocketAddr, Server, Maildir) {
     let server = builder
         .listen("127.0.0.1:0".parse().unwrap())
         .bind()
         .unwrap();
-    let addr = server.local_addrs()[0];
-    let stop = Stop::new();
     let handler = Maildir::new(dir, "mx.example").unwrap();
+    (server.local_addrs()[0], server, handler)
+}
+
+/// Binds as [`bind`] and runs the server on a thread until `Stop` is used
+/// (`Server::run_until`): (its address, the stop, the thread).
+fn run(
+    builder: ServerBuilder,
+    dir: &std::path::Path,
+) -> (SocketAddr, Stop, JoinHandle<std::io::Result<()>>) {
+    let (addr, server, handler) = bind(builder, dir);
+    let stop = Stop::new();
     let running = {
         let stop = stop.clone();
         std::thread::spawn(move || server.run_until(handler, stop))
@@ -68,6 +75,7 @@ fn a_session_that_ends_within_the_grace_period_ends_the_server_early() {
 fn the_worker_pool_holds_the_next_client_until_one_ends() {
     let dir = tempfile::tempdir().unwrap();
     let builder = Server::builder(ServerConfig::new("mx.example")).max_connections(2);
-    let (addr, _stop, _) = run(builder, dir.path());
+    let (addr, server, handler) = bind(builder, dir.path());
+    std::thread::spawn(move || server.run(handler));
     server_checks::connection_limit_of_two(addr);
 }

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use common::{connect, read_until};
-use server_checks::run_tokio;
+use server_checks::{run_tokio, spawn_tokio};
 
 use smtp_tokio::client::{ClientOptions, Pool, Security};
 use smtp_tokio::proto::Protocol;
@@ -87,7 +87,7 @@ fn lmtp_per_recipient_with_buffered_content() {
     let mut config = ServerConfig::new("store.example");
     config.protocol = Protocol::Lmtp;
     let collect = Collect::default();
-    let (addr, _stop, _) = run_tokio(
+    let addr = spawn_tokio(
         &rt,
         Server::builder(config).listen("127.0.0.1:0".parse().unwrap()),
         collect.clone(),
@@ -123,7 +123,7 @@ fn graceful_shutdown_lets_sessions_finish_then_answers_421() {
 #[test]
 fn the_connection_limit_holds_the_next_client_until_one_ends() {
     let rt = runtime();
-    let (addr, _stop, _) = run_tokio(&rt, mx().max_connections(2), Collect::default());
+    let addr = spawn_tokio(&rt, mx().max_connections(2), Collect::default());
     server_checks::connection_limit_of_two(addr);
 }
 
@@ -131,7 +131,7 @@ fn the_connection_limit_holds_the_next_client_until_one_ends() {
 fn the_pool_reuses_connections() {
     let rt = runtime();
     let collect = Collect::default();
-    let (addr, _stop, _) = run_tokio(&rt, mx(), collect.clone());
+    let addr = spawn_tokio(&rt, mx(), collect.clone());
     rt.block_on(async {
         let mut options = ClientOptions::new("127.0.0.1", addr.port());
         options.security = Security::Plain;

@@ -76,9 +76,22 @@ pub fn connection_limit_of_two(addr: SocketAddr) {
     read_until(&mut b, "250 ");
 }
 
+/// Binds a tokio server on `rt` and runs it there with `handler`
+/// (`Server::run`, for as long as the runtime lives): its first address.
+pub fn spawn_tokio<H: smtp_tokio::server::Handler>(
+    rt: &tokio::runtime::Runtime,
+    builder: smtp_tokio::server::ServerBuilder,
+    handler: H,
+) -> SocketAddr {
+    let server = rt.block_on(builder.bind()).unwrap();
+    let addr = server.local_addrs()[0];
+    rt.spawn(server.run(handler));
+    addr
+}
+
 /// Binds a tokio server on `rt` and runs it there with `handler` until the
-/// returned sender is used (or dropped): (its first address, the stop
-/// sender, the running server).
+/// returned sender is used (or dropped; `Server::run_until`): (its first
+/// address, the stop sender, the running server).
 pub fn run_tokio<H: smtp_tokio::server::Handler>(
     rt: &tokio::runtime::Runtime,
     builder: smtp_tokio::server::ServerBuilder,
