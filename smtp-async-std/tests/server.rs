@@ -1,75 +1,71 @@
-//! The smtp-async-std server's graceful shutdown on smol and on async-std:
-//! sessions go on during the grace period, new connections are refused, then
-//! `421 4.3.2` and close.
+//! The smtp-async-std server's library API on smol and on async-std, over
+//! real sockets: graceful shutdown (sessions go on during the grace period,
+//! new connections are refused, then `421 4.3.2` and close) and the
+//! connection limit. (The example server: `examples.rs`.)
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::time::{Duration, Instant};
+#[path = "../../smtp-tokio/tests/common/mod.rs"]
+mod common;
+#[path = "../../smtp-tokio/tests/common/server_checks.rs"]
+mod server_checks;
+
+use std::net::SocketAddr;
+use std::thread::JoinHandle;
 
 use smtp_async_std::maildir::Maildir;
 use smtp_async_std::proto::server::ServerConfig;
-use smtp_async_std::server::Server;
+use smtp_async_std::server::{Server, ServerBuilder};
 
-fn read_until(s: &mut TcpStream, want: &str) -> String {
-    let mut got = Vec::new();
-    let mut buf = [0u8; 1024];
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    while !String::from_utf8_lossy(&got).contains(want) {
-        let n = s.read(&mut buf).unwrap();
-        assert!(
-            n > 0,
-            "closed before {want:?}: {:?}",
-            String::from_utf8_lossy(&got)
-        );
-        got.extend_from_slice(&buf[..n]);
-    }
-    String::from_utf8_lossy(&got).into_owned()
+const RUNTIMES: [&str; 2] = ["smol", "async-std"];
+
+/// Runs the server `builder` makes (hostname `mx.example`, a Maildir) on a
+/// thread with the runtime named `rt` until the sender is used: (its
+/// address, the stop sender, the thread).
+fn run(
+    rt: &'static str,
+    builder: ServerBuilder,
+    dir: &std::path::Path,
+) -> (
+    SocketAddr,
+    async_channel::Sender<()>,
+    JoinHandle<std::io::Result<()>>,
+) {
+    let server = builder
+        .listen("127.0.0.1:0".parse().unwrap())
+        .bind()
+        .unwrap();
+    let addr = server.local_addrs()[0];
+    let maildir = Maildir::new(dir, "mx.example").unwrap();
+    let (stop_tx, stop_rx) = async_channel::bounded::<()>(1);
+    let run = server.run_until(maildir, async move {
+        let _ = stop_rx.recv().await;
+    });
+    let handle = std::thread::spawn(move || match rt {
+        "smol" => smol::block_on(run),
+        _ => async_std::task::block_on(run),
+    });
+    (addr, stop_tx, handle)
 }
 
 #[test]
 fn graceful_shutdown_on_both_runtimes() {
-    for rt in ["smol", "async-std"] {
+    for rt in RUNTIMES {
         let dir = tempfile::tempdir().unwrap();
-        let server = Server::builder(ServerConfig::new("mx.example"))
-            .listen("127.0.0.1:0".parse().unwrap())
-            .grace_period(Duration::from_millis(600))
-            .bind()
-            .unwrap();
-        let addr = server.local_addrs()[0];
-        let maildir = Maildir::new(dir.path(), "mx.example").unwrap();
-        let (stop_tx, stop_rx) = async_channel::bounded::<()>(1);
-        let run = server.run_until(maildir, async move {
-            let _ = stop_rx.recv().await;
-        });
-        let handle = std::thread::spawn(move || match rt {
-            "smol" => smol::block_on(run),
-            _ => async_std::task::block_on(run),
-        });
-        let mut s = TcpStream::connect(addr).unwrap();
-        read_until(&mut s, "220 ");
-        s.write_all(b"EHLO c.example\r\n").unwrap();
-        read_until(&mut s, "250 ");
-        let asked = Instant::now();
-        stop_tx.send_blocking(()).unwrap();
-        std::thread::sleep(Duration::from_millis(150));
-        s.write_all(b"NOOP\r\n").unwrap();
-        read_until(&mut s, "250 2.0.0 Ok\r\n");
-        let refused = TcpStream::connect(addr).map(|mut c| {
-            c.set_read_timeout(Some(Duration::from_millis(300)))
-                .unwrap();
-            let mut b = [0u8; 16];
-            c.read(&mut b).unwrap_or(0)
-        });
-        assert!(
-            matches!(refused, Err(_) | Ok(0)),
-            "{rt}: greeted after shutdown"
-        );
-        read_until(&mut s, "421 4.3.2 mx.example Service shutting down\r\n");
-        let waited = asked.elapsed();
-        assert!(
-            waited >= Duration::from_millis(500) && waited < Duration::from_secs(5),
-            "{rt}: {waited:?}"
-        );
-        handle.join().unwrap().unwrap();
+        let builder =
+            Server::builder(ServerConfig::new("mx.example")).grace_period(server_checks::GRACE);
+        let (addr, stop, running) = run(rt, builder, dir.path());
+        server_checks::graceful_shutdown(addr, || stop.send_blocking(()).unwrap());
+        running.join().unwrap().unwrap();
+    }
+}
+
+#[test]
+fn the_connection_limit_on_both_runtimes() {
+    for rt in RUNTIMES {
+        let dir = tempfile::tempdir().unwrap();
+        let builder = Server::builder(ServerConfig::new("mx.example")).max_connections(2);
+        let (addr, stop, running) = run(rt, builder, dir.path());
+        server_checks::connection_limit_of_two(addr);
+        stop.send_blocking(()).unwrap();
+        running.join().unwrap().unwrap();
     }
 }

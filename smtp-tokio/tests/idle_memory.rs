@@ -4,6 +4,10 @@
 //! over three waves so that memory the runtime keeps for reuse is told apart
 //! from memory that accumulates.
 
+mod common;
+#[path = "common/server_checks.rs"]
+mod server_checks;
+
 use std::alloc::System;
 use std::io::Read;
 use std::net::TcpStream;
@@ -37,18 +41,11 @@ fn idle_connections_leave_nothing_behind() {
         .enable_all()
         .build()
         .unwrap();
-    let server = rt
-        .block_on(
-            Server::builder(config)
-                .listen("127.0.0.1:0".parse().unwrap())
-                .bind(),
-        )
-        .unwrap();
-    let addr = server.local_addrs()[0];
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let running = rt.spawn(server.run_until(AcceptAll, async {
-        let _ = stopped.await;
-    }));
+    let (addr, stop, running) = server_checks::run_tokio(
+        &rt,
+        Server::builder(config).listen("127.0.0.1:0".parse().unwrap()),
+        AcceptAll,
+    );
     // One connection first, so the runtime's lazily made parts exist.
     let mut warm = TcpStream::connect(addr).unwrap();
     let mut buf = [0u8; 64];

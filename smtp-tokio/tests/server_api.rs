@@ -3,18 +3,23 @@
 //! shutdown (sessions finish within the grace period, the rest get 421), the
 //! connection limit, and the client's pool.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
+mod common;
+#[path = "common/server_checks.rs"]
+mod server_checks;
+
+use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+
+use common::{connect, read_until};
+use server_checks::{run_tokio, spawn_tokio};
 
 use smtp_tokio::client::{ClientOptions, Pool, Security};
 use smtp_tokio::proto::Protocol;
 use smtp_tokio::proto::client::Envelope;
 use smtp_tokio::proto::reply::{EnhancedCode, Reply, ReplyCode};
 use smtp_tokio::proto::server::{Decision, ServerConfig};
-use smtp_tokio::server::{Handler, Message, Server};
+use smtp_tokio::server::{Handler, Message, Server, ServerBuilder};
 
 /// Collects whole messages; refuses recipients whose local part is `full`
 /// after the content (LMTP only: a per-recipient answer).
@@ -71,20 +76,9 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-fn read_until(s: &mut TcpStream, want: &str) -> String {
-    let mut got = Vec::new();
-    let mut buf = [0u8; 4096];
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    while !String::from_utf8_lossy(&got).contains(want) {
-        let n = s.read(&mut buf).unwrap();
-        assert!(
-            n > 0,
-            "closed before {want:?}: {:?}",
-            String::from_utf8_lossy(&got)
-        );
-        got.extend_from_slice(&buf[..n]);
-    }
-    String::from_utf8_lossy(&got).into_owned()
+/// A server for `mx.example` on a free loopback port.
+fn mx() -> ServerBuilder {
+    Server::builder(ServerConfig::new("mx.example")).listen("127.0.0.1:0".parse().unwrap())
 }
 
 #[test]
@@ -92,17 +86,13 @@ fn lmtp_per_recipient_with_buffered_content() {
     let rt = runtime();
     let mut config = ServerConfig::new("store.example");
     config.protocol = Protocol::Lmtp;
-    let server = rt
-        .block_on(
-            Server::builder(config)
-                .listen("127.0.0.1:0".parse().unwrap())
-                .bind(),
-        )
-        .unwrap();
-    let addr = server.local_addrs()[0];
     let collect = Collect::default();
-    rt.spawn(server.run(collect.clone()));
-    let mut s = TcpStream::connect(addr).unwrap();
+    let addr = spawn_tokio(
+        &rt,
+        Server::builder(config).listen("127.0.0.1:0".parse().unwrap()),
+        collect.clone(),
+    );
+    let mut s = connect(addr);
     read_until(&mut s, "220 ");
     s.write_all(b"LHLO c.example\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<full@store.example>\r\nRCPT TO:<ok@store.example>\r\nDATA\r\n").unwrap();
     read_until(&mut s, "354 ");
@@ -121,95 +111,27 @@ fn lmtp_per_recipient_with_buffered_content() {
 #[test]
 fn graceful_shutdown_lets_sessions_finish_then_answers_421() {
     let rt = runtime();
-    let server = rt
-        .block_on(
-            Server::builder(ServerConfig::new("mx.example"))
-                .listen("127.0.0.1:0".parse().unwrap())
-                .grace_period(Duration::from_millis(800))
-                .bind(),
-        )
-        .unwrap();
-    let addr = server.local_addrs()[0];
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let running = rt.spawn(server.run_until(Collect::default(), async {
-        let _ = stopped.await;
-    }));
-    let mut s = TcpStream::connect(addr).unwrap();
-    read_until(&mut s, "220 ");
-    s.write_all(b"EHLO c.example\r\nMAIL FROM:<a@example.org>\r\n")
-        .unwrap();
-    read_until(&mut s, "250 2.1.0 ");
-    let asked = Instant::now();
-    stop.send(()).unwrap();
-    // During the grace period the session goes on...
-    std::thread::sleep(Duration::from_millis(200));
-    s.write_all(b"RCPT TO:<b@example.org>\r\n").unwrap();
-    read_until(&mut s, "250 2.1.5 ");
-    // ...new connections are not accepted...
-    std::thread::sleep(Duration::from_millis(100));
-    let refused = TcpStream::connect(addr).map(|mut c| {
-        c.set_read_timeout(Some(Duration::from_millis(300)))
-            .unwrap();
-        let mut b = [0u8; 16];
-        c.read(&mut b).unwrap_or(0)
-    });
-    assert!(
-        matches!(refused, Err(_) | Ok(0)),
-        "a connection was greeted after shutdown"
+    let (addr, stop, running) = run_tokio(
+        &rt,
+        mx().grace_period(server_checks::GRACE),
+        Collect::default(),
     );
-    // ...and at the end of it the session gets 421 and is closed.
-    let text = read_until(&mut s, "421 4.3.2 mx.example Service shutting down\r\n");
-    let waited = asked.elapsed();
-    assert!(
-        waited >= Duration::from_millis(700) && waited < Duration::from_secs(5),
-        "{waited:?} {text}"
-    );
-    let mut rest = Vec::new();
-    s.read_to_end(&mut rest).unwrap();
-    assert!(rest.is_empty());
+    server_checks::graceful_shutdown(addr, || stop.send(()).unwrap());
     rt.block_on(running).unwrap().unwrap();
 }
 
 #[test]
 fn the_connection_limit_holds_the_next_client_until_one_ends() {
     let rt = runtime();
-    let server = rt
-        .block_on(
-            Server::builder(ServerConfig::new("mx.example"))
-                .listen("127.0.0.1:0".parse().unwrap())
-                .max_connections(2)
-                .bind(),
-        )
-        .unwrap();
-    let addr = server.local_addrs()[0];
-    rt.spawn(server.run(Collect::default()));
-    let mut a = TcpStream::connect(addr).unwrap();
-    read_until(&mut a, "220 ");
-    let mut b = TcpStream::connect(addr).unwrap();
-    read_until(&mut b, "220 ");
-    let mut c = TcpStream::connect(addr).unwrap();
-    c.set_read_timeout(Some(Duration::from_millis(300)))
-        .unwrap();
-    let mut buf = [0u8; 64];
-    assert!(c.read(&mut buf).is_err(), "a third connection was served");
-    a.write_all(b"QUIT\r\n").unwrap();
-    read_until(&mut a, "221 ");
-    read_until(&mut c, "220 ");
+    let addr = spawn_tokio(&rt, mx().max_connections(2), Collect::default());
+    server_checks::connection_limit_of_two(addr);
 }
 
 #[test]
 fn the_pool_reuses_connections() {
     let rt = runtime();
-    let server = rt
-        .block_on(
-            Server::builder(ServerConfig::new("mx.example"))
-                .listen("127.0.0.1:0".parse().unwrap())
-                .bind(),
-        )
-        .unwrap();
-    let addr = server.local_addrs()[0];
     let collect = Collect::default();
-    rt.spawn(server.run(collect.clone()));
+    let addr = spawn_tokio(&rt, mx(), collect.clone());
     rt.block_on(async {
         let mut options = ClientOptions::new("127.0.0.1", addr.port());
         options.security = Security::Plain;

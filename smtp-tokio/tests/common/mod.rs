@@ -1,14 +1,76 @@
 //! Shared by the tests that talk to real software over real sockets: finding
-//! the peer programs, and running the example server as a child process.
-//! smtp-blocking's tests include this file too (`#[path]`), with its example
-//! programs' names (`blocking-server`, `blocking-send`).
+//! the peer programs, each adapter's example programs ([`Adapter`]), running
+//! an example server as a child process, and reading replies. The tests of
+//! smtp-blocking and smtp-async-std include this file too (`#[path]`).
 #![allow(dead_code, unreachable_pub)]
 
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
+use std::io::{BufRead, BufReader, Read};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+/// One adapter's example programs. `server` and `send` take the same flags
+/// in every adapter; `args` go before the test's own (smtp-async-std's
+/// `--runtime`).
+#[derive(Clone, Copy, Debug)]
+pub struct Adapter {
+    /// For messages.
+    pub name: &'static str,
+    /// The example server's name (`target/<profile>/examples/<server>`).
+    pub server: &'static str,
+    /// The example client's name.
+    pub send: &'static str,
+    /// Given to both programs first.
+    pub args: &'static [&'static str],
+}
+
+/// smtp-tokio's `server` and `send`.
+pub const TOKIO: Adapter = Adapter {
+    name: "tokio",
+    server: "server",
+    send: "send",
+    args: &[],
+};
+
+/// smtp-blocking's `blocking-server` and `blocking-send`.
+pub const BLOCKING: Adapter = Adapter {
+    name: "blocking",
+    server: "blocking-server",
+    send: "blocking-send",
+    args: &[],
+};
+
+/// smtp-async-std's `async-server` and `async-send` on smol.
+pub const SMOL: Adapter = Adapter {
+    name: "smol",
+    server: "async-server",
+    send: "async-send",
+    args: &["--runtime", "smol"],
+};
+
+/// smtp-async-std's `async-server` and `async-send` on async-std.
+pub const ASYNC_STD: Adapter = Adapter {
+    name: "async-std",
+    server: "async-server",
+    send: "async-send",
+    args: &["--runtime", "async-std"],
+};
+
+impl Adapter {
+    /// Starts its example server (see [`ExampleServer::start_program`]).
+    pub fn start(&self, tls: bool, args: &[&str]) -> ExampleServer {
+        let all: Vec<&str> = self.args.iter().chain(args).copied().collect();
+        ExampleServer::start_program(self.server, tls, &all)
+    }
+
+    /// Its example `send`, with the adapter's own arguments given.
+    pub fn send(&self) -> Command {
+        let mut cmd = Command::new(example(self.send));
+        cmd.args(self.args);
+        cmd
+    }
+}
 
 /// A program the test needs. When it is missing the test is skipped with a
 /// message, unless `SMTP_INTEROP_REQUIRED` is set (CI sets it: `.ci/run`
@@ -90,15 +152,9 @@ pub struct ExampleServer {
 }
 
 impl ExampleServer {
-    /// Starts `server --listen 127.0.0.1:0 --maildir TMP/maildir` plus `args`;
-    /// with `tls`, also a certificate (`--tls-cert`/`--tls-key`) and an
-    /// implicit-TLS listener.
-    pub fn start(tls: bool, args: &[&str]) -> ExampleServer {
-        ExampleServer::start_program("server", tls, args)
-    }
-
-    /// [`ExampleServer::start`] with another example program (another
-    /// adapter's server, which takes the same flags).
+    /// Starts `PROGRAM --listen 127.0.0.1:0 --maildir TMP/maildir` plus
+    /// `args`; with `tls`, also a certificate (`--tls-cert`/`--tls-key`) and
+    /// an implicit-TLS listener. (Usually through [`Adapter::start`].)
     pub fn start_program(program: &str, tls: bool, args: &[&str]) -> ExampleServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let maildir = dir.path().join("maildir");
@@ -266,4 +322,88 @@ pub fn run(cmd: &mut Command, secs: u64) -> (std::process::ExitStatus, String, S
             panic!("{cmd:?} did not finish in {secs} s");
         }
     }
+}
+
+/// Runs `f` to its end on a new current-thread tokio runtime.
+pub fn block_on_tokio<F: Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+/// Runs a command to its end; returns (status, stdout as bytes, stderr).
+pub fn run_bytes(cmd: &mut Command) -> (std::process::ExitStatus, Vec<u8>, String) {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    (
+        out.status,
+        out.stdout,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The peer scripts (`smtp-tokio/tests/peers/`).
+pub fn peers_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../smtp-tokio/tests/peers")
+}
+
+/// Reads the `<len>\n<bytes>` records the Python clients print.
+pub fn records(mut out: &[u8]) -> Vec<Vec<u8>> {
+    let mut all = Vec::new();
+    while !out.is_empty() {
+        let nl = out.iter().position(|&b| b == b'\n').expect("a length");
+        let len: usize = std::str::from_utf8(&out[..nl]).unwrap().parse().unwrap();
+        all.push(out[nl + 1..nl + 1 + len].to_vec());
+        out = &out[nl + 1 + len..];
+    }
+    all
+}
+
+/// Every file below `dir`.
+pub fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// A connection with a 10 s read timeout.
+pub fn connect(addr: SocketAddr) -> TcpStream {
+    let s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s
+}
+
+/// Reads until `want` has arrived (or panics after 10 s); returns all read.
+/// A read timeout on the stream (any length) is waited through.
+pub fn read_until(s: &mut impl Read, want: &str) -> String {
+    let mut got = Vec::new();
+    let end = Instant::now() + Duration::from_secs(10);
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&got).contains(want) {
+        assert!(
+            Instant::now() < end,
+            "waited for {want:?}, got {:?}",
+            String::from_utf8_lossy(&got)
+        );
+        match s.read(&mut buf) {
+            Ok(0) => panic!(
+                "closed while waiting for {want:?}; got {:?}",
+                String::from_utf8_lossy(&got)
+            ),
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e)
+                if e.kind() == std::io::ErrorKind::WouldBlock
+                    || e.kind() == std::io::ErrorKind::TimedOut => {}
+            Err(e) => panic!("{e}"),
+        }
+    }
+    String::from_utf8_lossy(&got).into_owned()
 }

@@ -1,12 +1,17 @@
-//! Real-peer tests that run against every adapter's example server (each
-//! adapter's tests call them with its own program): Postfix's smtp-source
-//! and the lettre crate. Include beside `common` with
-//! `#[path = ".../common/peers.rs"] mod peers;`.
+//! Real peers: Postfix (smtpd, smtp-sink, smtp-source), aiosmtpd and the
+//! lettre crate, started or driven for the tests of every adapter; and what
+//! every adapter's client sends to Postfix and aiosmtpd and must get there.
+//! Include beside `common` with `#[path = ".../common/peers.rs"] mod peers;`.
 #![allow(dead_code, unreachable_pub)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::Duration;
+
+use smtp_adapter::options::{ClientOptions, Security};
+use smtp_adapter::tls::Trust;
+use smtp_proto::client::Envelope;
+use smtp_proto::wire::sasl::Credentials;
 
 use crate::common::{ExampleServer, peer, run, split_delivered};
 
@@ -243,6 +248,24 @@ impl Postfix {
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("maillog")).unwrap_or_default()
     }
+
+    /// Waits (up to 10 s) until the log has each of `expected`: smtpd's
+    /// lines reach the file through postlogd, a moment after the client
+    /// has its reply.
+    pub fn wait_logged(&self, expected: &[&str]) {
+        let end = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let log = self.log();
+            let Some(missing) = expected.iter().find(|e| !log.contains(*e)) else {
+                return;
+            };
+            assert!(
+                std::time::Instant::now() < end,
+                "Postfix did not log {missing:?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
 }
 
 /// aiosmtpd (Python) as a server: STARTTLS required, AUTH `user`/`pass`
@@ -305,20 +328,114 @@ impl Aiosmtpd {
     }
 }
 
+/// How a test runs a session of its library client: connect with the
+/// options (TLS checked), send the message, every recipient accepted, QUIT.
+pub trait Session: FnMut(&ClientOptions, Envelope, &[u8]) {}
+impl<F: FnMut(&ClientOptions, Envelope, &[u8])> Session for F {}
+
+/// A [`Session`] of smtp-tokio's client.
+pub fn tokio_session(options: &ClientOptions, envelope: Envelope, message: &[u8]) {
+    crate::common::block_on_tokio(async {
+        let mut c = smtp_tokio::client::Connection::connect(options)
+            .await
+            .expect("connect, STARTTLS (and AUTH)");
+        assert!(c.is_tls());
+        let result = c.send(envelope, message).await.unwrap();
+        assert!(result.all_delivered(), "{result:?}");
+        c.quit().await.unwrap();
+    });
+}
+
+/// A library client against a real Postfix smtpd: `session` sends
+/// [`postfix_envelope`] and [`POSTFIX_MESSAGE`] with [`postfix_options`],
+/// then Postfix's log must show STARTTLS, SMTPUTF8 and BDAT. Returns
+/// Postfix, still running, for more; `None` where it cannot run (see
+/// [`Postfix::start`]).
+pub fn client_to_postfix(mut session: impl Session) -> Option<Postfix> {
+    let postfix = Postfix::start()?;
+    session(
+        &postfix_options(&postfix),
+        postfix_envelope(),
+        POSTFIX_MESSAGE,
+    );
+    postfix_logged_starttls_smtputf8_bdat(&postfix);
+    Some(postfix)
+}
+
+/// A library client against aiosmtpd: `session` sends
+/// [`aiosmtpd_envelope`] and [`AIOSMTPD_MESSAGE`] with [`aiosmtpd_options`]
+/// (STARTTLS, AUTH), then aiosmtpd must have stored it as sent. Returns
+/// aiosmtpd, still running, for more; `None` where it is missing.
+pub fn client_to_aiosmtpd(mut session: impl Session) -> Option<Aiosmtpd> {
+    let aiosmtpd = Aiosmtpd::start()?;
+    session(
+        &aiosmtpd_options(&aiosmtpd),
+        aiosmtpd_envelope(),
+        AIOSMTPD_MESSAGE,
+    );
+    aiosmtpd_stored(&aiosmtpd);
+    Some(aiosmtpd)
+}
+
+/// A client's options for [`Postfix`]: STARTTLS required (its certificate
+/// checked against its CA), CHUNKING on.
+pub fn postfix_options(postfix: &Postfix) -> ClientOptions {
+    let mut options = ClientOptions::new("localhost", postfix.port);
+    options.security = Security::StartTlsRequired;
+    options.trust = Trust::ca_file(&postfix.cert).unwrap();
+    options.chunking = true;
+    options
+}
+
+/// What every client sends to Postfix (with [`postfix_options`]): a UTF-8
+/// sender (SMTPUTF8) and recipient, and [`POSTFIX_MESSAGE`].
+pub fn postfix_envelope() -> Envelope {
+    Envelope::parse("jörg@example.org", ["b@example.org", "ü@example.org"]).unwrap()
+}
+
+/// The 30-octet message of [`postfix_envelope`].
+pub const POSTFIX_MESSAGE: &[u8] = b"Subject: to postfix\r\n\r\nhello\r\n";
+
 /// What every client must show against Postfix: STARTTLS, SMTPUTF8 and BDAT
-/// as Postfix logs them (after a client sent `MAIL FROM:<jörg@example.org>`
-/// to `ü@example.org` with a 30-octet body, chunking on).
+/// as Postfix logs them (after a client sent [`postfix_envelope`] and
+/// [`POSTFIX_MESSAGE`] with [`postfix_options`]).
 pub fn postfix_logged_starttls_smtputf8_bdat(postfix: &Postfix) {
-    let log = postfix.log();
-    for expected in [
+    postfix.wait_logged(&[
         "< localhost[127.0.0.1]: STARTTLS",
         "< localhost[127.0.0.1]: MAIL FROM:<jörg@example.org> SMTPUTF8",
         "< localhost[127.0.0.1]: RCPT TO:<ü@example.org>",
         "< localhost[127.0.0.1]: BDAT 30 LAST",
         "> localhost[127.0.0.1]: 250 2.0.0 Ok: 30 bytes queued as",
-    ] {
-        assert!(log.contains(expected), "Postfix did not log {expected:?}");
-    }
+    ]);
+}
+
+/// A client's options for [`Aiosmtpd`]: STARTTLS required (its certificate
+/// checked against its CA), AUTH `user`/`pass`.
+pub fn aiosmtpd_options(aiosmtpd: &Aiosmtpd) -> ClientOptions {
+    let mut options = ClientOptions::new("localhost", aiosmtpd.port);
+    options.security = Security::StartTlsRequired;
+    options.trust = Trust::ca_file(&aiosmtpd.cert).unwrap();
+    options.credentials = Some(Credentials::password("user", "pass"));
+    options
+}
+
+/// What every client sends to aiosmtpd (with [`aiosmtpd_options`]): two
+/// recipients and [`AIOSMTPD_MESSAGE`].
+pub fn aiosmtpd_envelope() -> Envelope {
+    Envelope::parse("a@example.org", ["b@example.org", "c@example.org"]).unwrap()
+}
+
+/// The message of [`aiosmtpd_envelope`]: a line starting with a dot.
+pub const AIOSMTPD_MESSAGE: &[u8] = b"Subject: aiosmtpd\r\n\r\n.dot\r\nhello\r\n";
+
+/// aiosmtpd stored [`AIOSMTPD_MESSAGE`] (its first message) as sent.
+pub fn aiosmtpd_stored(aiosmtpd: &Aiosmtpd) {
+    let got = std::fs::read(aiosmtpd.spool.join("0.eml")).expect("aiosmtpd stored the message");
+    assert!(
+        got.ends_with(AIOSMTPD_MESSAGE),
+        "{:?}",
+        String::from_utf8_lossy(&got)
+    );
 }
 
 /// Postfix's smtp-sink on a free loopback port, dumping each message into a
