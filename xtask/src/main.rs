@@ -313,43 +313,23 @@ fn bench(args: &[String]) -> Result<(), String> {
         &[],
     )?;
     let examples = path(root.join("target/release/examples"))?;
+    // One of bench/'s programs, with its arguments.
+    let program = |bin: &str, args: &[&str]| {
+        let mut cmd = vec!["run", "--release", "--manifest-path", &manifest];
+        cmd.extend(["--target-dir", &target, "--bin", bin, "--"]);
+        cmd.extend(args);
+        run(bin, "cargo", &cmd, &[("SMTP_EXAMPLES", &examples)])
+    };
     let mut jsons = Vec::new();
     for bin in ["core", "e2e"] {
         let json = path(root.join(format!("target/bench/{bin}.json")))?;
-        let mut cmd = vec![
-            "run",
-            "--release",
-            "--manifest-path",
-            &manifest,
-            "--target-dir",
-            &target,
-            "--bin",
-            bin,
-            "--",
-            "--json",
-            &json,
-        ];
-        if quick {
-            cmd.push("--quick");
-        }
-        run(bin, "cargo", &cmd, &[("SMTP_EXAMPLES", &examples)])?;
+        let quick: &[&str] = if quick { &["--quick"] } else { &[] };
+        program(bin, &[&["--json", json.as_str()][..], quick].concat())?;
         jsons.push(json);
     }
-    let mut cmd = vec![
-        "run",
-        "--release",
-        "--manifest-path",
-        &manifest,
-        "--target-dir",
-        &target,
-        "--bin",
-        "report",
-        "--",
-        "--out",
-        &results,
-    ];
-    cmd.extend(jsons.iter().map(String::as_str));
-    run("report", "cargo", &cmd, &[])
+    let mut args = vec!["--out", results.as_str()];
+    args.extend(jsons.iter().map(String::as_str));
+    program("report", &args)
 }
 
 /// The criterion benchmarks, with `extra` for criterion.
