@@ -113,7 +113,7 @@ pub fn message(
 
 /// Queues the bounce for `failed` recipients of `record` (whose sender is
 /// not null: the caller checks).
-pub fn queue(
+pub async fn queue(
     shared: &Shared,
     record: &Record,
     content: &[u8],
@@ -121,8 +121,9 @@ pub fn queue(
 ) -> io::Result<()> {
     let bounce = message(&shared.config.hostname, record, content, failed);
     let queued = shared
-        .spool
-        .enqueue("", std::slice::from_ref(&record.sender), &[&bounce])?;
+        .queue
+        .enqueue("", std::slice::from_ref(&record.sender), &[&bounce])
+        .await?;
     tracing::info!(id = %record.id, bounce = %queued.id, to = %record.sender, "bounce queued");
     shared.wake.notify_one();
     Ok(())

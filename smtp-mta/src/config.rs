@@ -33,6 +33,9 @@ pub struct Config {
     /// Outbound delivery.
     #[serde(default)]
     pub delivery: Delivery,
+    /// Where the queue is: the spool directory, or PostgreSQL.
+    #[serde(default)]
+    pub queue: QueueConfig,
     /// Largest message accepted, in octets (SIZE, RFC 1870).
     #[serde(default = "default_max_size")]
     pub max_size: u64,
@@ -40,6 +43,34 @@ pub struct Config {
 
 fn default_max_size() -> u64 {
     25 * 1024 * 1024
+}
+
+/// The queue's settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueConfig {
+    /// A PostgreSQL connection string (`host=127.0.0.1 port=5432 user=mta
+    /// dbname=mta`): the queue is shared with every node using the same
+    /// database, instead of the spool directory.
+    #[serde(default)]
+    pub postgres: Option<String>,
+    /// How long a node's claim on a message lasts, in seconds: a message
+    /// whose node died is retried by another after this.
+    #[serde(default = "default_claim")]
+    pub claim_secs: u64,
+}
+
+fn default_claim() -> u64 {
+    600
+}
+
+impl Default for QueueConfig {
+    fn default() -> Self {
+        QueueConfig {
+            postgres: None,
+            claim_secs: default_claim(),
+        }
+    }
 }
 
 /// The three kinds of listener.

@@ -94,17 +94,15 @@ pub async fn run(shared: Arc<Shared>) {
         shared.config.delivery.concurrency.max(1),
     ));
     loop {
-        let spool = shared.spool.clone();
-        let records = tokio::task::spawn_blocking(move || spool.list())
-            .await
-            .ok()
-            .and_then(Result::ok)
-            .unwrap_or_default();
-        let t = now();
-        for record in records {
-            if record.next_attempt > t || record.is_done() {
-                continue;
+        let limit = slots.available_permits().max(1);
+        let records = match shared.queue.claim_due(&shared.config.hostname, limit).await {
+            Ok(r) => r,
+            Err(e) => {
+                warn!(error = %e, "cannot read the queue");
+                Vec::new()
             }
+        };
+        for record in records {
             if !in_flight
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
@@ -134,13 +132,11 @@ pub async fn run(shared: Arc<Shared>) {
 /// One delivery attempt of one message; the record is saved (or removed once
 /// nothing is left) before it returns.
 pub async fn attempt(shared: &Arc<Shared>, mut record: Record) {
-    let spool = shared.spool.clone();
-    let id = record.id.clone();
-    let content = match tokio::task::spawn_blocking(move || spool.content(&id)).await {
-        Ok(Ok(c)) => c,
-        other => {
-            warn!(id = %record.id, ?other, "queued message without content; dropped");
-            let _ = shared.spool.remove(&record.id);
+    let content = match shared.queue.content(&record.id).await {
+        Ok(c) => c,
+        Err(e) => {
+            warn!(id = %record.id, error = %e, "queued message without content; dropped");
+            let _ = shared.queue.remove(&record.id).await;
             return;
         }
     };
@@ -213,22 +209,18 @@ pub async fn attempt(shared: &Arc<Shared>, mut record: Record) {
         shared.counters.bounced(failed.len());
         if record.sender.is_empty() {
             info!(id = %record.id, "a bounce failed: not bounced again (null sender)");
-        } else if let Err(e) = bounce::queue(shared, &record, &content, &failed) {
+        } else if let Err(e) = bounce::queue(shared, &record, &content, &failed).await {
             warn!(id = %record.id, error = %e, "cannot queue the bounce");
         }
     }
     record.next_attempt = now() + shared.config.delivery.backoff(record.attempts).as_secs();
-    let spool = shared.spool.clone();
-    let saved = tokio::task::spawn_blocking(move || {
-        if record.is_done() {
-            spool.remove(&record.id)
-        } else {
-            spool.save(&record)
-        }
-    })
-    .await;
-    if !matches!(saved, Ok(Ok(()))) {
-        warn!(?saved, "cannot update the queue");
+    let saved = if record.is_done() {
+        shared.queue.remove(&record.id).await
+    } else {
+        shared.queue.save(&record).await
+    };
+    if let Err(e) = saved {
+        warn!(id = %record.id, error = %e, "cannot update the queue");
     }
 }
 

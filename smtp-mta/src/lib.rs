@@ -5,8 +5,9 @@
 //! * **Receive** ([`receive`]): port 25 for inbound relay (mail for the local
 //!   domains, or from authenticated users: never an open relay), 587
 //!   submission (STARTTLS and AUTH before MAIL), 465 implicit TLS.
-//! * **Queue** ([`queue`]): a spool directory; a message is on disk before
-//!   its `250`, and never lost after it.
+//! * **Queue** ([`queue`]): a spool directory, or PostgreSQL shared by a
+//!   fleet ([`pg`]); a message is durable before its `250`, and never lost
+//!   after it.
 //! * **Deliver** ([`deliver`]): local domains into a Maildir per user; other
 //!   domains to their MX hosts ([`dns`]: RFC 5321 §5.1 order, implicit MX,
 //!   null MX) with opportunistic STARTTLS, or to a smart host; retries with
@@ -21,6 +22,7 @@ pub mod bounce;
 pub mod config;
 pub mod deliver;
 pub mod dns;
+pub mod pg;
 pub mod queue;
 pub mod receive;
 
@@ -41,7 +43,7 @@ pub use config::Config;
 
 use crate::deliver::Connections;
 use crate::dns::Dns;
-use crate::queue::Spool;
+use crate::queue::Queue;
 use crate::receive::{Receiver, Role};
 
 /// Messages received, delivered, deferred and bounced, logged as a summary.
@@ -88,7 +90,7 @@ pub struct Shared {
     /// The configuration.
     pub config: Config,
     /// The queue.
-    pub spool: Arc<Spool>,
+    pub queue: Queue,
     /// The resolver (none with a smart host).
     pub dns: Option<Dns>,
     /// Wakes the queue runner (a message was queued).
@@ -107,16 +109,16 @@ impl std::fmt::Debug for Shared {
 }
 
 impl Shared {
-    /// Opens the spool and the resolver of `config`.
-    pub fn new(config: Config) -> io::Result<Arc<Shared>> {
-        let spool = Arc::new(Spool::open(&config.spool)?);
+    /// Opens the queue (the spool, or PostgreSQL) and the resolver of `config`.
+    pub async fn new(config: Config) -> io::Result<Arc<Shared>> {
+        let queue = Queue::open(&config).await?;
         let dns = match &config.delivery.relay {
             Some(_) => None,
             None => Some(Dns::new(config.delivery.dns).map_err(io::Error::other)?),
         };
         Ok(Arc::new(Shared {
             config,
-            spool,
+            queue,
             dns,
             wake: Notify::new(),
             counters: Counters::default(),

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use smtp_mta::queue::{Spool, Status, now};
+use smtp_mta::queue::{Queue, Status, now};
 use smtp_mta::{Config, Shared};
 
 /// A reference MTA on smtp-proto and smtp-tokio.
@@ -84,7 +84,7 @@ fn main() -> ExitCode {
 fn run(config: Config) -> std::io::Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
-        let shared = Shared::new(config)?;
+        let shared = Shared::new(config).await?;
         let signal = async {
             use tokio::signal::unix::{SignalKind, signal};
             let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
@@ -98,60 +98,60 @@ fn run(config: Config) -> std::io::Result<()> {
 }
 
 fn queue(config: &Config, action: QueueAction) -> std::io::Result<()> {
-    let spool = Spool::open(&config.spool)?;
-    match action {
-        QueueAction::List => {
-            let records = spool.list()?;
-            for r in &records {
-                let left: Vec<&str> = r.pending().map(|p| p.address.as_str()).collect();
+    tokio::runtime::Runtime::new()?.block_on(async {
+        let queue = Queue::open(config).await?;
+        match action {
+            QueueAction::List => {
+                let records = queue.list().await?;
+                for r in &records {
+                    let left: Vec<&str> = r.pending().map(|p| p.address.as_str()).collect();
+                    println!(
+                        "{} {:>6}s {:>3} attempts <{}> {}",
+                        r.id,
+                        now().saturating_sub(r.created),
+                        r.attempts,
+                        r.sender,
+                        left.join(" ")
+                    );
+                }
+                println!("{} messages", records.len());
+            }
+            QueueAction::Show { id } => {
+                let r = queue.load(&id).await?;
                 println!(
-                    "{} {:>6}s {:>3} attempts <{}> {}",
-                    r.id,
-                    now().saturating_sub(r.created),
-                    r.attempts,
-                    r.sender,
-                    left.join(" ")
+                    "id: {}\nsender: <{}>\nsize: {}\nattempts: {}",
+                    r.id, r.sender, r.size, r.attempts
                 );
+                println!("next attempt in: {}s", r.next_attempt.saturating_sub(now()));
+                for rcpt in &r.recipients {
+                    let status = match &rcpt.status {
+                        Status::Pending { last: None } => "pending".to_string(),
+                        Status::Pending { last: Some(l) } => format!("deferred: {l}"),
+                        Status::Delivered { reply } => format!("delivered: {reply}"),
+                        Status::Failed { reply } => format!("failed: {reply}"),
+                    };
+                    println!("recipient: {} {status}", rcpt.address);
+                }
+                let content = queue.content(&id).await?;
+                let end =
+                    (content.windows(4).position(|w| w == b"\r\n\r\n")).unwrap_or(content.len());
+                println!("\n{}", String::from_utf8_lossy(&content[..end]));
             }
-            println!("{} messages", records.len());
-        }
-        QueueAction::Show { id } => {
-            let r = spool.load(&id)?;
-            println!(
-                "id: {}\nsender: <{}>\nsize: {}\nattempts: {}",
-                r.id, r.sender, r.size, r.attempts
-            );
-            println!("next attempt in: {}s", r.next_attempt.saturating_sub(now()));
-            for rcpt in &r.recipients {
-                let status = match &rcpt.status {
-                    Status::Pending { last: None } => "pending".to_string(),
-                    Status::Pending { last: Some(l) } => format!("deferred: {l}"),
-                    Status::Delivered { reply } => format!("delivered: {reply}"),
-                    Status::Failed { reply } => format!("failed: {reply}"),
-                };
-                println!("recipient: {} {status}", rcpt.address);
+            QueueAction::Flush => {
+                let mut n = 0;
+                for mut r in queue.list().await? {
+                    r.next_attempt = 0;
+                    queue.save(&r).await?;
+                    n += 1;
+                }
+                println!("{n} messages due now");
             }
-            let content = spool.content(&id)?;
-            let end = content
-                .windows(4)
-                .position(|w| w == b"\r\n\r\n")
-                .unwrap_or(content.len());
-            println!("\n{}", String::from_utf8_lossy(&content[..end]));
-        }
-        QueueAction::Flush => {
-            let mut n = 0;
-            for mut r in spool.list()? {
-                r.next_attempt = 0;
-                spool.save(&r)?;
-                n += 1;
+            QueueAction::Delete { id } => {
+                queue.load(&id).await?;
+                queue.remove(&id).await?;
+                println!("deleted {id}");
             }
-            println!("{n} messages due now");
         }
-        QueueAction::Delete { id } => {
-            spool.load(&id)?;
-            spool.remove(&id)?;
-            println!("deleted {id}");
-        }
-    }
-    Ok(())
+        Ok(())
+    })
 }

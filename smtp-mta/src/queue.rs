@@ -11,6 +11,7 @@
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -73,6 +74,25 @@ pub struct Record {
 }
 
 impl Record {
+    /// A new message's record: every recipient pending, due now.
+    pub fn new(sender: &str, recipients: &[String], size: u64) -> Record {
+        Record {
+            id: Spool::new_id(),
+            sender: sender.to_string(),
+            recipients: recipients
+                .iter()
+                .map(|address| Recipient {
+                    address: address.clone(),
+                    status: Status::Pending { last: None },
+                })
+                .collect(),
+            created: now(),
+            attempts: 0,
+            next_attempt: 0,
+            size,
+        }
+    }
+
     /// Recipients not delivered and not failed yet.
     pub fn pending(&self) -> impl Iterator<Item = &Recipient> {
         self.recipients
@@ -127,7 +147,7 @@ impl Spool {
 
     /// A new queue id: time, a counter and the process id, so that ids from
     /// restarts and from several instances on one spool do not collide.
-    fn new_id() -> String {
+    pub(crate) fn new_id() -> String {
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -143,40 +163,23 @@ impl Spool {
         recipients: &[String],
         parts: &[&[u8]],
     ) -> io::Result<Record> {
-        let id = Self::new_id();
-        let tmp = self.dir.join("tmp").join(&id);
-        let size = {
+        let size = parts.iter().map(|p| p.len() as u64).sum();
+        let record = Record::new(sender, recipients, size);
+        let tmp = self.dir.join("tmp").join(&record.id);
+        {
             let mut file = File::create(&tmp)?;
-            let mut size = 0;
             for part in parts {
                 file.write_all(part)?;
-                size += part.len() as u64;
             }
             file.sync_all()?;
-            size
-        };
-        let content = self.content_path(&id);
+        }
+        let content = self.content_path(&record.id);
         if let Err(e) =
             fs::rename(&tmp, &content).and_then(|()| sync_dir(&self.dir.join("content")))
         {
             let _ = fs::remove_file(&tmp);
             return Err(e);
         }
-        let record = Record {
-            id,
-            sender: sender.to_string(),
-            recipients: recipients
-                .iter()
-                .map(|address| Recipient {
-                    address: address.clone(),
-                    status: Status::Pending { last: None },
-                })
-                .collect(),
-            created: now(),
-            attempts: 0,
-            next_attempt: 0,
-            size,
-        };
         if let Err(e) = self.save(&record) {
             let _ = fs::remove_file(&content);
             return Err(e);
@@ -236,6 +239,129 @@ impl Spool {
         sync_dir(&self.dir.join("queue"))?;
         let _ = fs::remove_file(self.content_path(id));
         Ok(())
+    }
+}
+
+/// The queue a node works from: its own spool directory, or a PostgreSQL
+/// database shared by a fleet ([`crate::pg`]).
+#[derive(Debug, Clone)]
+pub enum Queue {
+    /// A spool directory of this node.
+    Spool(Arc<Spool>),
+    /// A database shared by several nodes.
+    Postgres(crate::pg::PgQueue),
+}
+
+/// Runs `f` on the spool on a thread where blocking is allowed.
+async fn blocking<T: Send + 'static>(
+    spool: &Arc<Spool>,
+    f: impl FnOnce(&Spool) -> io::Result<T> + Send + 'static,
+) -> io::Result<T> {
+    let spool = spool.clone();
+    tokio::task::spawn_blocking(move || f(&spool))
+        .await
+        .map_err(io::Error::other)?
+}
+
+impl Queue {
+    /// The queue of a configuration: PostgreSQL if it names a database,
+    /// else the spool directory.
+    pub async fn open(config: &crate::Config) -> io::Result<Queue> {
+        Ok(match &config.queue.postgres {
+            Some(conninfo) => Queue::Postgres(
+                crate::pg::PgQueue::connect(conninfo, config.queue.claim_secs).await?,
+            ),
+            None => Queue::Spool(Arc::new(Spool::open(&config.spool)?)),
+        })
+    }
+
+    /// Queues a message; durable when this returns.
+    pub async fn enqueue(
+        &self,
+        sender: &str,
+        recipients: &[String],
+        parts: &[&[u8]],
+    ) -> io::Result<Record> {
+        match self {
+            Queue::Spool(spool) => {
+                let (sender, recipients, content) =
+                    (sender.to_string(), recipients.to_vec(), parts.concat());
+                blocking(spool, move |s| s.enqueue(&sender, &recipients, &[&content])).await
+            }
+            Queue::Postgres(pg) => {
+                let record = Record::new(
+                    sender,
+                    recipients,
+                    parts.iter().map(|p| p.len() as u64).sum(),
+                );
+                pg.insert(&record, &parts.concat()).await?;
+                Ok(record)
+            }
+        }
+    }
+
+    /// Messages due now, claimed for `node` (a spool has one node: every
+    /// due message; the queue runner keeps its own set of those in flight).
+    pub async fn claim_due(&self, node: &str, limit: usize) -> io::Result<Vec<Record>> {
+        match self {
+            Queue::Spool(spool) => {
+                let t = now();
+                blocking(spool, move |s| {
+                    let mut due = s.list()?;
+                    due.retain(|r| r.next_attempt <= t && !r.is_done());
+                    due.truncate(limit);
+                    Ok(due)
+                })
+                .await
+            }
+            Queue::Postgres(pg) => pg.claim(node, limit).await,
+        }
+    }
+
+    /// A message's content.
+    pub async fn content(&self, id: &str) -> io::Result<Vec<u8>> {
+        let id = id.to_string();
+        match self {
+            Queue::Spool(spool) => blocking(spool, move |s| s.content(&id)).await,
+            Queue::Postgres(pg) => pg.content(&id).await,
+        }
+    }
+
+    /// Saves a record (releasing its claim).
+    pub async fn save(&self, record: &Record) -> io::Result<()> {
+        match self {
+            Queue::Spool(spool) => {
+                let record = record.clone();
+                blocking(spool, move |s| s.save(&record)).await
+            }
+            Queue::Postgres(pg) => pg.save(record).await,
+        }
+    }
+
+    /// Removes a message.
+    pub async fn remove(&self, id: &str) -> io::Result<()> {
+        let id = id.to_string();
+        match self {
+            Queue::Spool(spool) => blocking(spool, move |s| s.remove(&id)).await,
+            Queue::Postgres(pg) => pg.remove(&id).await,
+        }
+    }
+
+    /// Every record, oldest first.
+    pub async fn list(&self) -> io::Result<Vec<Record>> {
+        match self {
+            Queue::Spool(spool) => blocking(spool, Spool::list).await,
+            Queue::Postgres(pg) => pg.list().await,
+        }
+    }
+
+    /// One record.
+    pub async fn load(&self, id: &str) -> io::Result<Record> {
+        let id = id.to_string();
+        match self {
+            Queue::Spool(spool) => blocking(spool, move |s| s.load(&id)).await,
+            Queue::Postgres(pg) => pg.load(&id).await,
+        }
     }
 }
 

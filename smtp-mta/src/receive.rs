@@ -164,14 +164,17 @@ impl Handler for Receiver {
             })
             .collect();
         let received = self.received("queued");
-        let spool = self.shared.spool.clone();
-        let content = message.content.clone();
-        let result = tokio::task::spawn_blocking(move || {
-            spool.enqueue(&sender, &recipients, &[received.as_bytes(), &content])
-        })
-        .await;
+        let result = self
+            .shared
+            .queue
+            .enqueue(
+                &sender,
+                &recipients,
+                &[received.as_bytes(), &message.content],
+            )
+            .await;
         match result {
-            Ok(Ok(record)) => {
+            Ok(record) => {
                 info!(
                     id = %record.id,
                     from = %record.sender,
@@ -184,12 +187,8 @@ impl Handler for Receiver {
                 self.shared.wake.notify_one();
                 Decision::Accept
             }
-            Ok(Err(e)) => {
-                warn!(error = %e, "cannot queue a message");
-                reply(451, (4, 3, 0), "Error: queue file write error")
-            }
             Err(e) => {
-                warn!(error = %e, "queue task failed");
+                warn!(error = %e, "cannot queue a message");
                 reply(451, (4, 3, 0), "Error: queue file write error")
             }
         }

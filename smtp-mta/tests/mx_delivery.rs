@@ -125,7 +125,7 @@ scan_secs = 1
             maildirs = dir.join("mail").display(),
             sub = port + 1,
         );
-        let shared = Shared::new(Config::parse(&config).unwrap()).unwrap();
+        let shared = Shared::new(Config::parse(&config).unwrap()).await.unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(smtp_mta::run(shared.clone(), async move {
             let _ = stopped.await;
@@ -187,12 +187,8 @@ scan_secs = 1
 
     async fn wait_queue_empty(&self) {
         let end = Instant::now() + Duration::from_secs(20);
-        while !self.shared.spool.list().unwrap().is_empty() {
-            assert!(
-                Instant::now() < end,
-                "the queue did not drain: {:?}",
-                self.shared.spool.list()
-            );
+        while !self.shared.queue.list().await.unwrap().is_empty() {
+            assert!(Instant::now() < end, "the queue did not drain");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
