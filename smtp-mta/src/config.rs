@@ -33,12 +33,26 @@ pub struct Config {
     /// Outbound delivery.
     #[serde(default)]
     pub delivery: Delivery,
+    /// DKIM keys: mail submitted from these domains is signed.
+    #[serde(default)]
+    pub dkim: Vec<crate::auth::DkimKey>,
+    /// SPF, DKIM and DMARC checks of inbound mail.
+    #[serde(default)]
+    pub verify: crate::auth::Verify,
     /// Where the queue is: the spool directory, or PostgreSQL.
     #[serde(default)]
     pub queue: QueueConfig,
+    /// At shutdown, how long sessions in progress may go on before they get
+    /// `421` (seconds).
+    #[serde(default = "default_grace")]
+    pub shutdown_grace_secs: u64,
     /// Largest message accepted, in octets (SIZE, RFC 1870).
     #[serde(default = "default_max_size")]
     pub max_size: u64,
+}
+
+fn default_grace() -> u64 {
+    30
 }
 
 fn default_max_size() -> u64 {

@@ -75,6 +75,17 @@ impl Connections {
         None
     }
 
+    /// Says QUIT on every idle connection (at shutdown).
+    pub async fn close_all(&self) {
+        let all: Vec<Connection> = {
+            let mut idle = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            idle.drain().flat_map(|(_, list)| list).collect()
+        };
+        for c in all {
+            let _ = c.quit().await;
+        }
+    }
+
     fn give(&self, key: &str, c: Connection) {
         if c.is_ready() {
             let mut idle = self.0.lock().unwrap_or_else(|e| e.into_inner());

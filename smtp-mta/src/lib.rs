@@ -12,12 +12,15 @@
 //!   domains to their MX hosts ([`dns`]: RFC 5321 §5.1 order, implicit MX,
 //!   null MX) with opportunistic STARTTLS, or to a smart host; retries with
 //!   exponential backoff; bounces ([`bounce`], RFC 3464).
+//! * **Authenticate** ([`auth`]): DKIM signing of submitted mail, SPF, DKIM
+//!   and DMARC checks of inbound mail into `Authentication-Results`.
 //!
 //! `smtp-mta run --config FILE` runs it; `smtp-mta queue ...` looks at and
 //! acts on the queue. `examples/mta.toml` documents the configuration.
 
 #![forbid(unsafe_code)]
 
+pub mod auth;
 pub mod bounce;
 pub mod config;
 pub mod deliver;
@@ -97,6 +100,10 @@ pub struct Shared {
     pub wake: Notify,
     /// The counters.
     pub counters: Counters,
+    /// The DKIM keys for outbound mail.
+    pub signers: auth::Signers,
+    /// SPF, DKIM and DMARC checks of inbound mail (when enabled).
+    pub authenticator: Option<mail_auth::MessageAuthenticator>,
     connections: Connections,
 }
 
@@ -116,7 +123,14 @@ impl Shared {
             Some(_) => None,
             None => Some(Dns::new(config.delivery.dns).map_err(io::Error::other)?),
         };
+        let signers = auth::Signers::load(&config.dkim)?;
+        let authenticator = match config.verify.enabled {
+            true => Some(auth::authenticator(config.delivery.dns)?),
+            false => None,
+        };
         Ok(Arc::new(Shared {
+            signers,
+            authenticator,
             config,
             queue,
             dns,
@@ -185,6 +199,7 @@ pub async fn run(
         if let Some(tls) = &tls {
             builder = builder.tls(tls.clone());
         }
+        builder = builder.grace_period(Duration::from_secs(config.shutdown_grace_secs));
         let server = builder.bind().await?;
         for addr in server.local_addrs() {
             info!(%addr, ?role, implicit_tls = implicit, "listening");
@@ -208,6 +223,8 @@ pub async fn run(
     signal.await;
     info!("shutting down");
     let _ = stop.send(());
+    // Our idle client connections hold sessions open on other servers.
+    shared.connections.close_all().await;
     while let Some(r) = servers.join_next().await {
         r.map_err(io::Error::other)??;
     }

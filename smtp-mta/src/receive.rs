@@ -164,14 +164,37 @@ impl Handler for Receiver {
             })
             .collect();
         let received = self.received("queued");
+        // Submitted mail is signed (RFC 6376) for its sender's domain;
+        // inbound mail is checked (SPF, DKIM, DMARC) and the results added.
+        let mut added = String::new();
+        if self.user.is_some() {
+            let domain = sender.rsplit_once('@').map_or("", |(_, d)| d);
+            if let Some(signature) = self.shared.signers.sign(domain, &message.content) {
+                added = signature;
+            }
+        } else if let Some(auth) = &self.shared.authenticator {
+            let helo = self.trace.helo.as_ref().map_or("", |h| h.1.as_str());
+            let ip = self.trace.peer.unwrap_or(IpAddr::from([0, 0, 0, 0]));
+            let verdict = crate::auth::verify(
+                auth,
+                &self.shared.config.hostname,
+                ip,
+                helo,
+                &sender,
+                &message.content,
+            )
+            .await;
+            if verdict.dmarc_reject && self.shared.config.verify.reject_dmarc {
+                info!(from = %sender, %ip, "refused: DMARC policy reject");
+                return reply(550, (5, 7, 1), "Email rejected per DMARC policy");
+            }
+            added = verdict.header;
+        }
+        let parts: [&[u8]; 3] = [received.as_bytes(), added.as_bytes(), &message.content];
         let result = self
             .shared
             .queue
-            .enqueue(
-                &sender,
-                &recipients,
-                &[received.as_bytes(), &message.content],
-            )
+            .enqueue(&sender, &recipients, &parts)
             .await;
         match result {
             Ok(record) => {

@@ -29,8 +29,9 @@ use smtp_tokio::client::Connection;
 use smtp_tokio::server::{Handler, Message, Server};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
-/// The authoritative server for `test.`, with the records of every test.
-async fn dns() -> (DnsServer<Catalog>, SocketAddr) {
+/// The authoritative server for `test.`, with the records of every test and
+/// `extra` ones (owner, data).
+async fn dns(extra: Vec<(String, RData)>) -> (DnsServer<Catalog>, SocketAddr) {
     let origin = Name::from_str("test.").unwrap();
     let mut zone: InMemoryZoneHandler =
         InMemoryZoneHandler::empty(origin.clone(), ZoneType::Primary, AxfrPolicy::Deny);
@@ -69,6 +70,9 @@ async fn dns() -> (DnsServer<Catalog>, SocketAddr) {
     add("backup.b.test.", RData::A(A(Ipv4Addr::new(127, 0, 0, 9))));
     // RFC 7505: this domain accepts no mail.
     add("nullmx.test.", RData::MX(MX::new(0, Name::root())));
+    for (owner, data) in extra {
+        add(&owner, data);
+    }
     let mut catalog = Catalog::new();
     catalog.upsert(LowerName::new(&origin), vec![Arc::new(zone)]);
     let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
@@ -98,11 +102,21 @@ struct Mta {
 }
 
 impl Mta {
-    async fn start(root: &Path, name: &str, ip: u8, port: u16, dns: SocketAddr) -> Mta {
+    /// An MTA for `<name>.test` on 127.0.0.`ip`, with `extra` configuration
+    /// (top-level TOML keys and tables, appended).
+    async fn start(
+        root: &Path,
+        name: &str,
+        ip: u8,
+        port: u16,
+        dns: SocketAddr,
+        extra: &str,
+    ) -> Mta {
         let dir = root.join(name);
         let config = format!(
             r#"
 hostname = "mx.{name}.test"
+shutdown_grace_secs = 1
 spool = "{spool}"
 maildirs = "{maildirs}"
 local_domains = ["{name}.test"]
@@ -120,6 +134,7 @@ dns = "{dns}"
 retry_initial_secs = 1
 retry_max_secs = 2
 scan_secs = 1
+{extra}
 "#,
             spool = dir.join("spool").display(),
             maildirs = dir.join("mail").display(),
@@ -149,6 +164,16 @@ scan_secs = 1
 
     /// Submits a message as alice over 587 (STARTTLS, AUTH).
     async fn submit(&self, ip: u8, port: u16, to: &[&str], body: &str) {
+        assert!(self.try_submit(ip, port, to, body).await.all_delivered());
+    }
+
+    async fn try_submit(
+        &self,
+        ip: u8,
+        port: u16,
+        to: &[&str],
+        body: &str,
+    ) -> smtp_proto::client::TransactionResult {
         let mut options = ClientOptions::new(&format!("127.0.0.{ip}"), port + 1);
         options.security = Security::StartTlsRequired;
         options.trust = Trust::Insecure;
@@ -157,8 +182,8 @@ scan_secs = 1
         let mut c = Connection::connect(&options).await.expect("submission");
         let envelope = Envelope::parse(&format!("alice@{domain}"), to.iter().copied()).unwrap();
         let result = c.send(envelope, body.as_bytes()).await.expect("accepted");
-        assert!(result.all_delivered());
         c.quit().await.unwrap();
+        result
     }
 
     /// The messages in `user`'s Maildir.
@@ -264,10 +289,10 @@ async fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_mtas_deliver_by_mx_retry_and_bounce() {
     let root = tempfile::tempdir().unwrap();
-    let (_dns, dns_addr) = dns().await;
+    let (_dns, dns_addr) = dns(Vec::new()).await;
     let port = port();
-    let a = Mta::start(root.path(), "a", 2, port, dns_addr).await;
-    let b = Mta::start(root.path(), "b", 3, port, dns_addr).await;
+    let a = Mta::start(root.path(), "a", 2, port, dns_addr, "").await;
+    let b = Mta::start(root.path(), "b", 3, port, dns_addr, "").await;
 
     // 1. Submission on a, MX delivery to b (its first MX), local delivery
     //    on b; the queue of a drains.
@@ -374,9 +399,9 @@ async fn two_mtas_deliver_by_mx_retry_and_bounce() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connection_dropped_mid_data_is_retried() {
     let root = tempfile::tempdir().unwrap();
-    let (_dns, dns_addr) = dns().await;
+    let (_dns, dns_addr) = dns(Vec::new()).await;
     let port = port();
-    let a = Mta::start(root.path(), "a", 2, port, dns_addr).await;
+    let a = Mta::start(root.path(), "a", 2, port, dns_addr, "").await;
     let addr = SocketAddr::from((Ipv4Addr::new(127, 0, 0, 6), port));
     let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
     a.submit(
@@ -417,4 +442,218 @@ async fn a_connection_dropped_mid_data_is_retried() {
     assert!(String::from_utf8_lossy(&dest.got.lock().unwrap()[0]).contains("line 1\r\nline 2\r\n"));
     a.wait_queue_empty().await;
     a.stop().await;
+}
+
+/// A key pair made with openssl: the private key's PEM file and the public
+/// key's `p=` value (SPKI DER for RSA, the raw 32 octets for Ed25519, in
+/// base64, RFC 6376 §3.6.1 and RFC 8463).
+fn keypair(dir: &Path, name: &str, algorithm: &str) -> (PathBuf, String) {
+    let key = dir.join(format!("{name}.pem"));
+    let mut args = vec!["genpkey", "-algorithm", algorithm, "-out"];
+    let key_str = key.to_str().unwrap().to_string();
+    args.push(&key_str);
+    if algorithm == "RSA" {
+        args.extend(["-pkeyopt", "rsa_keygen_bits:2048"]);
+    }
+    let out = std::process::Command::new("openssl")
+        .args(&args)
+        .output()
+        .expect("openssl");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = std::process::Command::new("openssl")
+        .args(["pkey", "-pubout", "-outform", "DER", "-in", &key_str])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let der = if algorithm == "RSA" {
+        &out.stdout[..]
+    } else {
+        &out.stdout[out.stdout.len() - 32..]
+    };
+    (key, base64(der))
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut s = String::new();
+    for c in bytes.chunks(3) {
+        let n = (u32::from(c[0]) << 16)
+            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*c.get(2).unwrap_or(&0));
+        for i in 0..4 {
+            if i <= c.len() {
+                s.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                s.push('=');
+            }
+        }
+    }
+    s
+}
+
+fn txt(owner: &str, text: &str) -> (String, RData) {
+    // TXT strings are at most 255 octets each (RFC 1035 §3.3.14).
+    let parts: Vec<String> = text
+        .as_bytes()
+        .chunks(255)
+        .map(|c| String::from_utf8(c.to_vec()).unwrap())
+        .collect();
+    (
+        owner.to_string(),
+        RData::TXT(hickory_proto::rr::rdata::TXT::new(parts)),
+    )
+}
+
+/// dkimpy (a verifier we did not write) checks the signature of `message`,
+/// given the key record `record` for any selector it asks for.
+fn dkimpy_verifies(message: &str, record: &str) -> bool {
+    let script = "import dkim, sys\nrecord = sys.argv[1].encode()\nmsg = sys.stdin.buffer.read()\nok = dkim.verify(msg, dnsfunc=lambda name, timeout=5: record)\nprint('pass' if ok else 'fail')\n";
+    let mut child = std::process::Command::new("python3")
+        .args(["-c", script, record])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3");
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(message.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8_lossy(&out.stdout).trim() == "pass"
+}
+
+/// DKIM signing on submission (RSA-SHA256 on a, Ed25519-SHA256 on b), SPF,
+/// DKIM and DMARC checks on arrival into `Authentication-Results`, dkimpy
+/// verifying both signatures, and a forged message refused by DMARC
+/// `p=reject`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dkim_spf_and_dmarc_between_two_mtas() {
+    let python_ok = std::process::Command::new("python3")
+        .args(["-c", "import dkim, nacl"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !python_ok {
+        assert!(
+            std::env::var_os("SMTP_INTEROP_REQUIRED").is_none(),
+            "dkimpy is not installed"
+        );
+        eprintln!("SKIPPED: dkimpy (pip install dkimpy pynacl) is not installed");
+        return;
+    }
+    let root = tempfile::tempdir().unwrap();
+    let (rsa_key, rsa_pub) = keypair(root.path(), "rsa", "RSA");
+    let (ed_key, ed_pub) = keypair(root.path(), "ed", "ED25519");
+    let rsa_record = format!("v=DKIM1; k=rsa; p={rsa_pub}");
+    let ed_record = format!("v=DKIM1; k=ed25519; p={ed_pub}");
+    let (_dns, dns_addr) = dns(vec![
+        txt("rsa1._domainkey.a.test.", &rsa_record),
+        txt("ed1._domainkey.b.test.", &ed_record),
+        // Both MTAs send from 127.0.0.1 (the kernel's choice of source
+        // address on the loopback: the client has no bind address).
+        txt("a.test.", "v=spf1 ip4:127.0.0.1 -all"),
+        txt("b.test.", "v=spf1 ip4:127.0.0.1 -all"),
+        txt("_dmarc.a.test.", "v=DMARC1; p=reject"),
+        txt("_dmarc.b.test.", "v=DMARC1; p=reject"),
+    ])
+    .await;
+    let port = port();
+    let dkim = |domain: &str, selector: &str, key: &Path, algorithm: &str| {
+        format!(
+            "[[dkim]]\ndomain = \"{domain}\"\nselector = \"{selector}\"\nkey = \"{}\"\nalgorithm = \"{algorithm}\"\n",
+            key.display()
+        )
+    };
+    let a = Mta::start(
+        root.path(),
+        "a",
+        2,
+        port,
+        dns_addr,
+        &dkim("a.test", "rsa1", &rsa_key, "rsa-sha256"),
+    )
+    .await;
+    let b = Mta::start(
+        root.path(),
+        "b",
+        3,
+        port,
+        dns_addr,
+        &dkim("b.test", "ed1", &ed_key, "ed25519-sha256"),
+    )
+    .await;
+
+    let body = "From: Alice <alice@a.test>\r\nTo: bob@b.test\r\nSubject: signed\r\nDate: Sun, 6 Dec 2026 10:00:00 +0000\r\nMessage-ID: <1@a.test>\r\n\r\nHello Bob.\r\n";
+    a.submit(2, port, &["bob@b.test"], body).await;
+    let got = b.wait_mailbox("bob", 1).await;
+    assert_eq!(got.len(), 1);
+    let m = &got[0];
+    assert!(m.contains("DKIM-Signature: v=1; a=rsa-sha256;"), "{m}");
+    let results = m
+        .lines()
+        .skip_while(|l| !l.starts_with("Authentication-Results:"))
+        .take(8)
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(results.contains("dkim=pass"), "{results}");
+    assert!(results.contains("spf=pass"), "{results}");
+    assert!(results.contains("dmarc=pass"), "{results}");
+    assert!(
+        dkimpy_verifies(m, &rsa_record),
+        "dkimpy rejects the RSA signature:\n{m}"
+    );
+
+    let body =
+        "From: alice@b.test\r\nTo: alice@a.test\r\nSubject: signed with ed25519\r\n\r\nHello.\r\n";
+    b.submit(3, port, &["alice@a.test"], body).await;
+    let got = a.wait_mailbox("alice", 1).await;
+    let m = &got[0];
+    assert!(m.contains("DKIM-Signature: v=1; a=ed25519-sha256;"), "{m}");
+    assert!(m.contains("dkim=pass") && m.contains("dmarc=pass"), "{m}");
+    assert!(
+        dkimpy_verifies(m, &ed_record),
+        "dkimpy rejects the Ed25519 signature:\n{m}"
+    );
+
+    // A forgery: a.test's address, from an address its SPF does not list,
+    // unsigned: DMARC fails and a.test says p=reject.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket
+        .bind(SocketAddr::from((Ipv4Addr::new(127, 0, 0, 9), 0)))
+        .unwrap();
+    let to = SocketAddr::from((Ipv4Addr::new(127, 0, 0, 3), port));
+    let (r, mut w) = socket.connect(to).await.unwrap().into_split();
+    let mut lines = BufReader::new(r).lines();
+    w.write_all(
+        b"EHLO forger.test\r\nMAIL FROM:<alice@a.test>\r\nRCPT TO:<bob@b.test>\r\nDATA\r\n",
+    )
+    .await
+    .unwrap();
+    let mut replies = Vec::new();
+    while let Some(line) = lines.next_line().await.unwrap() {
+        let done = line.starts_with("354");
+        replies.push(line);
+        if done {
+            break;
+        }
+    }
+    w.write_all(b"From: alice@a.test\r\nSubject: forged\r\n\r\nsend money\r\n.\r\nQUIT\r\n")
+        .await
+        .unwrap();
+    while let Some(line) = lines.next_line().await.unwrap() {
+        replies.push(line);
+    }
+    assert!(
+        replies.iter().any(|l| l.starts_with("550 5.7.1")),
+        "{replies:?}"
+    );
+    assert_eq!(b.mailbox("bob").len(), 1, "the forgery was not delivered");
+    a.stop().await;
+    b.stop().await;
 }
