@@ -309,8 +309,13 @@ fn scan_local_part(s: &str, opts: &PathOptions) -> Result<usize, PathError> {
                 c => return Err(unexpected(Some(c), opts, PathError::InvalidLocalPart)),
             }
         }
+    } else if let Some((end, need_atom, stop)) = scan_dot_string_ascii(s.as_bytes()) {
+        if need_atom {
+            return Err(unexpected(stop, opts, PathError::InvalidLocalPart));
+        }
+        end
     } else {
-        // Dot-string = Atom *("." Atom)
+        // Dot-string = Atom *("." Atom), with non-ASCII characters.
         let mut need_atom = true;
         let mut end = s.len();
         let mut stop = None;
@@ -336,9 +341,113 @@ fn scan_local_part(s: &str, opts: &PathOptions) -> Result<usize, PathError> {
     Ok(end)
 }
 
+/// Byte classes for the ASCII fast paths: `atext` (RFC 5322 §3.2.3) and
+/// `Let-dig` (RFC 5321 §4.1.2).
+const ATEXT: u8 = 1;
+const LET_DIG: u8 = 2;
+const CLASSES: [u8; 128] = {
+    let mut t = [0u8; 128];
+    let mut i = 0;
+    while i < 128 {
+        let c = i as u8;
+        if c.is_ascii_alphanumeric() {
+            t[i] = ATEXT | LET_DIG;
+        } else if matches!(
+            c,
+            b'!' | b'#'
+                | b'$'
+                | b'%'
+                | b'&'
+                | b'\''
+                | b'*'
+                | b'+'
+                | b'-'
+                | b'/'
+                | b'='
+                | b'?'
+                | b'^'
+                | b'_'
+                | b'`'
+                | b'{'
+                | b'|'
+                | b'}'
+                | b'~'
+        ) {
+            t[i] = ATEXT;
+        }
+        i += 1;
+    }
+    t
+};
+
+/// The Dot-string loop of [`scan_local_part`] over ASCII bytes, with a table
+/// lookup per byte instead of a character class test: returns where the
+/// Dot-string stops, whether it ended wanting an atom, and the character it
+/// stopped at. `None` at the first non-ASCII byte: the caller then scans
+/// characters.
+#[inline]
+fn scan_dot_string_ascii(s: &[u8]) -> Option<(usize, bool, Option<char>)> {
+    let mut need_atom = true;
+    for (i, &b) in s.iter().enumerate() {
+        let class = *CLASSES.get(usize::from(b))?;
+        if class & ATEXT != 0 {
+            need_atom = false;
+        } else if b == b'.' && !need_atom {
+            need_atom = true;
+        } else {
+            return Some((i, need_atom, Some(char::from(b))));
+        }
+    }
+    Some((s.len(), need_atom, None))
+}
+
+/// The loop of [`scan_domain`] over ASCII bytes: `None` at the first
+/// non-ASCII byte (the caller then scans characters), otherwise the same
+/// result.
+#[inline]
+fn scan_domain_ascii(s: &[u8], opts: &PathOptions) -> Option<Result<usize, PathError>> {
+    let mut label_start = 0;
+    let mut at_label_start = true;
+    let mut last = b'.';
+    let mut end = s.len();
+    let mut stop = None;
+    for (i, &b) in s.iter().enumerate() {
+        let class = *CLASSES.get(usize::from(b))?;
+        if b == b'.' && !at_label_start {
+            if last == b'-' {
+                return Some(Err(PathError::InvalidDomain));
+            }
+            label_start = i + 1;
+            at_label_start = true;
+            last = b;
+            continue;
+        }
+        if class & LET_DIG == 0 && (b != b'-' || at_label_start) {
+            end = i;
+            stop = Some(char::from(b));
+            break;
+        }
+        at_label_start = false;
+        last = b;
+        if i + 1 - label_start > LABEL_MAX {
+            return Some(Err(PathError::LabelTooLong));
+        }
+    }
+    if at_label_start || last == b'-' {
+        return Some(Err(unexpected(stop, opts, PathError::InvalidDomain)));
+    }
+    if end > opts.domain_limit() {
+        return Some(Err(PathError::DomainTooLong));
+    }
+    Some(Ok(end))
+}
+
 /// Scans a `Domain` (RFC 5321 §4.1.2, RFC 6531 §3.3) at the start of `s`,
 /// checking label and domain lengths. No trailing dot.
 fn scan_domain(s: &str, opts: &PathOptions) -> Result<usize, PathError> {
+    if let Some(result) = scan_domain_ascii(s.as_bytes(), opts) {
+        return result;
+    }
     let utf8 = opts.allow_utf8;
     let mut label_start = 0;
     let mut at_label_start = true;
