@@ -43,6 +43,7 @@ use core::fmt;
 
 use crate::limits::{Limits, REPLY_LINE_MIN};
 use crate::wire::line::LineEnding;
+use crate::wire::swar;
 
 /// Why bytes are not a valid reply (RFC 5321 §4.2).
 ///
@@ -469,60 +470,23 @@ pub fn parse_reply(buf: &[u8], opts: &ReplyParseOptions) -> Result<ReplyParse, R
 /// other than HT, as RFC 5321 §4.2 `textstring` forbids; a non-ASCII byte,
 /// after which the text must be checked as UTF-8.
 ///
-/// Eight bytes at a time in a `u64` (SWAR): each test below leaves 0x80 in a
-/// byte's top bit exactly when that byte matches, with no carries between
-/// bytes, so masks can be combined freely. Reply lines are short, so one such
+/// Eight bytes at a time (see [`swar`]): reply lines are short, so one such
 /// pass beats a `memchr` call plus a per-byte loop.
 #[inline]
 fn scan_text(text: &[u8]) -> (Option<usize>, bool, bool) {
-    const LOW: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    const SEVEN: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-    // Top bit set in each byte of `w` equal to `b`.
-    #[inline(always)]
-    fn eq(w: u64, b: u8) -> u64 {
-        let t = w ^ (LOW * u64::from(b));
-        !(((t & SEVEN) + SEVEN) | t) & HIGH
-    }
-    // (CR or LF, control other than HT, non-ASCII) masks of one word.
-    #[inline(always)]
-    fn word(w: u64) -> (u64, u64, u64) {
-        // Below 0x20 on the low seven bits (0x7F + 0x60 < 0x100: no carry),
-        // and the top bit clear.
-        let below_space = !((w & SEVEN) + LOW * 0x60) & !w & HIGH;
-        let control = (below_space & !eq(w, b'\t')) | eq(w, 0x7f);
-        (eq(w, b'\r') | eq(w, b'\n'), control, w & HIGH)
-    }
     let mut control = 0;
     let mut high = 0;
     let mut at = 0;
     while at < text.len() {
-        let rest = &text[at..];
-        let w = match rest.first_chunk::<8>() {
-            Some(w) => u64::from_le_bytes(*w),
-            // The tail, padded with spaces (no line end, control or
-            // non-ASCII), assembled in a register: a short copy to memory
-            // and a wide load back would stall store forwarding.
-            None => rest
-                .iter()
-                .enumerate()
-                .fold(LOW * u64::from(b' '), |w, (i, &b)| {
-                    (w & !(0xff << (8 * i))) | (u64::from(b) << (8 * i))
-                }),
-        };
-        let (eol, c, h) = word(w);
+        let w = swar::load(&text[at..]);
+        let eol = swar::line_end(w);
+        // Only the bytes before the line end count (all of them if none).
+        let before = swar::before_first(eol);
+        control |= swar::control(w) & before;
+        high |= w & swar::HIGH & before;
         if eol != 0 {
-            // Little-endian: byte k is bits 8k..8k+8; keep the bytes before it.
-            let k = eol.trailing_zeros() / 8;
-            let before = (1u64 << (k * 8)) - 1;
-            return (
-                Some(at + k as usize),
-                (control | (c & before)) != 0,
-                (high | (h & before)) != 0,
-            );
+            return (Some(at + swar::first(eol)), control != 0, high != 0);
         }
-        control |= c;
-        high |= h;
         at += 8;
     }
     (None, control != 0, high != 0)

@@ -539,23 +539,19 @@ fn trim_end_blanks(s: &str) -> &str {
     &s[..end]
 }
 
-/// Whether every byte is HT or printable ASCII (0x20..=0x7E). Written as a
-/// fold without early exit over fixed-size blocks, which the compiler turns
-/// into a few vector compares per 16 bytes.
+/// Whether every byte is HT or printable ASCII (0x20..=0x7E), eight bytes at
+/// a time (see [`swar`](crate::wire::swar)).
 #[inline]
 fn is_printable_ascii(b: &[u8]) -> bool {
-    #[inline(always)]
-    fn bad(c: u8) -> u8 {
-        // 0x20..=0x7E is one range: c - 0x20 wraps everything else above 0x5E.
-        u8::from(c.wrapping_sub(0x20) > 0x5e && c != b'\t')
+    use crate::wire::swar;
+    let mut bad = 0;
+    let mut at = 0;
+    while at < b.len() {
+        let w = swar::load(&b[at..]);
+        bad |= swar::control(w) | (w & swar::HIGH);
+        at += 8;
     }
-    let mut blocks = b.chunks_exact(16);
-    let mut acc = 0u8;
-    for block in &mut blocks {
-        acc |= block.iter().fold(0, |a, &c| a | bad(c));
-    }
-    acc |= blocks.remainder().iter().fold(0, |a, &c| a | bad(c));
-    acc == 0
+    bad == 0
 }
 
 /// Whether `s` holds a control character other than HT: C0, DEL, or C1

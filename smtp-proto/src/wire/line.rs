@@ -75,7 +75,7 @@ pub fn frame_line(buf: &[u8], max_len: usize, ending: LineEnding) -> Framed<'_> 
     // Fast path, one scan: the first CR or LF is a CR, an LF follows it and
     // the line fits. Then no bare CR or LF can come before it, and this is
     // the verdict of the full checks below, which handle everything else.
-    if let Some(i) = memchr::memchr2(b'\r', b'\n', window)
+    if let Some(i) = first_line_end(window)
         && window[i] == b'\r'
         && window.get(i + 1) == Some(&b'\n')
         && i + 2 <= max_len
@@ -86,6 +86,24 @@ pub fn frame_line(buf: &[u8], max_len: usize, ending: LineEnding) -> Framed<'_> 
         };
     }
     frame_line_checked(window, max_len, ending)
+}
+
+/// The first CR or LF in `buf`: the first 64 bytes eight at a time in a
+/// register (commands are short, and a `memchr` call costs more than that),
+/// then `memchr2` for the rest of a long line.
+#[inline]
+fn first_line_end(buf: &[u8]) -> Option<usize> {
+    use crate::wire::swar;
+    let head = buf.len().min(64);
+    let mut at = 0;
+    while at < head {
+        let found = swar::line_end(swar::load(&buf[at..head]));
+        if found != 0 {
+            return Some(at + swar::first(found));
+        }
+        at += 8;
+    }
+    memchr::memchr2(b'\r', b'\n', &buf[head..]).map(|i| head + i)
 }
 
 /// [`frame_line`] for every other case, `window` being at most `max_len + 1`

@@ -10,6 +10,7 @@ pub mod line;
 pub mod params;
 pub mod path;
 pub mod sasl;
+pub(crate) mod swar;
 pub mod xtext;
 
 /// `s.split_once(sep)` for an ASCII separator, found with a plain byte scan
