@@ -998,6 +998,7 @@ fn unknown<'a>(keyword: &'a str, value: Option<&'a str>) -> Parameter<'a> {
 ///
 /// Any [`ParamError`]: the first problem found, left to right, except that
 /// duplicates among unknown parameters are reported after the whole list is read.
+#[inline]
 pub fn parse_mail_parameters<'a>(
     input: &'a str,
     opts: &ParamOptions,
@@ -1085,6 +1086,7 @@ pub fn parse_mail_parameters<'a>(
 ///
 /// Any [`ParamError`]: the first problem found, left to right, except that
 /// duplicates among unknown parameters are reported after the whole list is read.
+#[inline]
 pub fn parse_rcpt_parameters<'a>(
     input: &'a str,
     opts: &ParamOptions,

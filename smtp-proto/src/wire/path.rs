@@ -490,6 +490,7 @@ fn scan_domain(s: &str, opts: &PathOptions) -> Result<usize, PathError> {
 }
 
 /// Scans a `Mailbox` (RFC 5321 §4.1.2) at the start of `s`.
+#[inline]
 fn scan_mailbox<'a>(s: &'a str, opts: &PathOptions) -> Result<(Mailbox<'a>, usize), PathError> {
     let local_len = scan_local_part(s, opts)?;
     let (local, rest) = s.split_at(local_len);
@@ -544,6 +545,7 @@ fn scan_adl(s: &str, opts: &PathOptions) -> Result<usize, PathError> {
 }
 
 /// Parses `"<" [ A-d-l ":" ] Mailbox ">"` after the caller has checked the `<`.
+#[inline]
 fn parse_path<'a>(input: &'a str, opts: &PathOptions) -> Result<(Mailbox<'a>, &'a str), PathError> {
     let mut pos = 1;
     if char_at(input, pos) == Some('@') {
@@ -1248,6 +1250,7 @@ fn parse_bare_mailbox<'a>(text: &'a str, opts: &PathOptions) -> Result<Mailbox<'
 /// `<>` is the null path. A source route (`<@a,@b:user@c>`) is accepted and
 /// dropped (RFC 5321 §3.3, §4.1.2); the path length limit (RFC 5321
 /// §4.5.3.1.3) applies to the whole path as given, brackets included.
+#[inline]
 pub fn parse_reverse_path<'a>(
     input: &'a str,
     opts: &PathOptions,
@@ -1268,6 +1271,7 @@ pub fn parse_reverse_path<'a>(
 ///
 /// `<>` is [`PathError::NullForwardPath`]. Source routes and length limits are
 /// handled as in [`parse_reverse_path`].
+#[inline]
 pub fn parse_forward_path<'a>(
     input: &'a str,
     opts: &PathOptions,
