@@ -584,27 +584,23 @@ fn scan(buf: &[u8], opts: &ReplyParseOptions) -> Result<Option<(usize, usize)>, 
 
 /// Builds the reply from the `count` lines in bytes [`scan`] accepted.
 fn build_parsed(buf: &[u8], count: usize) -> Result<Reply, ReplyError> {
-    // Each line's code digits and text; the code is checked on every line.
-    fn split(content: &[u8]) -> Result<(ReplyCode, &str), ReplyError> {
-        let [a, b, c, ..] = *content else {
-            return Err(ReplyError::InvalidCode);
-        };
-        let code = ReplyCode::from_digits([a, b, c]).ok_or(ReplyError::CodeOutOfRange)?;
-        let text = content.get(4..).unwrap_or_default();
-        Ok((
-            code,
-            core::str::from_utf8(text).map_err(|_| ReplyError::InvalidText)?,
-        ))
-    }
+    // `scan` checked the text of every line, and codes, separators and line
+    // ends are ASCII: the whole reply is UTF-8. One check for all of it, and
+    // the lines are slices at ASCII positions, so always at char boundaries.
+    let all = core::str::from_utf8(buf).map_err(|_| ReplyError::InvalidText)?;
     let mut lines = Vec::with_capacity(count);
     let mut code = None;
     let mut enhanced = None;
-    let mut rest = buf;
-    while let Some(lf) = memchr::memchr(b'\n', rest) {
+    let mut rest = all;
+    while let Some(lf) = find_lf(rest.as_bytes()) {
         let content = &rest[..lf];
-        let content = content.strip_suffix(b"\r").unwrap_or(content);
+        let content = content.strip_suffix('\r').unwrap_or(content);
         rest = &rest[lf + 1..];
-        let (c, text) = split(content)?;
+        let [a, b, c, ..] = *content.as_bytes() else {
+            return Err(ReplyError::InvalidCode);
+        };
+        let c = ReplyCode::from_digits([a, b, c]).ok_or(ReplyError::CodeOutOfRange)?;
+        let text = content.get(4..).unwrap_or_default();
         if code.is_none() {
             enhanced = detect_enhanced(text, c).map(|(e, _)| e);
         }
@@ -618,6 +614,20 @@ fn build_parsed(buf: &[u8], count: usize) -> Result<Reply, ReplyError> {
         enhanced,
         lines,
     })
+}
+
+/// The first LF in `buf`, eight bytes at a time (reply lines are short).
+#[inline]
+fn find_lf(buf: &[u8]) -> Option<usize> {
+    let mut at = 0;
+    while at < buf.len() {
+        let found = swar::eq(swar::load(&buf[at..]), b'\n');
+        if found != 0 {
+            return Some(at + swar::first(found));
+        }
+        at += 8;
+    }
+    None
 }
 
 #[cfg(test)]
