@@ -345,13 +345,15 @@ fn scan_local_part(s: &str, opts: &PathOptions) -> Result<usize, PathError> {
 /// `Let-dig` (RFC 5321 §4.1.2).
 const ATEXT: u8 = 1;
 const LET_DIG: u8 = 2;
+/// Letter, digit or hyphen (the bytes of an `Ldh-str`, RFC 5321 §4.1.2).
+const LDH: u8 = 4;
 const CLASSES: [u8; 128] = {
     let mut t = [0u8; 128];
     let mut i = 0;
     while i < 128 {
         let c = i as u8;
         if c.is_ascii_alphanumeric() {
-            t[i] = ATEXT | LET_DIG;
+            t[i] = ATEXT | LET_DIG | LDH;
         } else if matches!(
             c,
             b'!' | b'#'
@@ -373,7 +375,7 @@ const CLASSES: [u8; 128] = {
                 | b'}'
                 | b'~'
         ) {
-            t[i] = ATEXT;
+            t[i] = if c == b'-' { ATEXT | LDH } else { ATEXT };
         }
         i += 1;
     }
@@ -401,53 +403,65 @@ fn scan_dot_string_ascii(s: &[u8]) -> Option<(usize, bool, Option<char>)> {
     Some((s.len(), need_atom, None))
 }
 
-/// The loop of [`scan_domain`] over ASCII bytes: `None` at the first
-/// non-ASCII byte (the caller then scans characters), otherwise the same
-/// result.
+/// [`scan_domain`] over ASCII bytes, a label at a time: `None` when it meets
+/// a non-ASCII byte (the caller then scans characters), otherwise the same
+/// result. Each label is one tight loop to its first byte that is not a
+/// letter, digit or hyphen, and then a few checks on its ends and length.
 #[inline]
 fn scan_domain_ascii(s: &[u8], opts: &PathOptions) -> Option<Result<usize, PathError>> {
-    let mut label_start = 0;
-    let mut at_label_start = true;
-    let mut last = b'.';
-    let mut end = s.len();
-    let mut stop = None;
-    for (i, &b) in s.iter().enumerate() {
-        let class = *CLASSES.get(usize::from(b))?;
-        if b == b'.' && !at_label_start {
-            if last == b'-' {
-                return Some(Err(PathError::InvalidDomain));
-            }
-            label_start = i + 1;
-            at_label_start = true;
-            last = b;
-            continue;
+    let mut pos = 0;
+    loop {
+        let label = &s[pos..];
+        let len = label
+            .iter()
+            .position(|&b| CLASSES.get(usize::from(b)).is_none_or(|c| c & LDH == 0))
+            .unwrap_or(label.len());
+        let stop = match label.get(len) {
+            Some(&b) if b >= 0x80 => return None,
+            other => other.map(|&b| char::from(b)),
+        };
+        // `sub-domain = Let-dig [Ldh-str]`: no leading hyphen, and not empty.
+        // (The byte-by-byte rule stops at a leading hyphen, which is then
+        // the offending character.)
+        if label.first() == Some(&b'-') {
+            return Some(Err(unexpected(Some('-'), opts, PathError::InvalidDomain)));
         }
-        if class & LET_DIG == 0 && (b != b'-' || at_label_start) {
-            end = i;
-            stop = Some(char::from(b));
-            break;
+        if len == 0 {
+            return Some(Err(unexpected(stop, opts, PathError::InvalidDomain)));
         }
-        at_label_start = false;
-        last = b;
-        if i + 1 - label_start > LABEL_MAX {
+        if len > LABEL_MAX {
             return Some(Err(PathError::LabelTooLong));
         }
+        let trailing_hyphen = label[len - 1] == b'-';
+        pos += len;
+        if stop == Some('.') {
+            if trailing_hyphen {
+                return Some(Err(PathError::InvalidDomain));
+            }
+            pos += 1;
+            continue;
+        }
+        if trailing_hyphen {
+            return Some(Err(unexpected(stop, opts, PathError::InvalidDomain)));
+        }
+        if pos > opts.domain_limit() {
+            return Some(Err(PathError::DomainTooLong));
+        }
+        return Some(Ok(pos));
     }
-    if at_label_start || last == b'-' {
-        return Some(Err(unexpected(stop, opts, PathError::InvalidDomain)));
-    }
-    if end > opts.domain_limit() {
-        return Some(Err(PathError::DomainTooLong));
-    }
-    Some(Ok(end))
 }
 
 /// Scans a `Domain` (RFC 5321 §4.1.2, RFC 6531 §3.3) at the start of `s`,
 /// checking label and domain lengths. No trailing dot.
 fn scan_domain(s: &str, opts: &PathOptions) -> Result<usize, PathError> {
-    if let Some(result) = scan_domain_ascii(s.as_bytes(), opts) {
-        return result;
+    match scan_domain_ascii(s.as_bytes(), opts) {
+        Some(result) => result,
+        None => scan_domain_chars(s, opts),
     }
+}
+
+/// [`scan_domain`] a character at a time, for domains with non-ASCII text.
+fn scan_domain_chars(s: &str, opts: &PathOptions) -> Result<usize, PathError> {
     let utf8 = opts.allow_utf8;
     let mut label_start = 0;
     let mut at_label_start = true;
@@ -1356,6 +1370,45 @@ mod tests {
     }
 
     // ----- RFC 5321 examples -------------------------------------------------
+
+    /// The label-at-a-time ASCII domain scan gives what the character scan
+    /// gives, whenever it gives anything, on strings made of label bytes,
+    /// dots, hyphens, stop characters, controls and non-ASCII text, long
+    /// enough to cross the label and domain limits.
+    #[test]
+    fn ascii_domain_scan_matches_char_scan() {
+        use proptest::prelude::*;
+        use proptest::test_runner::{Config, TestRunner};
+        let piece = prop_oneof![
+            Just("a"),
+            Just("Z9"),
+            Just("-"),
+            Just("."),
+            Just(">"),
+            Just("@"),
+            Just(" "),
+            Just("\u{1}"),
+            Just("é"),
+            Just("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"),
+        ];
+        let mut runner = TestRunner::new(Config {
+            cases: 4000,
+            ..Config::default()
+        });
+        runner
+            .run(
+                &(proptest::collection::vec(piece, 0..24), any::<bool>()),
+                |(pieces, utf8)| {
+                    let s: String = pieces.concat();
+                    let opts = if utf8 { self::utf8() } else { self::ascii() };
+                    if let Some(fast) = scan_domain_ascii(s.as_bytes(), &opts) {
+                        prop_assert_eq!(fast, scan_domain_chars(&s, &opts), "{:?}", s);
+                    }
+                    Ok(())
+                },
+            )
+            .unwrap();
+    }
 
     #[test]
     fn rfc5321_examples() {
