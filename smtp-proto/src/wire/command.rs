@@ -409,7 +409,7 @@ pub fn parse_command<'a>(line: &'a [u8], opts: &ParseOptions) -> Result<Command<
     if !printable && has_control(line) {
         return Err(CommandError::ControlCharacter);
     }
-    let (verb_str, args) = match memchr::memchr(b' ', line.as_bytes()) {
+    let (verb_str, args) = match verb_end(line.as_bytes()) {
         // The space is ASCII, so both sides are char boundaries.
         Some(sp) => (&line[..sp], Some(&line[sp + 1..])),
         None => (line, None),
@@ -526,6 +526,18 @@ fn write_string_arg(f: &mut fmt::Formatter<'_>, s: &str) -> fmt::Result {
         write!(f, "{c}")?;
     }
     f.write_str("\"")
+}
+
+/// The first SP, which ends the verb. Known verbs are at most 8 bytes, so
+/// it is nearly always among the first 9: a plain loop there, `memchr` for
+/// the rest of a line whose verb is longer.
+#[inline]
+fn verb_end(line: &[u8]) -> Option<usize> {
+    let head = line.len().min(9);
+    match line[..head].iter().position(|&b| b == b' ') {
+        Some(i) => Some(i),
+        None => memchr::memchr(b' ', &line[head..]).map(|i| head + i),
+    }
 }
 
 /// `s` without trailing SP and HT (a byte loop: both are ASCII, so the cut
