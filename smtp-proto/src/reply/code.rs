@@ -131,11 +131,13 @@ impl ReplyCode {
     /// A reply code from its three ASCII digits, as they appear on the wire
     /// (RFC 5321 §4.2). `None` if a byte is not a digit or the code is out of range.
     pub const fn from_digits(digits: [u8; 3]) -> Option<ReplyCode> {
-        let [a, b, c] = digits;
-        if !a.is_ascii_digit() || !b.is_ascii_digit() || !c.is_ascii_digit() {
-            return None;
+        // The range checks of `new` on the digits themselves: 2-5, 0-5, 0-9.
+        match digits {
+            [a @ b'2'..=b'5', b @ b'0'..=b'5', c @ b'0'..=b'9'] => Some(ReplyCode(
+                (a - b'0') as u16 * 100 + (b - b'0') as u16 * 10 + (c - b'0') as u16,
+            )),
+            _ => None,
         }
-        ReplyCode::new((a - b'0') as u16 * 100 + (b - b'0') as u16 * 10 + (c - b'0') as u16)
     }
 
     /// The numeric value, e.g. 250.

@@ -43,6 +43,7 @@ use core::fmt;
 
 use crate::limits::{Limits, REPLY_LINE_MIN};
 use crate::wire::line::LineEnding;
+use crate::wire::swar;
 
 /// Why bytes are not a valid reply (RFC 5321 §4.2).
 ///
@@ -457,20 +458,55 @@ fn strip_len(text: &str, code: ReplyCode, expected: EnhancedCode) -> Option<usiz
 /// start gives the same result. At most `max_lines × max_line_len` bytes are
 /// examined, and each call is linear in what it examines.
 pub fn parse_reply(buf: &[u8], opts: &ReplyParseOptions) -> Result<ReplyParse, ReplyError> {
-    let Some(consumed) = scan(buf, opts)? else {
+    let Some((consumed, lines)) = scan(buf, opts)? else {
         return Ok(ReplyParse::Partial);
     };
-    let reply = build_parsed(&buf[..consumed])?;
+    let reply = build_parsed(&buf[..consumed], lines)?;
     Ok(ReplyParse::Complete { reply, consumed })
 }
 
-/// Validates `buf` byte by byte; `Some(end)` when a whole reply is in `buf[..end]`.
-fn scan(buf: &[u8], opts: &ReplyParseOptions) -> Result<Option<usize>, ReplyError> {
+/// Scans reply text up to its line end: the offset of the first CR or LF in
+/// `text` (if any), and what the bytes before it hold: a control character
+/// other than HT, as RFC 5321 §4.2 `textstring` forbids; a non-ASCII byte,
+/// after which the text must be checked as UTF-8.
+///
+/// Eight bytes at a time (see [`swar`]): reply lines are short, so one such
+/// pass beats a `memchr` call plus a per-byte loop.
+#[inline]
+fn scan_text(text: &[u8]) -> (Option<usize>, bool, bool) {
+    let mut control = 0;
+    let mut high = 0;
+    let mut at = 0;
+    while at < text.len() {
+        let w = swar::load(&text[at..]);
+        let eol = swar::line_end(w);
+        // Only the bytes before the line end count (all of them if none).
+        let before = swar::before_first(eol);
+        control |= swar::control(w) & before;
+        high |= w & swar::HIGH & before;
+        if eol != 0 {
+            return (Some(at + swar::first(eol)), control != 0, high != 0);
+        }
+        at += 8;
+    }
+    (None, control != 0, high != 0)
+}
+
+/// Validates `buf`; `Some((end, lines))` when a whole reply of `lines` lines
+/// is in `buf[..end]`.
+///
+/// The verdict is the one a byte-by-byte check in order gives (the first
+/// offending byte decides), reached with one `memchr2` per line for its end
+/// and one pass over the text before it.
+fn scan(buf: &[u8], opts: &ReplyParseOptions) -> Result<Option<(usize, usize)>, ReplyError> {
     let max_len = opts.max_line_len.max(REPLY_LINE_MIN);
     let max_lines = opts.max_lines.max(1);
     let lenient = opts.line_ending == LineEnding::Lenient;
     // The shortest possible line ending at a content byte: CRLF, or LF if lenient.
     let min_ending = if lenient { 1 } else { 2 };
+    // The last offset a text byte may have: it and the shortest line ending
+    // after it fit in `max_len` (max_len ≥ 512, so no underflow).
+    let cap = max_len - 1 - min_ending;
     let mut pos = 0usize;
     let mut first: Option<ReplyCode> = None;
     let mut lines = 0usize;
@@ -503,85 +539,95 @@ fn scan(buf: &[u8], opts: &ReplyParseOptions) -> Result<Option<usize>, ReplyErro
             b'\r' | b'\n' => (true, 3),
             _ => return Err(ReplyError::BadSeparator),
         };
-        // Text up to the line end; every byte is checked in order.
-        let mut i = text_start;
-        let (text_end, line_len) = loop {
-            let Some(&byte) = line.get(i) else {
-                return Ok(None);
-            };
-            match byte {
-                b'\r' => {
-                    if i + 2 > max_len {
-                        return Err(ReplyError::LineTooLong);
-                    }
-                    match line.get(i + 1) {
-                        None => return Ok(None),
-                        Some(b'\n') => break (i, i + 2),
-                        Some(_) => return Err(ReplyError::BareLineEnding),
-                    }
-                }
-                b'\n' => {
-                    if !lenient {
-                        return Err(ReplyError::BareLineEnding);
-                    }
-                    // i + 1 <= max_len: the byte before passed the check below.
-                    break (i, i + 1);
-                }
-                _ => {
-                    if i + 1 + min_ending > max_len {
-                        return Err(ReplyError::LineTooLong);
-                    }
-                    if (byte < 0x20 && byte != b'\t') || byte == 0x7f {
-                        return Err(ReplyError::InvalidText);
-                    }
-                    i += 1;
-                }
-            }
+        // Text bytes up to offset `cap`, and the line end among them.
+        let limit = line.len().min(cap + 1);
+        let (eol, control, non_ascii) = scan_text(&line[text_start..limit]);
+        if control {
+            return Err(ReplyError::InvalidText);
+        }
+        let i = match eol {
+            Some(k) => text_start + k,
+            // Past `cap` only a line end may follow; anything else makes the
+            // line too long.
+            None => match line.get(cap + 1) {
+                _ if limit < cap + 1 => return Ok(None),
+                None => return Ok(None),
+                Some(b'\r' | b'\n') => cap + 1,
+                Some(_) => return Err(ReplyError::LineTooLong),
+            },
         };
-        if core::str::from_utf8(&line[text_start..text_end]).is_err() {
+        let line_len = if line[i] == b'\r' {
+            if i + 2 > max_len {
+                return Err(ReplyError::LineTooLong);
+            }
+            match line.get(i + 1) {
+                None => return Ok(None),
+                Some(b'\n') => i + 2,
+                Some(_) => return Err(ReplyError::BareLineEnding),
+            }
+        } else {
+            if !lenient {
+                return Err(ReplyError::BareLineEnding);
+            }
+            i + 1
+        };
+        if non_ascii && core::str::from_utf8(&line[text_start..i]).is_err() {
             return Err(ReplyError::InvalidText);
         }
         lines += 1;
         pos += line_len;
         if last {
-            return Ok(Some(pos));
+            return Ok(Some((pos, lines)));
         }
     }
 }
 
-/// Builds the reply from bytes [`scan`] accepted.
-fn build_parsed(buf: &[u8]) -> Result<Reply, ReplyError> {
-    let mut texts: Vec<&str> = Vec::new();
+/// Builds the reply from the `count` lines in bytes [`scan`] accepted.
+fn build_parsed(buf: &[u8], count: usize) -> Result<Reply, ReplyError> {
+    // `scan` checked the text of every line, and codes, separators and line
+    // ends are ASCII: the whole reply is UTF-8. One check for all of it, and
+    // the lines are slices at ASCII positions, so always at char boundaries.
+    let all = core::str::from_utf8(buf).map_err(|_| ReplyError::InvalidText)?;
+    let mut lines = Vec::with_capacity(count);
     let mut code = None;
-    let mut rest = buf;
-    while let Some(lf) = memchr::memchr(b'\n', rest) {
+    let mut enhanced = None;
+    let mut rest = all;
+    while let Some(lf) = find_lf(rest.as_bytes()) {
         let content = &rest[..lf];
-        let content = content.strip_suffix(b"\r").unwrap_or(content);
+        let content = content.strip_suffix('\r').unwrap_or(content);
         rest = &rest[lf + 1..];
-        let [a, b, c, ..] = *content else {
+        let [a, b, c, ..] = *content.as_bytes() else {
             return Err(ReplyError::InvalidCode);
         };
-        code = Some(ReplyCode::from_digits([a, b, c]).ok_or(ReplyError::CodeOutOfRange)?);
+        let c = ReplyCode::from_digits([a, b, c]).ok_or(ReplyError::CodeOutOfRange)?;
         let text = content.get(4..).unwrap_or_default();
-        texts.push(core::str::from_utf8(text).map_err(|_| ReplyError::InvalidText)?);
+        if code.is_none() {
+            enhanced = detect_enhanced(text, c).map(|(e, _)| e);
+        }
+        code = Some(c);
+        let n = enhanced.and_then(|e| strip_len(text, c, e)).unwrap_or(0);
+        lines.push(String::from(text.get(n..).unwrap_or(text)));
     }
     let code = code.ok_or(ReplyError::InvalidCode)?;
-    let enhanced = texts
-        .first()
-        .and_then(|t| detect_enhanced(t, code))
-        .map(|(e, _)| e);
-    let lines = texts
-        .into_iter()
-        .map(|t| {
-            let n = enhanced.and_then(|e| strip_len(t, code, e)).unwrap_or(0);
-            String::from(t.get(n..).unwrap_or(t))
-        })
-        .collect();
     Ok(Reply {
         code,
         enhanced,
         lines,
     })
+}
+
+/// The first LF in `buf`, eight bytes at a time (reply lines are short).
+#[inline]
+fn find_lf(buf: &[u8]) -> Option<usize> {
+    let mut at = 0;
+    while at < buf.len() {
+        let found = swar::eq(swar::load(&buf[at..]), b'\n');
+        if found != 0 {
+            return Some(at + swar::first(found));
+        }
+        at += 8;
+    }
+    None
 }
 
 #[cfg(test)]

@@ -547,3 +547,169 @@ fn options() {
         (512, 32, LineEnding::Lenient)
     );
 }
+
+/// The word-at-a-time text scan against the byte-by-byte rule, for every
+/// byte value at every offset of texts of 1 to 17 bytes, amid other bytes.
+#[test]
+fn scan_text_matches_the_byte_rule() {
+    for len in 1..=17usize {
+        for at in 0..len {
+            for fill in [b'a', b'\t', 0x7e, 0xff] {
+                for b in 0..=255u8 {
+                    let mut text = alloc::vec![fill; len];
+                    text[at] = b;
+                    let eol = text.iter().position(|&b| b == b'\r' || b == b'\n');
+                    let before = &text[..eol.unwrap_or(len)];
+                    let control = before
+                        .iter()
+                        .any(|&b| (b < 0x20 && b != b'\t') || b == 0x7f);
+                    let high = before.iter().any(|&b| b >= 0x80);
+                    assert_eq!(
+                        super::scan_text(&text),
+                        (eol, control, high),
+                        "{b:#x} at {at}/{len}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// The fast scanner agrees with the byte-by-byte one (verdict and length) on
+/// replies built from line-ending, control, non-ASCII and ordinary bytes,
+/// around the line-length limit, under both line-ending policies.
+#[test]
+fn scan_matches_byte_by_byte_scan() {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+    let piece = prop_oneof![
+        Just(&b"250-"[..]),
+        Just(&b"250 "[..]),
+        Just(&b"251 "[..]),
+        Just(&b"250"[..]),
+        Just(&b"\r\n"[..]),
+        Just(&b"\r"[..]),
+        Just(&b"\n"[..]),
+        Just(&b"\t"[..]),
+        Just(&b"\x01"[..]),
+        Just(&b"\x7f"[..]),
+        Just(&b"\xc3\xa9"[..]),
+        Just(&b"\xc3"[..]),
+        Just(&b"abcdefgh"[..]),
+        Just(&[b'x'; 100][..]),
+    ];
+    let mut runner = TestRunner::new(Config {
+        cases: 4000,
+        ..Config::default()
+    });
+    runner
+        .run(
+            &(proptest::collection::vec(piece, 0..40), any::<bool>()),
+            |(pieces, lenient)| {
+                let mut buf = b"250-".to_vec();
+                for p in pieces {
+                    buf.extend_from_slice(p);
+                }
+                let opts = ReplyParseOptions {
+                    line_ending: if lenient {
+                        LineEnding::Lenient
+                    } else {
+                        LineEnding::Strict
+                    },
+                    ..opts()
+                };
+                for n in [buf.len(), buf.len() / 2, buf.len() / 3] {
+                    let fast = super::scan(&buf[..n], &opts).map(|r| r.map(|(end, _)| end));
+                    prop_assert_eq!(fast, byte_by_byte_scan(&buf[..n], &opts));
+                }
+                Ok(())
+            },
+        )
+        .unwrap();
+}
+
+/// The reply scanner as it was written first, one byte at a time in order:
+/// the reference the fast scanner must agree with.
+fn byte_by_byte_scan(buf: &[u8], opts: &ReplyParseOptions) -> Result<Option<usize>, ReplyError> {
+    let max_len = opts.max_line_len.max(REPLY_LINE_MIN);
+    let max_lines = opts.max_lines.max(1);
+    let lenient = opts.line_ending == LineEnding::Lenient;
+    // The shortest possible line ending at a content byte: CRLF, or LF if lenient.
+    let min_ending = if lenient { 1 } else { 2 };
+    let mut pos = 0usize;
+    let mut first: Option<ReplyCode> = None;
+    let mut lines = 0usize;
+    loop {
+        if lines == max_lines {
+            return Err(ReplyError::TooManyLines);
+        }
+        let line = buf.get(pos..).unwrap_or_default();
+        // Reply-code: three digits, in range, the same on every line.
+        let head = &line[..line.len().min(3)];
+        if !head.iter().all(u8::is_ascii_digit) {
+            return Err(ReplyError::InvalidCode);
+        }
+        let [a, b, c, ..] = *line else {
+            return Ok(None);
+        };
+        let code = ReplyCode::from_digits([a, b, c]).ok_or(ReplyError::CodeOutOfRange)?;
+        match first {
+            None => first = Some(code),
+            Some(f) if f != code => return Err(ReplyError::InconsistentCode),
+            Some(_) => {}
+        }
+        // Separator.
+        let Some(&sep) = line.get(3) else {
+            return Ok(None);
+        };
+        let (last, text_start) = match sep {
+            b' ' => (true, 4),
+            b'-' => (false, 4),
+            b'\r' | b'\n' => (true, 3),
+            _ => return Err(ReplyError::BadSeparator),
+        };
+        // Text up to the line end; every byte is checked in order.
+        let mut i = text_start;
+        let (text_end, line_len) = loop {
+            let Some(&byte) = line.get(i) else {
+                return Ok(None);
+            };
+            match byte {
+                b'\r' => {
+                    if i + 2 > max_len {
+                        return Err(ReplyError::LineTooLong);
+                    }
+                    match line.get(i + 1) {
+                        None => return Ok(None),
+                        Some(b'\n') => break (i, i + 2),
+                        Some(_) => return Err(ReplyError::BareLineEnding),
+                    }
+                }
+                b'\n' => {
+                    if !lenient {
+                        return Err(ReplyError::BareLineEnding);
+                    }
+                    // i + 1 <= max_len: the byte before passed the check below.
+                    break (i, i + 1);
+                }
+                _ => {
+                    if i + 1 + min_ending > max_len {
+                        return Err(ReplyError::LineTooLong);
+                    }
+                    if (byte < 0x20 && byte != b'\t') || byte == 0x7f {
+                        return Err(ReplyError::InvalidText);
+                    }
+                    i += 1;
+                }
+            }
+        };
+        if core::str::from_utf8(&line[text_start..text_end]).is_err() {
+            return Err(ReplyError::InvalidText);
+        }
+        lines += 1;
+        pos += line_len;
+        if last {
+            return Ok(Some(pos));
+        }
+    }
+}

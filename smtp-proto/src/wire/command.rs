@@ -23,6 +23,7 @@ use crate::wire::path::{
     parse_forward_path, parse_reverse_path,
 };
 use crate::wire::sasl::Mechanism;
+use crate::wire::split_once_byte;
 
 /// The verb of a command this crate knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -61,6 +62,7 @@ pub enum Verb {
 }
 
 impl Verb {
+    #[cfg(test)]
     const ALL: [Verb; 15] = [
         Verb::Helo,
         Verb::Ehlo,
@@ -101,13 +103,64 @@ impl Verb {
     }
 
     /// Looks a verb up, case-insensitively.
+    #[inline]
     pub fn from_name(name: &str) -> Option<Verb> {
-        if !(4..=8).contains(&name.len()) {
-            return None;
+        Verb::from_bytes(name.as_bytes())
+    }
+
+    /// [`Verb::from_name`] on bytes: one word compare instead of a search.
+    ///
+    /// Every verb is letters only, and OR-ing 0x20 into a byte maps exactly two
+    /// bytes onto a lower-case letter, the letter and its upper case, so a
+    /// folded word equals a folded verb exactly when the bytes match it
+    /// case-insensitively.
+    #[inline]
+    fn from_bytes(name: &[u8]) -> Option<Verb> {
+        const fn word(v: &[u8; 4]) -> u32 {
+            u32::from_le_bytes(*v) | 0x2020_2020
         }
-        Verb::ALL
-            .into_iter()
-            .find(|v| v.as_str().len() == name.len() && v.as_str().eq_ignore_ascii_case(name))
+        const HELO: u32 = word(b"HELO");
+        const EHLO: u32 = word(b"EHLO");
+        const LHLO: u32 = word(b"LHLO");
+        const MAIL: u32 = word(b"MAIL");
+        const RCPT: u32 = word(b"RCPT");
+        const DATA: u32 = word(b"DATA");
+        const BDAT: u32 = word(b"BDAT");
+        const RSET: u32 = word(b"RSET");
+        const VRFY: u32 = word(b"VRFY");
+        const EXPN: u32 = word(b"EXPN");
+        const HELP: u32 = word(b"HELP");
+        const NOOP: u32 = word(b"NOOP");
+        const QUIT: u32 = word(b"QUIT");
+        const AUTH: u32 = word(b"AUTH");
+        const STARTTLS: u64 = u64::from_le_bytes(*b"STARTTLS") | 0x2020_2020_2020_2020;
+        match name.len() {
+            4 => {
+                let w = u32::from_le_bytes(name.try_into().ok()?) | 0x2020_2020;
+                Some(match w {
+                    HELO => Verb::Helo,
+                    EHLO => Verb::Ehlo,
+                    LHLO => Verb::Lhlo,
+                    MAIL => Verb::Mail,
+                    RCPT => Verb::Rcpt,
+                    DATA => Verb::Data,
+                    BDAT => Verb::Bdat,
+                    RSET => Verb::Rset,
+                    VRFY => Verb::Vrfy,
+                    EXPN => Verb::Expn,
+                    HELP => Verb::Help,
+                    NOOP => Verb::Noop,
+                    QUIT => Verb::Quit,
+                    AUTH => Verb::Auth,
+                    _ => return None,
+                })
+            }
+            8 => {
+                let w = u64::from_le_bytes(name.try_into().ok()?) | 0x2020_2020_2020_2020;
+                (w == STARTTLS).then_some(Verb::StartTls)
+            }
+            _ => None,
+        }
     }
 
     /// Whether a client must wait for this command's reply before sending more
@@ -342,21 +395,26 @@ impl CommandError {
 /// assert_eq!(cmd, Command::Data);
 /// ```
 pub fn parse_command<'a>(line: &'a [u8], opts: &ParseOptions) -> Result<Command<'a>, CommandError> {
+    // The usual line is printable ASCII: one branch-free pass proves it is
+    // UTF-8 without control characters. Anything else takes the full checks,
+    // which also decide which error comes first.
+    let printable = is_printable_ascii(line);
     let line = core::str::from_utf8(line).map_err(|_| CommandError::InvalidUtf8)?;
     // RFC 5321 §4.1.1: "receivers SHOULD tolerate trailing white space before
     // the terminating <CRLF>".
-    let line = line.trim_end_matches([' ', '\t']);
+    let line = trim_end_blanks(line);
     if line.is_empty() {
         return Err(CommandError::Empty);
     }
-    if has_control(line) {
+    if !printable && has_control(line) {
         return Err(CommandError::ControlCharacter);
     }
-    let (verb_str, args) = match line.split_once(' ') {
-        Some((v, a)) => (v, Some(a)),
+    let (verb_str, args) = match verb_end(line.as_bytes()) {
+        // The space is ASCII, so both sides are char boundaries.
+        Some(sp) => (&line[..sp], Some(&line[sp + 1..])),
         None => (line, None),
     };
-    let Some(verb) = Verb::from_name(verb_str) else {
+    let Some(verb) = Verb::from_bytes(verb_str.as_bytes()) else {
         return Ok(Command::Unknown {
             verb: Cow::Borrowed(verb_str),
             args: args.map(Cow::Borrowed),
@@ -470,6 +528,44 @@ fn write_string_arg(f: &mut fmt::Formatter<'_>, s: &str) -> fmt::Result {
     f.write_str("\"")
 }
 
+/// The first SP, which ends the verb. Known verbs are at most 8 bytes, so
+/// it is nearly always among the first 9: a plain loop there, `memchr` for
+/// the rest of a line whose verb is longer.
+#[inline]
+fn verb_end(line: &[u8]) -> Option<usize> {
+    let head = line.len().min(9);
+    match line[..head].iter().position(|&b| b == b' ') {
+        Some(i) => Some(i),
+        None => memchr::memchr(b' ', &line[head..]).map(|i| head + i),
+    }
+}
+
+/// `s` without trailing SP and HT (a byte loop: both are ASCII, so the cut
+/// is a char boundary).
+#[inline]
+fn trim_end_blanks(s: &str) -> &str {
+    let mut end = s.len();
+    while end > 0 && matches!(s.as_bytes()[end - 1], b' ' | b'\t') {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// Whether every byte is HT or printable ASCII (0x20..=0x7E), eight bytes at
+/// a time (see [`swar`](crate::wire::swar)).
+#[inline]
+fn is_printable_ascii(b: &[u8]) -> bool {
+    use crate::wire::swar;
+    let mut bad = 0;
+    let mut at = 0;
+    while at < b.len() {
+        let w = swar::load(&b[at..]);
+        bad |= swar::control(w) | (w & swar::HIGH);
+        at += 8;
+    }
+    bad == 0
+}
+
 /// Whether `s` holds a control character other than HT: C0, DEL, or C1
 /// (U+0080..=U+009F, encoded in UTF-8 as `C2 80`..`C2 9F`). A byte scan: `s` is
 /// valid UTF-8, so a `C2` byte always starts a two-byte character.
@@ -489,7 +585,7 @@ fn parse_helo_name<'a>(
     arg: &'a str,
     opts: &ParseOptions,
 ) -> Result<HeloName<'a>, CommandError> {
-    if arg.is_empty() || arg.contains([' ', '\t']) {
+    if arg.is_empty() || arg.bytes().any(|b| b == b' ' || b == b'\t') {
         return Err(CommandError::Syntax(verb));
     }
     let path = PathOptions {
@@ -562,7 +658,7 @@ fn parse_rcpt<'a>(args: &'a str, opts: &ParseOptions) -> Result<Command<'a>, Com
 /// RFC 3030 §2: `"BDAT" SP chunk-size [ SP end-marker ]`, `chunk-size = 1*DIGIT`,
 /// `end-marker = "LAST"`. A size that does not fit in 64 bits is a syntax error.
 fn parse_bdat(args: &str) -> Option<Command<'static>> {
-    let (size, last) = match args.split_once(' ') {
+    let (size, last) = match split_once_byte(args, b' ') {
         Some((size, marker)) if marker.eq_ignore_ascii_case("LAST") => (size, true),
         Some(_) => return None,
         None => (args, false),
@@ -587,7 +683,7 @@ pub(crate) fn parse_decimal(s: &str) -> Option<u64> {
 /// response is base64 or `=`. The base64 itself is checked by the SASL decoder, so
 /// that the server can answer 501 with the right text.
 fn parse_auth(args: &str) -> Option<Command<'_>> {
-    let (mech, ir) = match args.split_once(' ') {
+    let (mech, ir) = match split_once_byte(args, b' ') {
         Some((mech, ir)) => (mech, Some(ir)),
         None => (args, None),
     };
@@ -779,6 +875,41 @@ mod tests {
         let bytes = cmd.to_bytes();
         let again = parse_command(&bytes[..bytes.len() - 2], &ParseOptions::default()).unwrap();
         assert_eq!(again, cmd);
+    }
+
+    /// The word-compare verb lookup against a plain case-insensitive search,
+    /// over every verb in mixed case and near misses (a byte off by 0x20 that
+    /// is not a case change, wrong lengths).
+    #[test]
+    fn verb_lookup_matches_a_plain_search() {
+        let plain = |name: &[u8]| {
+            Verb::ALL
+                .into_iter()
+                .find(|v| v.as_str().as_bytes().eq_ignore_ascii_case(name))
+        };
+        for v in Verb::ALL {
+            let name = v.as_str().as_bytes();
+            for mask in 0u32..(1 << name.len()) {
+                let mut n = name.to_vec();
+                for (i, b) in n.iter_mut().enumerate() {
+                    if mask & (1 << i) != 0 {
+                        b.make_ascii_lowercase();
+                    }
+                }
+                assert_eq!(Verb::from_bytes(&n), Some(v));
+                // The same byte with bit 5 flipped on a non-letter position
+                // never matches: '@' for 'A'... here, each byte minus 0x20.
+                for i in 0..n.len() {
+                    let mut m = n.clone();
+                    m[i] = m[i].to_ascii_uppercase() - 0x20;
+                    assert_eq!(Verb::from_bytes(&m), plain(&m), "{m:?}");
+                }
+            }
+            assert_eq!(Verb::from_bytes(&name[..name.len() - 1]), None);
+            let mut longer = name.to_vec();
+            longer.push(b'X');
+            assert_eq!(Verb::from_bytes(&longer), None);
+        }
     }
 
     #[test]

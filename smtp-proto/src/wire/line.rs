@@ -69,8 +69,46 @@ pub enum Framed<'a> {
 /// );
 /// assert_eq!(frame_line(b"NOO", 512, LineEnding::Strict), Framed::Partial);
 /// ```
+#[inline]
 pub fn frame_line(buf: &[u8], max_len: usize, ending: LineEnding) -> Framed<'_> {
     let window = &buf[..buf.len().min(max_len.saturating_add(1))];
+    // Fast path, one scan: the first CR or LF is a CR, an LF follows it and
+    // the line fits. Then no bare CR or LF can come before it, and this is
+    // the verdict of the full checks below, which handle everything else.
+    if let Some(i) = first_line_end(window)
+        && window[i] == b'\r'
+        && window.get(i + 1) == Some(&b'\n')
+        && i + 2 <= max_len
+    {
+        return Framed::Line {
+            line: &window[..i],
+            consumed: i + 2,
+        };
+    }
+    frame_line_checked(window, max_len, ending)
+}
+
+/// The first CR or LF in `buf`: the first 64 bytes eight at a time in a
+/// register (commands are short, and a `memchr` call costs more than that),
+/// then `memchr2` for the rest of a long line.
+#[inline]
+fn first_line_end(buf: &[u8]) -> Option<usize> {
+    use crate::wire::swar;
+    let head = buf.len().min(64);
+    let mut at = 0;
+    while at < head {
+        let found = swar::line_end(swar::load(&buf[at..head]));
+        if found != 0 {
+            return Some(at + swar::first(found));
+        }
+        at += 8;
+    }
+    memchr::memchr2(b'\r', b'\n', &buf[head..]).map(|i| head + i)
+}
+
+/// [`frame_line`] for every other case, `window` being at most `max_len + 1`
+/// bytes.
+fn frame_line_checked(window: &[u8], max_len: usize, ending: LineEnding) -> Framed<'_> {
     let lf = memchr::memchr(b'\n', window);
     let region = &window[..lf.unwrap_or(window.len())];
     // A CR with another byte of the line after it is bare. It is the verdict

@@ -42,6 +42,7 @@ use core::cmp::Ordering;
 use core::fmt;
 
 use super::xtext;
+use super::{split_byte, split_once_byte};
 
 /// Longest ENVID, in octets after xtext decoding (RFC 3461 §4.4: "no longer than
 /// 100 characters").
@@ -518,31 +519,50 @@ const BY: &str = "BY";
 const NOTIFY: &str = "NOTIFY";
 const ORCPT: &str = "ORCPT";
 
-const MAIL_KEYWORDS: [&str; 11] = [
-    SIZE,
-    BODY,
-    SMTPUTF8,
-    RET,
-    ENVID,
-    AUTH,
-    REQUIRETLS,
-    MT_PRIORITY,
-    HOLDFOR,
-    HOLDUNTIL,
-    BY,
-];
-const RCPT_KEYWORDS: [&str; 2] = [NOTIFY, ORCPT];
-
 fn own(c: Cow<'_, str>) -> Cow<'static, str> {
     Cow::Owned(c.into_owned())
 }
 
-/// The canonical name of `keyword` if it is one of `known` (case-insensitive).
-fn lookup(known: &[&'static str], keyword: &str) -> Option<&'static str> {
-    known
-        .iter()
-        .copied()
-        .find(|k| k.eq_ignore_ascii_case(keyword))
+/// A keyword one of the parameter parsers knows.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Keyword {
+    Size,
+    Body,
+    SmtpUtf8,
+    Ret,
+    EnvId,
+    Auth,
+    RequireTls,
+    MtPriority,
+    HoldFor,
+    HoldUntil,
+    By,
+    Notify,
+    Orcpt,
+}
+
+/// Recognises a known keyword, case-insensitively. The length picks the one
+/// or two candidates, so each keyword costs at most two short compares.
+#[inline]
+fn lookup(keyword: &str) -> Option<Keyword> {
+    let is = |name: &str| keyword.eq_ignore_ascii_case(name);
+    let k = match keyword.len() {
+        2 if is(BY) => Keyword::By,
+        3 if is(RET) => Keyword::Ret,
+        4 if is(SIZE) => Keyword::Size,
+        4 if is(BODY) => Keyword::Body,
+        4 if is(AUTH) => Keyword::Auth,
+        5 if is(ENVID) => Keyword::EnvId,
+        5 if is(ORCPT) => Keyword::Orcpt,
+        6 if is(NOTIFY) => Keyword::Notify,
+        7 if is(HOLDFOR) => Keyword::HoldFor,
+        8 if is(SMTPUTF8) => Keyword::SmtpUtf8,
+        9 if is(HOLDUNTIL) => Keyword::HoldUntil,
+        10 if is(REQUIRETLS) => Keyword::RequireTls,
+        11 if is(MT_PRIORITY) => Keyword::MtPriority,
+        _ => return None,
+    };
+    Some(k)
 }
 
 /// RFC 5321 §4.1.2 `esmtp-keyword`.
@@ -582,12 +602,12 @@ fn raw_params(input: &str) -> Result<impl Iterator<Item = &str>, ParamError> {
     } else {
         Some(input.strip_prefix(' ').ok_or(ParamError::Syntax)?)
     };
-    Ok(rest.into_iter().flat_map(|r| r.split(' ')))
+    Ok(rest.into_iter().flat_map(|r| split_byte(r, b' ')))
 }
 
 /// Splits one raw `esmtp-param` into keyword and optional value, checking both.
 fn split_param(raw: &str, allow_utf8: bool) -> Result<(&str, Option<&str>), ParamError> {
-    let (keyword, value) = match raw.split_once('=') {
+    let (keyword, value) = match split_once_byte(raw, b'=') {
         Some((k, v)) => (k, Some(v)),
         None => (raw, None),
     };
@@ -743,7 +763,7 @@ fn parse_mt_priority(v: &str) -> Result<i8, ParamError> {
 /// case-insensitive; a by-time of zero or less is not allowed with mode R.
 fn parse_by(v: &str) -> Result<By, ParamError> {
     let invalid = ParamError::InvalidValue { keyword: BY };
-    let (time, mode) = v.split_once(';').ok_or(invalid.clone())?;
+    let (time, mode) = split_once_byte(v, b';').ok_or(invalid.clone())?;
     let (negative, digits) = if let Some(d) = time.strip_prefix('-') {
         (true, d)
     } else {
@@ -895,7 +915,7 @@ fn parse_notify(v: &str) -> Result<Notify, ParamError> {
         return Ok(Notify::NEVER);
     }
     let mut n = Notify::NEVER;
-    for item in v.split(',') {
+    for item in split_byte(v, b',') {
         let flag = if item.eq_ignore_ascii_case("SUCCESS") {
             &mut n.success
         } else if item.eq_ignore_ascii_case("FAILURE") {
@@ -917,7 +937,7 @@ fn parse_notify(v: &str) -> Result<Notify, ParamError> {
 /// RFC 3461 §4.2: `addr-type ";" xtext`.
 fn parse_orcpt(v: &str, allow_utf8: bool) -> Result<OriginalRecipient<'_>, ParamError> {
     let invalid = ParamError::InvalidValue { keyword: ORCPT };
-    let (addr_type, address) = v.split_once(';').ok_or(invalid.clone())?;
+    let (addr_type, address) = split_once_byte(v, b';').ok_or(invalid.clone())?;
     if !is_atom(addr_type) {
         return Err(invalid);
     }
@@ -978,72 +998,76 @@ fn unknown<'a>(keyword: &'a str, value: Option<&'a str>) -> Parameter<'a> {
 ///
 /// Any [`ParamError`]: the first problem found, left to right, except that
 /// duplicates among unknown parameters are reported after the whole list is read.
+#[inline]
 pub fn parse_mail_parameters<'a>(
     input: &'a str,
     opts: &ParamOptions,
 ) -> Result<MailParameters<'a>, ParamError> {
+    // SMTPUTF8 in the list only matters for non-ASCII values, so an ASCII
+    // list (the usual one) skips looking for it.
     let allow_utf8 = opts.allow_utf8
-        || raw_params(input)?.any(|raw| {
-            let keyword = raw.split_once('=').map_or(raw, |(k, _)| k);
-            keyword.eq_ignore_ascii_case(SMTPUTF8)
-        });
+        || !input.is_ascii()
+            && raw_params(input)?.any(|raw| {
+                let keyword = split_once_byte(raw, b'=').map_or(raw, |(k, _)| k);
+                keyword.eq_ignore_ascii_case(SMTPUTF8)
+            });
     let mut p = MailParameters::default();
     for raw in raw_params(input)? {
         let (keyword, value) = split_param(raw, allow_utf8)?;
-        let Some(known) = lookup(&MAIL_KEYWORDS, keyword) else {
+        let Some(known) = lookup(keyword) else {
             p.other.push(unknown(keyword, value));
             continue;
         };
         match known {
-            SIZE => {
+            Keyword::Size => {
                 let size = parse_size(require_value(SIZE, value)?)?;
                 set_once(&mut p.size, SIZE, size)?;
             }
-            BODY => {
+            Keyword::Body => {
                 let body = parse_body(require_value(BODY, value)?)?;
                 set_once(&mut p.body, BODY, body)?;
             }
-            SMTPUTF8 => {
+            Keyword::SmtpUtf8 => {
                 forbid_value(SMTPUTF8, value)?;
                 set_flag(&mut p.smtputf8, SMTPUTF8)?;
             }
-            RET => {
+            Keyword::Ret => {
                 let ret = parse_ret(require_value(RET, value)?)?;
                 set_once(&mut p.ret, RET, ret)?;
             }
-            ENVID => {
+            Keyword::EnvId => {
                 let envid = parse_envid(require_value(ENVID, value)?, allow_utf8)?;
                 set_once(&mut p.envid, ENVID, envid)?;
             }
-            AUTH => {
+            Keyword::Auth => {
                 let auth = parse_auth(require_value(AUTH, value)?, allow_utf8)?;
                 set_once(&mut p.auth, AUTH, auth)?;
             }
-            REQUIRETLS => {
+            Keyword::RequireTls => {
                 forbid_value(REQUIRETLS, value)?;
                 set_flag(&mut p.requiretls, REQUIRETLS)?;
             }
-            MT_PRIORITY => {
+            Keyword::MtPriority => {
                 let prio = parse_mt_priority(require_value(MT_PRIORITY, value)?)?;
                 set_once(&mut p.mt_priority, MT_PRIORITY, prio)?;
             }
-            HOLDFOR => {
+            Keyword::HoldFor => {
                 let secs = parse_digits(require_value(HOLDFOR, value)?, 9, HOLDFOR)?;
                 set_hold(&mut p.hold, HOLDFOR, Hold::For(secs))?;
             }
-            HOLDUNTIL => {
+            Keyword::HoldUntil => {
                 let v = require_value(HOLDUNTIL, value)?;
                 if !is_rfc3339_date_time(v) {
                     return Err(ParamError::InvalidValue { keyword: HOLDUNTIL });
                 }
                 set_hold(&mut p.hold, HOLDUNTIL, Hold::Until(Cow::Borrowed(v)))?;
             }
-            BY => {
+            Keyword::By => {
                 let by = parse_by(require_value(BY, value)?)?;
                 set_once(&mut p.by, BY, by)?;
             }
-            // `lookup` only returns names from MAIL_KEYWORDS.
-            _ => p.other.push(unknown(keyword, value)),
+            // RCPT parameters (NOTIFY, ORCPT) are unknown to MAIL.
+            Keyword::Notify | Keyword::Orcpt => p.other.push(unknown(keyword, value)),
         }
     }
     check_unique(&p.other)?;
@@ -1062,6 +1086,7 @@ pub fn parse_mail_parameters<'a>(
 ///
 /// Any [`ParamError`]: the first problem found, left to right, except that
 /// duplicates among unknown parameters are reported after the whole list is read.
+#[inline]
 pub fn parse_rcpt_parameters<'a>(
     input: &'a str,
     opts: &ParamOptions,
@@ -1070,12 +1095,12 @@ pub fn parse_rcpt_parameters<'a>(
     let mut p = RcptParameters::default();
     for raw in raw_params(input)? {
         let (keyword, value) = split_param(raw, allow_utf8)?;
-        match lookup(&RCPT_KEYWORDS, keyword) {
-            Some(NOTIFY) => {
+        match lookup(keyword) {
+            Some(Keyword::Notify) => {
                 let notify = parse_notify(require_value(NOTIFY, value)?)?;
                 set_once(&mut p.notify, NOTIFY, notify)?;
             }
-            Some(ORCPT) => {
+            Some(Keyword::Orcpt) => {
                 let orcpt = parse_orcpt(require_value(ORCPT, value)?, allow_utf8)?;
                 set_once(&mut p.orcpt, ORCPT, orcpt)?;
             }

@@ -1,0 +1,115 @@
+//! Byte tests eight at a time in a `u64` ("SIMD within a register"), for the
+//! short lines of commands and replies, where a `memchr` call or a per-byte
+//! loop costs more than the work.
+//!
+//! Each test leaves 0x80 in the top bit of exactly the bytes that match, with
+//! no carry from one byte into the next, so masks combine with `|`, `&`, `!`.
+//! Byte `k` of a slice is bits `8k..8k + 8` of its word (little-endian load).
+
+/// 0x01 in every byte.
+const LOW: u64 = 0x0101_0101_0101_0101;
+/// 0x80 in every byte.
+pub(crate) const HIGH: u64 = 0x8080_8080_8080_8080;
+/// 0x7F in every byte.
+const SEVEN: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+
+/// The first (up to) eight bytes of `bytes` as a word, padded with spaces: a
+/// space matches none of the tests callers use (line ends, controls, non-ASCII).
+/// A short tail is assembled in a register; copying it to memory and loading
+/// a whole word back would stall store forwarding.
+#[inline(always)]
+pub(crate) fn load(bytes: &[u8]) -> u64 {
+    match bytes.first_chunk::<8>() {
+        Some(w) => u64::from_le_bytes(*w),
+        None => bytes
+            .iter()
+            .enumerate()
+            .fold(LOW * u64::from(b' '), |w, (i, &b)| {
+                (w & !(0xff << (8 * i))) | (u64::from(b) << (8 * i))
+            }),
+    }
+}
+
+/// Bytes of `w` equal to `b`.
+#[inline(always)]
+pub(crate) fn eq(w: u64, b: u8) -> u64 {
+    let t = w ^ (LOW * u64::from(b));
+    !(((t & SEVEN) + SEVEN) | t) & HIGH
+}
+
+/// CR or LF bytes of `w`.
+#[inline(always)]
+pub(crate) fn line_end(w: u64) -> u64 {
+    eq(w, b'\r') | eq(w, b'\n')
+}
+
+/// Control characters other than HT (C0 and DEL) in `w`: what RFC 5321 §4.1.1
+/// commands and §4.2 reply text may not hold.
+#[inline(always)]
+pub(crate) fn control(w: u64) -> u64 {
+    // Below 0x20 on the low seven bits (0x7F + 0x60 < 0x100: no carry), with
+    // the top bit clear.
+    let below_space = !((w & SEVEN) + LOW * 0x60) & !w & HIGH;
+    (below_space & !eq(w, b'\t')) | eq(w, 0x7f)
+}
+
+/// Bytes of `w` before the lowest matching byte of `mask` (all when none).
+#[inline(always)]
+pub(crate) fn before_first(mask: u64) -> u64 {
+    // The bits below the lowest set bit: lowest byte k gives bits below 8k+7,
+    // which covers bytes 0..k and no top bit of byte k itself.
+    mask.wrapping_sub(1) & !mask
+}
+
+/// Index of the lowest matching byte of a non-zero `mask`.
+#[inline(always)]
+pub(crate) fn first(mask: u64) -> usize {
+    (mask.trailing_zeros() / 8) as usize
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every test against its byte rule, for every byte value at every
+    /// position amid other bytes, and through a padded short load.
+    #[test]
+    fn tests_match_byte_rules() {
+        for fill in [b'a', b'\t', 0x7e, 0xff, 0x00, b'\r'] {
+            for at in 0..8 {
+                for b in 0..=255u8 {
+                    let mut bytes = [fill; 8];
+                    bytes[at] = b;
+                    let w = load(&bytes);
+                    let mask = |f: &dyn Fn(u8) -> bool| {
+                        bytes
+                            .iter()
+                            .enumerate()
+                            .fold(0u64, |m, (i, &c)| m | (u64::from(f(c)) << (8 * i + 7)))
+                    };
+                    assert_eq!(eq(w, b'.'), mask(&|c| c == b'.'));
+                    assert_eq!(line_end(w), mask(&|c| c == b'\r' || c == b'\n'));
+                    assert_eq!(control(w), mask(&|c| (c < 0x20 && c != b'\t') || c == 0x7f));
+                    assert_eq!(w & HIGH, mask(&|c| c >= 0x80));
+                    let le = line_end(w);
+                    if le != 0 {
+                        assert_eq!(bytes[first(le)] & 0xf0, 0);
+                        let k = first(le);
+                        assert_eq!(
+                            before_first(le) & HIGH,
+                            mask(&|_| true) & ((1u64 << (8 * k)) - 1)
+                        );
+                    } else {
+                        assert_eq!(before_first(le), u64::MAX);
+                    }
+                    for n in 0..8 {
+                        let short = load(&bytes[..n]);
+                        let mut padded = [b' '; 8];
+                        padded[..n].copy_from_slice(&bytes[..n]);
+                        assert_eq!(short, u64::from_le_bytes(padded));
+                    }
+                }
+            }
+        }
+    }
+}
