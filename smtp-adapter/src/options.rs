@@ -2,6 +2,7 @@
 //! why sending failed ([`Error`]): the same for every adapter's client.
 
 use std::io;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -56,6 +57,22 @@ pub struct ClientOptions {
     pub connect_timeout: Duration,
     /// How long writing one batch of commands or content may take.
     pub write_timeout: Duration,
+    /// The local address to connect from (Postfix's `smtp_bind_address`):
+    /// an MTA sends from the address its SPF record lists. `None`: the
+    /// system chooses.
+    pub source_address: Option<IpAddr>,
+}
+
+/// A TCP socket for a connection to `addr` from `source` (address bound, any
+/// port), for the adapters to connect in their own way.
+pub fn bound_socket(addr: SocketAddr, source: IpAddr) -> io::Result<socket2::Socket> {
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )?;
+    socket.bind(&SocketAddr::new(source, 0).into())?;
+    Ok(socket)
 }
 
 impl ClientOptions {
@@ -73,6 +90,7 @@ impl ClientOptions {
             chunking: false,
             connect_timeout: Duration::from_secs(30),
             write_timeout: Duration::from_secs(180),
+            source_address: None,
         }
     }
 

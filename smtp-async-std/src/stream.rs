@@ -39,7 +39,11 @@ impl Connect for AsyncIo {
             blocking::unblock(move || target.to_socket_addrs().map(Iterator::collect)).await?;
         let mut last = io::Error::new(io::ErrorKind::NotFound, "no address for the host");
         for addr in addrs {
-            match Async::<TcpStream>::connect(addr).await {
+            let attempt = match options.source_address {
+                None => Async::<TcpStream>::connect(addr).await,
+                Some(source) => connect_from(addr, source).await,
+            };
+            match attempt {
                 Ok(tcp) => {
                     let _ = tcp.get_ref().set_nodelay(true);
                     return Ok(Stream::new(Plain(tcp)));
@@ -71,6 +75,27 @@ impl Tls for AsyncIo {
             .connect(name, tcp.0)
             .await
             .map(|s| TlsIo(s.into()))
+    }
+}
+
+/// Connects to `addr` from `source`: a non-blocking connect, then waiting
+/// for the socket to be writable (what `Async::<TcpStream>::connect` does).
+async fn connect_from(
+    addr: std::net::SocketAddr,
+    source: std::net::IpAddr,
+) -> io::Result<Async<TcpStream>> {
+    let socket = smtp_adapter::options::bound_socket(addr, source)?;
+    socket.set_nonblocking(true)?;
+    match socket.connect(&addr.into()) {
+        Ok(()) => {}
+        Err(e) if e.raw_os_error() == Some(115) || e.kind() == io::ErrorKind::WouldBlock => {}
+        Err(e) => return Err(e),
+    }
+    let tcp = Async::new(TcpStream::from(socket))?;
+    tcp.writable().await?;
+    match tcp.get_ref().take_error()? {
+        Some(e) => Err(e),
+        None => Ok(tcp),
     }
 }
 

@@ -69,3 +69,11 @@ fn the_connection_limit_on_both_runtimes() {
         running.join().unwrap().unwrap();
     }
 }
+
+#[test]
+fn the_client_connects_from_its_source_address() {
+    server_checks::client_connects_from_its_source_address(|options| {
+        let connected = smol::block_on(smtp_async_std::client::Connection::connect(&options));
+        assert!(connected.is_err());
+    });
+}

@@ -43,7 +43,12 @@ impl Connect for Threads {
     async fn connect(options: &ClientOptions) -> io::Result<Stream> {
         let (timeout, mut last) = (options.connect_timeout, None);
         for addr in (options.host.as_str(), options.port).to_socket_addrs()? {
-            match TcpStream::connect_timeout(&addr, timeout) {
+            let attempt = match options.source_address {
+                None => TcpStream::connect_timeout(&addr, timeout),
+                Some(source) => smtp_adapter::options::bound_socket(addr, source)
+                    .and_then(|s| s.connect_timeout(&addr.into(), timeout).map(|()| s.into())),
+            };
+            match attempt {
                 Ok(tcp) => return Plain::new(tcp, options.write_timeout, timeout).map(Stream::new),
                 Err(e) => last = Some(e),
             }

@@ -79,3 +79,10 @@ fn the_worker_pool_holds_the_next_client_until_one_ends() {
     std::thread::spawn(move || server.run(handler));
     server_checks::connection_limit_of_two(addr);
 }
+
+#[test]
+fn the_client_connects_from_its_source_address() {
+    server_checks::client_connects_from_its_source_address(|options| {
+        assert!(smtp_blocking::client::Connection::connect(&options).is_err());
+    });
+}

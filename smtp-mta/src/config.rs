@@ -139,6 +139,10 @@ pub struct Delivery {
     /// (`smtp://user:pass@smtp.example.com:587?tls=required`) instead of MX.
     #[serde(default)]
     pub relay: Option<String>,
+    /// The local address outbound connections come from (the one the
+    /// domain's SPF record lists); the system chooses without it.
+    #[serde(default)]
+    pub source: Option<std::net::IpAddr>,
     /// A name server to ask instead of the system's (`127.0.0.1:5353`).
     #[serde(default)]
     pub dns: Option<SocketAddr>,
@@ -185,6 +189,7 @@ impl Default for Delivery {
         Delivery {
             port: default_port(),
             relay: None,
+            source: None,
             dns: None,
             retry_initial_secs: default_retry_initial(),
             retry_max_secs: default_retry_max(),

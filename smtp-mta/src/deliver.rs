@@ -318,6 +318,7 @@ async fn deliver_remote(
         let options = match ClientOptions::from_url(url) {
             Ok(mut o) => {
                 o.hello_name = shared.config.hostname.clone();
+                o.source_address = shared.config.delivery.source;
                 o
             }
             Err(e) => return all(Outcome::Later(format!("4.3.5 bad relay URL: {e}"))),
@@ -356,6 +357,7 @@ async fn deliver_remote(
             options.security = Security::StartTlsOpportunistic;
             options.trust = Trust::Insecure;
             options.connect_timeout = Duration::from_secs(30);
+            options.source_address = shared.config.delivery.source;
             let key = format!("{domain} {ip}");
             let outcomes = send(
                 shared,
@@ -431,7 +433,16 @@ async fn send(
         }),
     };
     shared.connections.give(key, connection);
+    // Which host answered, for the log line of each attempt.
+    let relay = format!(" (relay {}:{})", options.host, options.port);
     outcomes
+        .into_iter()
+        .map(|o| match o {
+            Outcome::Delivered(s) => Outcome::Delivered(s + &relay),
+            Outcome::Later(s) => Outcome::Later(s + &relay),
+            Outcome::Failed(s) => Outcome::Failed(s + &relay),
+        })
+        .collect()
 }
 
 fn connect_failure(e: &Error) -> Outcome {

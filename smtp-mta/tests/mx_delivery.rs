@@ -87,7 +87,11 @@ fn port() -> u16 {
     loop {
         let l = std::net::TcpListener::bind("127.0.0.2:0").unwrap();
         let port = l.local_addr().unwrap().port();
-        if (3..=6).all(|i| std::net::TcpListener::bind((Ipv4Addr::new(127, 0, 0, i), port)).is_ok())
+        let free =
+            |i: u8, p: u16| std::net::TcpListener::bind((Ipv4Addr::new(127, 0, 0, i), p)).is_ok();
+        // Relay, submission and submissions ports of the MTAs on .2 and .3;
+        // the destinations' on .4 to .6.
+        if (3..=6).all(|i| free(i, port)) && (2..=3).all(|i| free(i, port + 1) && free(i, port + 2))
         {
             return port;
         }
@@ -123,6 +127,7 @@ local_domains = ["{name}.test"]
 [listen]
 relay = ["127.0.0.{ip}:{port}"]
 submission = ["127.0.0.{ip}:{sub}"]
+submissions = ["127.0.0.{ip}:{subs}"]
 [tls]
 self_signed = true
 [[users]]
@@ -134,11 +139,13 @@ dns = "{dns}"
 retry_initial_secs = 1
 retry_max_secs = 2
 scan_secs = 1
+source = "127.0.0.{ip}"
 {extra}
 "#,
             spool = dir.join("spool").display(),
             maildirs = dir.join("mail").display(),
             sub = port + 1,
+            subs = port + 2,
         );
         let shared = Shared::new(Config::parse(&config).unwrap()).await.unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -174,8 +181,21 @@ scan_secs = 1
         to: &[&str],
         body: &str,
     ) -> smtp_proto::client::TransactionResult {
-        let mut options = ClientOptions::new(&format!("127.0.0.{ip}"), port + 1);
-        options.security = Security::StartTlsRequired;
+        self.submit_with(ip, port + 1, Security::StartTlsRequired, to, body)
+            .await
+    }
+
+    /// Submits as alice over `security` on `port`.
+    async fn submit_with(
+        &self,
+        ip: u8,
+        port: u16,
+        security: Security,
+        to: &[&str],
+        body: &str,
+    ) -> smtp_proto::client::TransactionResult {
+        let mut options = ClientOptions::new(&format!("127.0.0.{ip}"), port);
+        options.security = security;
         options.trust = Trust::Insecure;
         let domain = self.shared.config.local_domains[0].clone();
         options.credentials = Some(Credentials::password(format!("alice@{domain}"), "secret"));
@@ -307,9 +327,45 @@ async fn two_mtas_deliver_by_mx_retry_and_bounce() {
     assert_eq!(got.len(), 1, "b got the message");
     assert!(got[0].contains("Subject: hello b\r\n\r\nfrom a to b\r\n"));
     assert!(got[0].contains("Return-Path: <alice@a.test>"));
-    // The trace: a's submission (ESMTPSA) and b's relay hop (ESMTPS: a used STARTTLS).
+    // The trace: a's submission (ESMTPSA) and b's relay hop (ESMTPS: a used
+    // STARTTLS), from a's source address.
     assert!(got[0].contains("by mx.a.test with ESMTPSA"), "{}", got[0]);
-    assert!(got[0].contains("by mx.b.test with ESMTPS"), "{}", got[0]);
+    assert!(
+        got[0].contains("Received: from mx.a.test ([127.0.0.2])\r\n\tby mx.b.test with ESMTPS"),
+        "{}",
+        got[0]
+    );
+    a.wait_queue_empty().await;
+
+    // Submission over implicit TLS (465) works the same.
+    let r = a
+        .submit_with(
+            2,
+            port + 2,
+            Security::ImplicitTls,
+            &["bob@b.test"],
+            "Subject: over 465\r\n\r\nx\r\n",
+        )
+        .await;
+    assert!(r.all_delivered());
+    assert_eq!(b.wait_mailbox("bob", 2).await.len(), 2);
+    // On 587, MAIL before STARTTLS and AUTH is refused.
+    let tcp = tokio::net::TcpStream::connect((Ipv4Addr::new(127, 0, 0, 2), port + 1))
+        .await
+        .unwrap();
+    let (r, mut w) = tcp.into_split();
+    let mut lines = BufReader::new(r).lines();
+    w.write_all(b"EHLO x.test\r\nMAIL FROM:<alice@a.test>\r\nQUIT\r\n")
+        .await
+        .unwrap();
+    let mut replies = Vec::new();
+    while let Some(line) = lines.next_line().await.unwrap() {
+        replies.push(line);
+    }
+    assert!(
+        replies.iter().any(|l| l.starts_with("530 5.7.0")),
+        "{replies:?}"
+    );
     a.wait_queue_empty().await;
 
     // 2. Never an open relay: port 25 of a refuses a foreign domain without AUTH.
@@ -386,8 +442,8 @@ async fn two_mtas_deliver_by_mx_retry_and_bounce() {
     assert!(null.contains("Status: 5.1.10"));
     a.wait_queue_empty().await;
     let (received, delivered, deferred, bounced) = a.shared.counters.snapshot();
-    // Four submissions; delivered: b's, the retried one and the two bounces.
-    assert_eq!((received, delivered, bounced), (4, 4, 2));
+    // Five submissions; delivered: b's two, the retried one and the two bounces.
+    assert_eq!((received, delivered, bounced), (5, 5, 2));
     assert!(deferred >= 1);
 
     a.stop().await;
@@ -555,10 +611,9 @@ async fn dkim_spf_and_dmarc_between_two_mtas() {
     let (_dns, dns_addr) = dns(vec![
         txt("rsa1._domainkey.a.test.", &rsa_record),
         txt("ed1._domainkey.b.test.", &ed_record),
-        // Both MTAs send from 127.0.0.1 (the kernel's choice of source
-        // address on the loopback: the client has no bind address).
-        txt("a.test.", "v=spf1 ip4:127.0.0.1 -all"),
-        txt("b.test.", "v=spf1 ip4:127.0.0.1 -all"),
+        // Each MTA sends from its own address (`delivery.source`).
+        txt("a.test.", "v=spf1 ip4:127.0.0.2 -all"),
+        txt("b.test.", "v=spf1 ip4:127.0.0.3 -all"),
         txt("_dmarc.a.test.", "v=DMARC1; p=reject"),
         txt("_dmarc.b.test.", "v=DMARC1; p=reject"),
     ])

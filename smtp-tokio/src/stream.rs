@@ -31,7 +31,26 @@ impl Connect for Tokio {
     type Stream = Stream;
 
     async fn connect(options: &ClientOptions) -> io::Result<Stream> {
-        let tcp = TcpStream::connect((options.host.as_str(), options.port)).await?;
+        let tcp = match options.source_address {
+            None => TcpStream::connect((options.host.as_str(), options.port)).await?,
+            Some(source) => {
+                let mut last = io::Error::new(io::ErrorKind::NotFound, "no address for the host");
+                let mut connected = None;
+                for addr in tokio::net::lookup_host((options.host.as_str(), options.port)).await? {
+                    let socket = smtp_adapter::options::bound_socket(addr, source)?;
+                    socket.set_nonblocking(true)?;
+                    let socket = tokio::net::TcpSocket::from_std_stream(socket.into());
+                    match socket.connect(addr).await {
+                        Ok(tcp) => {
+                            connected = Some(tcp);
+                            break;
+                        }
+                        Err(e) => last = e,
+                    }
+                }
+                connected.ok_or(last)?
+            }
+        };
         let _ = tcp.set_nodelay(true);
         Ok(Stream::new(Plain(tcp)))
     }

@@ -159,3 +159,11 @@ fn the_pool_reuses_connections() {
         "{connections} connections for 30 messages"
     );
 }
+
+#[test]
+fn the_client_connects_from_its_source_address() {
+    server_checks::client_connects_from_its_source_address(|options| {
+        let connected = common::block_on_tokio(smtp_tokio::client::Connection::connect(&options));
+        assert!(connected.is_err());
+    });
+}

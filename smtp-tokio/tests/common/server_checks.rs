@@ -109,3 +109,23 @@ pub fn run_tokio<H: smtp_tokio::server::Handler>(
     }));
     (addr, stop, running)
 }
+
+/// A client with `ClientOptions::source_address` connects from that address:
+/// `connect` runs the adapter's `Connection::connect` with the options (it
+/// fails once the scripted server closes after its greeting); the server
+/// side sees the connection come from 127.0.0.7.
+pub fn client_connects_from_its_source_address(
+    connect: impl FnOnce(smtp_adapter::options::ClientOptions),
+) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let (mut tcp, peer) = listener.accept().unwrap();
+        let _ = tcp.write_all(b"554 go away\r\n");
+        peer
+    });
+    let mut options = smtp_adapter::options::ClientOptions::new("127.0.0.1", port);
+    options.source_address = Some(std::net::Ipv4Addr::new(127, 0, 0, 7).into());
+    connect(options);
+    assert_eq!(server.join().unwrap().ip().to_string(), "127.0.0.7");
+}
