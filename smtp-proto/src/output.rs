@@ -53,6 +53,7 @@ pub enum Output<E> {
 ///
 /// `None` when nothing is ready and the session is open: the caller returns its
 /// own [`Output::Wait`], whose deadline and `wants_read` depend on its state.
+#[inline]
 pub(crate) fn ready_output<E>(
     out: &mut BytesMut,
     events: &mut VecDeque<E>,

@@ -3,7 +3,8 @@
 //! `smtp-proto` 0.2.5, DATA decoding against Stalwart's `DataReceiver` and
 //! against `memchr::memmem` merely finding `CRLF.CRLF`, dot-stuffing.
 //!
-//! `cargo run --release --bin core -- [--json FILE] [--quick] [--sessions]`; `cargo xtask
+//! `cargo run --release --bin core -- [--json FILE] [--quick] [--sessions]
+//! [--profile server|mailin|client]`; `cargo xtask
 //! bench` runs it with the end-to-end figures and draws the chart.
 
 #[path = "core/sessions.rs"]
@@ -246,6 +247,14 @@ fn main() {
     } else {
         Plan::default()
     };
+    if let Some(who) = args
+        .iter()
+        .position(|a| a == "--profile")
+        .and_then(|i| args.get(i + 1))
+    {
+        sessions::profile(who, 5.0);
+        return;
+    }
     // `--sessions`: only the session records.
     let mut records = Vec::new();
     if !args.iter().any(|a| a == "--sessions") {

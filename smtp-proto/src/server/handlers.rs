@@ -63,6 +63,50 @@ impl ContentSink for Pieces<'_> {
     }
 }
 
+/// Closes the gaps dot-unstuffing leaves between the runs of `buf` that
+/// `pieces` lists, moving each run down to the end of the one before, in place,
+/// so that the content of one read goes out as one piece (more only around
+/// octets the decoder puts in on its own). A memmove of the content costs less
+/// than an event per stuffed line.
+fn compact(buf: &mut [u8], pieces: &mut Vec<Piece>) {
+    // Where the compacted content ends so far.
+    let mut end: Option<usize> = None;
+    // The index of the input piece being extended (none after a literal).
+    let mut open: Option<usize> = None;
+    let mut kept = 0;
+    for i in 0..pieces.len() {
+        match pieces[i].clone() {
+            Piece::Input(range) => {
+                // Runs come in order and only move down: `dest <= range.start`.
+                let dest = end.unwrap_or(range.start);
+                if range.start != dest {
+                    buf.copy_within(range.clone(), dest);
+                }
+                let new_end = dest + range.len();
+                match open {
+                    Some(at) => {
+                        if let Piece::Input(r) = &mut pieces[at] {
+                            r.end = new_end;
+                        }
+                    }
+                    None => {
+                        pieces[kept] = Piece::Input(dest..new_end);
+                        open = Some(kept);
+                        kept += 1;
+                    }
+                }
+                end = Some(new_end);
+            }
+            literal @ Piece::Literal(_) => {
+                pieces[kept] = literal;
+                kept += 1;
+                open = None;
+            }
+        }
+    }
+    pieces.truncate(kept);
+}
+
 impl ServerSession {
     // ----- replies ----------------------------------------------------------
 
@@ -93,12 +137,18 @@ impl ServerSession {
         // RFC 2034 §3, RFC 3463 §2: the class is the reply's first digit (so a
         // 354 goes without one).
         let enhanced = self.config.enhanced_codes() && u16::from(e.0) == code / 100;
+        let code = ReplyCode::new(code).unwrap_or(ReplyCode::new(451).expect("451 is valid"));
+        // Written octet by octet: `write!` costs more than the reply.
         let out = &mut self.out;
-        let _ = if enhanced {
-            write!(out, "{code} {}.{}.{} {text}\r\n", e.0, e.1, e.2)
-        } else {
-            write!(out, "{code} {text}\r\n")
-        };
+        out.reserve(text.len() + 16);
+        out.extend_from_slice(&code.digits());
+        out.extend_from_slice(b" ");
+        if enhanced && let Some(e) = EnhancedCode::new(e.0, e.1, e.2) {
+            e.write_to(out);
+            out.extend_from_slice(b" ");
+        }
+        out.extend_from_slice(text.as_bytes());
+        out.extend_from_slice(b"\r\n");
     }
 
     pub(super) fn send_reply(&mut self, reply: &Reply) {
@@ -454,7 +504,7 @@ impl ServerSession {
         let binary = params.body == Some(Body::BinaryMime);
         // Kept for `envelope()`; it counts once the application accepts.
         self.envelope.clear();
-        self.envelope.push(&from);
+        self.envelope.push_reverse(&from);
         self.pause(
             Pending::Mail { smtputf8, binary },
             ServerEvent::MailFrom {
@@ -521,7 +571,7 @@ impl ServerSession {
             Ok(()) => {}
         }
         // Kept for `envelope()`, dropped again if the application refuses.
-        self.envelope.push(&to);
+        self.envelope.push_forward(&to);
         self.envelope.tentative = true;
         self.pause(
             Pending::Rcpt,
@@ -873,6 +923,7 @@ impl ServerSession {
         pieces.clear();
         let status = decoder.decode_into(&self.input, &mut Pieces(&mut pieces));
         let bare = decoder.bare_cr_seen() || decoder.bare_lf_seen();
+        compact(&mut self.input[..status.consumed], &mut pieces);
         // The content is handed out as slices of what was read: no copy.
         let read = self.input.split_to(status.consumed).freeze();
         self.data_progressed(status.consumed);
@@ -1142,5 +1193,52 @@ impl ServerSession {
         if closes {
             self.close();
         }
+    }
+}
+
+#[cfg(test)]
+mod compact_tests {
+    use super::{Piece, compact};
+    use alloc::vec;
+    use alloc::vec::Vec;
+
+    /// The content the pieces stand for.
+    fn content(buf: &[u8], pieces: &[Piece]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for p in pieces {
+            match p {
+                Piece::Input(r) => out.extend_from_slice(&buf[r.clone()]),
+                Piece::Literal(b) => out.extend_from_slice(b),
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn compact_joins_runs_and_keeps_literals_in_place() {
+        let original = b"ab.cd.ef\rgh.ij".to_vec();
+        let pieces = vec![
+            Piece::Input(0..2),
+            Piece::Input(3..5),
+            Piece::Input(6..8),
+            Piece::Literal(b"\r\n"),
+            Piece::Input(9..11),
+            Piece::Input(12..14),
+        ];
+        let want = content(&original, &pieces);
+        let mut buf = original.clone();
+        let mut compacted = pieces.clone();
+        compact(&mut buf, &mut compacted);
+        assert_eq!(compacted.len(), 3);
+        assert!(matches!(compacted[0], Piece::Input(ref r) if *r == (0..6)));
+        assert!(matches!(compacted[2], Piece::Input(ref r) if *r == (6..10)));
+        assert_eq!(content(&buf, &compacted), want);
+        let (mut empty, mut none) = (Vec::new(), Vec::new());
+        compact(&mut empty, &mut none);
+        assert!(none.is_empty());
+        let mut lit = vec![Piece::Literal(b"x"), Piece::Input(2..4)];
+        let mut buf = b"..yz".to_vec();
+        compact(&mut buf, &mut lit);
+        assert_eq!(content(&buf, &lit), b"xyz");
     }
 }

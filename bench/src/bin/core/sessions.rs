@@ -455,3 +455,33 @@ pub fn allocation_records(count: &dyn Fn(&mut dyn FnMut()) -> u64) -> Vec<Record
     ));
     records
 }
+
+/// Runs one side alone for `secs` seconds, for a profiler (`--profile WHO`:
+/// `server`, `mailin` or `client`).
+pub fn profile(who: &str, secs: f64) {
+    let config = server_config();
+    let builder = mailin_builder();
+    let d = Dialogue::new(MESSAGES, 1024, 64 * 1024);
+    let client_config = Arc::new(ClientConfig::new("client.example.org").expect("a domain"));
+    let env = Envelope::parse(
+        "<sender.name@client.example.org>",
+        ["<recipient@mx.example.net>"],
+    )
+    .expect("valid");
+    let body = body(1024);
+    let mut out = Vec::new();
+    let mut f: Box<dyn FnMut()> = match who {
+        "server" => Box::new(|| {
+            keep(ours(&config, keep(&d)));
+        }),
+        "mailin" => Box::new(|| {
+            keep(mailin(&builder, keep(&d), &mut out));
+        }),
+        "client" => Box::new(|| {
+            keep(client(&client_config, keep(&env), keep(&body), MESSAGES));
+        }),
+        _ => panic!("--profile server|mailin|client"),
+    };
+    let rate = smtp_bench::rate(std::time::Duration::from_secs_f64(secs), &mut *f);
+    println!("{who}: {:.0} messages/s", rate * MESSAGES as f64);
+}
