@@ -924,8 +924,14 @@ impl ServerSession {
         let status = decoder.decode_into(&self.input, &mut Pieces(&mut pieces));
         let bare = decoder.bare_cr_seen() || decoder.bare_lf_seen();
         compact(&mut self.input[..status.consumed], &mut pieces);
-        // The content is handed out as slices of what was read: no copy.
-        let read = self.input.split_to(status.consumed).freeze();
+        // The content is handed out as slices of what was read: no copy. When
+        // all of the buffer was read (the usual case), the whole buffer goes:
+        // freezing it needs no allocation where splitting it would.
+        let read = if status.consumed == self.input.len() {
+            core::mem::take(&mut self.input).freeze()
+        } else {
+            self.input.split_to(status.consumed).freeze()
+        };
         self.data_progressed(status.consumed);
         for piece in pieces.drain(..) {
             let content = match piece {

@@ -744,6 +744,11 @@ impl ServerSession {
     /// [`Output::Wait`] or [`Output::Close`].
     pub fn poll_output(&mut self) -> Output<ServerEvent> {
         self.process();
+        // Events first (as `ready_output` would), built straight into the
+        // return value: an event is large, and this is the hot path.
+        if let Some(event) = self.events.pop_front() {
+            return Output::Event(event);
+        }
         if let Some(output) = ready_output(
             &mut self.out,
             &mut self.events,
