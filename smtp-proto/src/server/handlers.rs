@@ -31,6 +31,10 @@ type Refusal = (u16, (u8, u16, u16), &'static str);
 const NEED_MAIL: &str = "Error: need MAIL command";
 const NO_VALID_RECIPIENTS: &str = "Error: no valid recipients";
 
+/// The most DATA content decoded in one step (and handed out as one
+/// [`ServerEvent::MessageData`], but for octets the decoder puts in).
+const DATA_BATCH: usize = 4096;
+
 /// A piece of DATA content: a run of the input read in this step, or octets
 /// the decoder puts in on its own (a CRLF split across reads, a normalised
 /// or bare line ending).
@@ -921,7 +925,11 @@ impl ServerSession {
         }
         let mut pieces = core::mem::take(&mut self.pieces);
         pieces.clear();
-        let status = decoder.decode_into(&self.input, &mut Pieces(&mut pieces));
+        // At most `DATA_BATCH` octets per step: the list of pieces (one per
+        // stuffed line) then stays short and needs no allocation per message,
+        // whatever the size of the read.
+        let batch = self.input.len().min(DATA_BATCH);
+        let status = decoder.decode_into(&self.input[..batch], &mut Pieces(&mut pieces));
         let bare = decoder.bare_cr_seen() || decoder.bare_lf_seen();
         compact(&mut self.input[..status.consumed], &mut pieces);
         // The content is handed out as slices of what was read: no copy. When

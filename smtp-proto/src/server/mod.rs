@@ -132,6 +132,9 @@ use crate::wire::sasl::Mechanism;
 /// Stop turning input into replies once this much output waits to be taken.
 const OUTPUT_HIGH_WATER: usize = 16 * 1024;
 
+/// DATA content is decoded while fewer events than this wait to be handed out.
+const DATA_EVENTS: usize = 4;
+
 /// An idle session keeps buffers up to this size; larger ones are released.
 const IDLE_KEEP: usize = 1024;
 
@@ -799,6 +802,9 @@ impl ServerSession {
         while !self.closing && self.out.len() < OUTPUT_HIGH_WATER && self.events.len() < 64 {
             let progressed = match &self.phase {
                 Phase::Command | Phase::Refused => self.step_command(),
+                // Content waits while a few of its pieces are not handed out
+                // yet: the event queue stays short (and small when idle).
+                Phase::Data(_) if self.events.len() >= DATA_EVENTS => false,
                 Phase::Data(_) => self.step_data(),
                 Phase::Bdat { .. } => self.step_bdat(),
                 Phase::Sasl(_) => self.step_sasl(),
