@@ -31,6 +31,13 @@ type Refusal = (u16, (u8, u16, u16), &'static str);
 const NEED_MAIL: &str = "Error: need MAIL command";
 const NO_VALID_RECIPIENTS: &str = "Error: no valid recipients";
 
+/// Whether `text` goes into a reply line unchanged: printable ASCII and
+/// spaces only (nothing for [`Reply::new`] to split or replace), not empty,
+/// and far below the line limit (nothing to wrap).
+fn plain_line(text: &[u8]) -> bool {
+    !text.is_empty() && text.len() <= 400 && text.iter().all(|&b| (b' '..=b'~').contains(&b))
+}
+
 /// The most DATA content decoded in one step (and handed out as one
 /// [`ServerEvent::MessageData`], but for octets the decoder puts in).
 const DATA_BATCH: usize = 4096;
@@ -316,43 +323,49 @@ impl ServerSession {
         !self.config.extensions.auth.is_empty() && (self.tls || self.config.auth_without_tls)
     }
 
-    /// The EHLO/LHLO response (RFC 5321 §4.1.1.1): what the configuration offers
-    /// in the session's current state.
-    fn capabilities(&self) -> Reply {
+    /// The extensions the EHLO/LHLO response offers (RFC 5321 §4.1.1.1) in the
+    /// session's current state, in order.
+    fn for_each_extension(&self, f: &mut dyn FnMut(Extension)) {
         let e = &self.config.extensions;
         let lmtp = self.config.protocol == Protocol::Lmtp;
-        let mut ext = Vec::new();
         if e.pipelining || lmtp {
-            ext.push(Extension::Pipelining);
+            f(Extension::Pipelining);
         }
-        ext.push(Extension::Size(self.config.max_message_size));
+        f(Extension::Size(self.config.max_message_size));
         if e.eight_bit_mime {
-            ext.push(Extension::EightBitMime);
+            f(Extension::EightBitMime);
         }
         if e.enhanced_status_codes || lmtp {
-            ext.push(Extension::EnhancedStatusCodes);
+            f(Extension::EnhancedStatusCodes);
         }
         if e.chunking {
-            ext.push(Extension::Chunking);
+            f(Extension::Chunking);
             if e.binary_mime {
-                ext.push(Extension::BinaryMime);
+                f(Extension::BinaryMime);
             }
         }
         if e.smtputf8 {
-            ext.push(Extension::SmtpUtf8);
+            f(Extension::SmtpUtf8);
         }
         if e.dsn {
-            ext.push(Extension::Dsn);
+            f(Extension::Dsn);
         }
         if e.starttls && !self.tls {
-            ext.push(Extension::StartTls);
+            f(Extension::StartTls);
         }
         if e.requiretls && self.tls {
-            ext.push(Extension::RequireTls);
+            f(Extension::RequireTls);
         }
         if self.auth_offered() && !self.authenticated {
-            ext.push(Extension::Auth(e.auth.clone()));
+            f(Extension::Auth(e.auth.clone()));
         }
+    }
+
+    /// The EHLO/LHLO response (RFC 5321 §4.1.1.1): what the configuration offers
+    /// in the session's current state.
+    pub(super) fn capabilities(&self) -> Reply {
+        let mut ext = Vec::new();
+        self.for_each_extension(&mut |x| ext.push(x));
         Capabilities {
             domain: self.config.hostname.clone(),
             greeting: String::new(),
@@ -360,6 +373,67 @@ impl ServerSession {
             ignored: Vec::new(),
         }
         .to_reply()
+    }
+
+    /// Sends the standard `220 <hostname> <banner>` greeting straight into the
+    /// output when its text is plain (see [`plain_line`]): what building the
+    /// reply would encode it to. Returns false, having sent nothing, otherwise.
+    pub(super) fn send_plain_greeting(&mut self) -> bool {
+        let banner = match (&self.config.banner, self.config.protocol) {
+            (Some(banner), _) => banner.as_str(),
+            (None, Protocol::Smtp) => "ESMTP",
+            (None, Protocol::Lmtp) => "LMTP",
+        };
+        let host = self.config.hostname.as_bytes();
+        if !plain_line(host)
+            || host[0].is_ascii_digit()
+            || !plain_line(banner.as_bytes())
+            || host.len() + banner.len() > 400
+        {
+            return false;
+        }
+        self.out.extend_from_slice(b"220 ");
+        self.out.extend_from_slice(host);
+        self.out.extend_from_slice(b" ");
+        self.out.extend_from_slice(banner.as_bytes());
+        self.out.extend_from_slice(b"\r\n");
+        true
+    }
+
+    /// Sends the EHLO/LHLO response. When every line is plain (see
+    /// [`plain_line`]) it is written straight into the output, octet for octet
+    /// what [`capabilities`](Self::capabilities) encodes to, without building
+    /// the reply; otherwise the reply is built.
+    pub(super) fn send_capabilities(&mut self) {
+        let mut out = core::mem::take(&mut self.out);
+        let start = out.len();
+        let host = self.config.hostname.as_bytes();
+        // A first line that starts with a digit might read as an enhanced code.
+        let mut plain = plain_line(host) && !host[0].is_ascii_digit();
+        if plain {
+            let mut count = 0;
+            self.for_each_extension(&mut |_| count += 1);
+            out.extend_from_slice(if count == 0 { b"250 " } else { b"250-" });
+            out.extend_from_slice(host);
+            out.extend_from_slice(b"\r\n");
+            let mut i = 0;
+            self.for_each_extension(&mut |x| {
+                i += 1;
+                out.extend_from_slice(if i == count { b"250 " } else { b"250-" });
+                let at = out.len();
+                let _ = write!(out, "{x}");
+                plain &= plain_line(&out[at..]);
+                out.extend_from_slice(b"\r\n");
+            });
+        }
+        if plain {
+            self.out = out;
+        } else {
+            out.truncate(start);
+            self.out = out;
+            let reply = self.capabilities();
+            self.send_reply(&reply);
+        }
     }
 
     // ----- commands ---------------------------------------------------------
@@ -1079,6 +1153,9 @@ impl ServerSession {
         };
         match pending {
             Pending::Greeting => {
+                if custom.is_none() && self.send_plain_greeting() {
+                    return;
+                }
                 let r = custom.clone().unwrap_or_else(|| {
                     let banner = match (&self.config.banner, self.config.protocol) {
                         (Some(banner), _) => banner.as_str(),
@@ -1099,7 +1176,7 @@ impl ServerSession {
                         None,
                         &self.config.hostname,
                     ),
-                    _ => self.capabilities(),
+                    _ => return self.send_capabilities(),
                 };
                 self.send_reply(&r);
             }
