@@ -3,7 +3,7 @@
 use alloc::borrow::Cow;
 use alloc::vec::Vec;
 
-use bytes::BytesMut;
+use bytes::{Buf, BytesMut};
 
 use super::{
     ClientError, ClientEvent, ClientSession, Envelope, Expect, OUTPUT_HIGH_WATER, RecipientResult,
@@ -635,11 +635,17 @@ impl ClientSession {
         let Some(stuffer) = stuffer.as_mut() else {
             return;
         };
-        let mut encoded = Vec::new();
+        if staged.is_empty() {
+            return;
+        }
+        // Sized for a step and some stuffing; the staged body is read in place
+        // (splitting it off would share, and allocate).
+        let mut encoded = Vec::with_capacity(staged.len().min(BODY_STEP) + 64);
         while self.out.len() < OUTPUT_HIGH_WATER && !staged.is_empty() {
-            let piece = staged.split_to(staged.len().min(BODY_STEP));
+            let n = staged.len().min(BODY_STEP);
             encoded.clear();
-            stuffer.encode(&piece, &mut encoded);
+            stuffer.encode(&staged[..n], &mut encoded);
+            staged.advance(n);
             self.out.extend_from_slice(&encoded);
         }
     }

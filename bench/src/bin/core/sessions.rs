@@ -453,6 +453,32 @@ pub fn allocation_records(count: &dyn Fn(&mut dyn FnMut()) -> u64) -> Vec<Record
         large.0,
         large.1,
     ));
+    // The client on the same dialogue, beside our server; the envelope clone
+    // each message takes (the application's work) is counted apart.
+    let client_config = Arc::new(ClientConfig::new("client.example.org").expect("a domain"));
+    let env = Envelope::parse(
+        "<sender.name@client.example.org>",
+        ["<recipient@mx.example.net>"],
+    )
+    .expect("valid");
+    let body = body(1024);
+    keep(client(&client_config, &env, &body, MESSAGES));
+    let total = count(&mut || {
+        keep(client(&client_config, &env, &body, MESSAGES));
+    });
+    let clones = count(&mut || {
+        for _ in 0..MESSAGES {
+            keep(env.clone());
+        }
+    });
+    let mut r = record(
+        "client allocations per message, whole dialogue / 50, envelope clones not counted (vs our server)",
+        None,
+        (total - clones) as f64 / MESSAGES as f64,
+        small.0,
+    );
+    r.peer_name = "our ServerSession".into();
+    records.push(r);
     records
 }
 
