@@ -138,6 +138,10 @@ const DATA_EVENTS: usize = 4;
 /// An idle session keeps buffers up to this size; larger ones are released.
 const IDLE_KEEP: usize = 1024;
 
+/// Reads up to this size go into the small input block kept across
+/// transactions (pipelined commands); longer ones get a block of their own.
+const SMALL_READ: usize = 512;
+
 /// An idle session keeps its command line scratch up to this size (a command
 /// line is at most 512 octets, RFC 5321 §4.5.3.1.4; AUTH lines may be longer).
 const IDLE_LINE: usize = 512;
@@ -271,6 +275,9 @@ pub struct ServerSession {
     pieces: alloc::vec::Vec<handlers::Piece>,
     /// Scratch copy of the command line being parsed, reused.
     line: alloc::vec::Vec<u8>,
+    /// The small input block, set aside while a long read has a block of its
+    /// own (see `make_room`).
+    spare: BytesMut,
 }
 
 /// The sender and accepted recipients of the transaction in progress, kept as
@@ -411,6 +418,7 @@ impl ServerSession {
             envelope: EnvelopeStore::default(),
             pieces: alloc::vec::Vec::new(),
             line: alloc::vec::Vec::new(),
+            spare: BytesMut::new(),
         };
         session.events.push_back(ServerEvent::Connected);
         session
@@ -487,11 +495,30 @@ impl ServerSession {
         if matches!(self.phase, Phase::TlsHandshake) {
             return Ok(bytes.len());
         }
-        Ok(take_bounded(
-            &mut self.input,
-            self.config.input_capacity(),
-            bytes,
-        ))
+        let capacity = self.config.input_capacity();
+        self.make_room(bytes.len().min(capacity));
+        Ok(take_bounded(&mut self.input, capacity, bytes))
+    }
+
+    /// Picks the block an empty input buffer takes `n` octets into. Short
+    /// reads (commands) go into a small block kept across transactions; a
+    /// longer one (content, usually) gets a block of its own (`take_bounded`
+    /// makes it), which DATA hands out whole, while the small block waits
+    /// in `spare` for the next short read. No allocation per transaction for
+    /// the commands.
+    fn make_room(&mut self, n: usize) {
+        if !self.input.is_empty() || n == 0 || self.input.try_reclaim(n) {
+            return;
+        }
+        if n <= SMALL_READ {
+            self.input = if self.spare.try_reclaim(SMALL_READ) {
+                core::mem::take(&mut self.spare)
+            } else {
+                BytesMut::with_capacity(SMALL_READ)
+            };
+        } else if self.input.try_reclaim(SMALL_READ) && self.input.capacity() <= SMALL_READ {
+            self.spare = core::mem::take(&mut self.input);
+        }
     }
 
     /// The peer closed its side. The session closes; a transaction in progress
@@ -766,6 +793,7 @@ impl ServerSession {
                 self.events = VecDeque::new();
                 self.pieces = alloc::vec::Vec::new();
                 self.line = alloc::vec::Vec::new();
+                self.spare = BytesMut::new();
             }
             return output;
         }
