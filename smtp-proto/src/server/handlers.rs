@@ -118,6 +118,24 @@ fn compact(buf: &mut [u8], pieces: &mut Vec<Piece>) {
     pieces.truncate(kept);
 }
 
+/// Moves the runs of `buf` that `pieces` lists (input runs only, in order)
+/// up against the end of `buf`, in place, and returns where the content now
+/// starts: `buf[start..]` is the runs joined.
+fn compact_to_end(buf: &mut [u8], pieces: &[Piece]) -> usize {
+    let mut end = buf.len();
+    for piece in pieces.iter().rev() {
+        if let Piece::Input(range) = piece {
+            // Runs come in order and only move up: `dest >= range.start`.
+            let dest = end - range.len();
+            if range.start != dest {
+                buf.copy_within(range.clone(), dest);
+            }
+            end = dest;
+        }
+    }
+    end
+}
+
 impl ServerSession {
     // ----- replies ----------------------------------------------------------
 
@@ -1005,22 +1023,34 @@ impl ServerSession {
         let batch = self.input.len().min(DATA_BATCH);
         let status = decoder.decode_into(&self.input[..batch], &mut Pieces(&mut pieces));
         let bare = decoder.bare_cr_seen() || decoder.bare_lf_seen();
-        compact(&mut self.input[..status.consumed], &mut pieces);
-        // The content is handed out as slices of what was read: no copy. When
-        // all of the buffer was read (the usual case), the whole buffer goes:
-        // freezing it needs no allocation where splitting it would.
-        let read = if status.consumed == self.input.len() {
-            core::mem::take(&mut self.input).freeze()
-        } else {
-            self.input.split_to(status.consumed).freeze()
-        };
         self.data_progressed(status.consumed);
-        for piece in pieces.drain(..) {
-            let content = match piece {
-                Piece::Input(range) => read.slice(range),
-                Piece::Literal(bytes) => Bytes::from_static(bytes),
+        let whole = status.consumed == self.input.len();
+        if whole && !pieces.is_empty() && pieces.iter().all(|p| matches!(p, Piece::Input(_))) {
+            // The usual case: all of the buffer was read, and its content is
+            // runs of it. They are moved up against its end, and the whole
+            // buffer goes out as one piece, its head skipped: freezing a
+            // whole buffer and skipping its head need no allocation, where
+            // splitting, slicing or truncating it would.
+            let start = compact_to_end(&mut self.input[..status.consumed], &pieces);
+            let mut read = core::mem::take(&mut self.input).freeze();
+            read.advance(start);
+            pieces.clear();
+            self.take_content(read);
+        } else {
+            compact(&mut self.input[..status.consumed], &mut pieces);
+            // The content is handed out as slices of what was read: no copy.
+            let read = if whole {
+                core::mem::take(&mut self.input).freeze()
+            } else {
+                self.input.split_to(status.consumed).freeze()
             };
-            self.take_content(content);
+            for piece in pieces.drain(..) {
+                let content = match piece {
+                    Piece::Input(range) => read.slice(range),
+                    Piece::Literal(bytes) => Bytes::from_static(bytes),
+                };
+                self.take_content(content);
+            }
         }
         self.pieces = pieces;
         if status.done {
@@ -1303,6 +1333,19 @@ mod compact_tests {
             }
         }
         out
+    }
+
+    #[test]
+    fn compact_to_end_joins_runs_at_the_end() {
+        let original = b"ab.cd.ef.\r\n".to_vec();
+        let pieces = vec![Piece::Input(0..2), Piece::Input(3..5), Piece::Input(6..8)];
+        let want = content(&original, &pieces);
+        let mut buf = original.clone();
+        let start = super::compact_to_end(&mut buf, &pieces);
+        assert_eq!(&buf[start..], &want[..]);
+        assert_eq!(start, buf.len() - want.len());
+        let mut none = b"x".to_vec();
+        assert_eq!(super::compact_to_end(&mut none, &[]), 1);
     }
 
     #[test]
