@@ -53,6 +53,7 @@ pub enum Output<E> {
 ///
 /// `None` when nothing is ready and the session is open: the caller returns its
 /// own [`Output::Wait`], whose deadline and `wants_read` depend on its state.
+#[inline]
 pub(crate) fn ready_output<E>(
     out: &mut BytesMut,
     events: &mut VecDeque<E>,
@@ -76,6 +77,12 @@ pub(crate) fn ready_output<E>(
 /// `handle_bytes` (the caller keeps the rest).
 pub(crate) fn take_bounded(buf: &mut BytesMut, capacity: usize, bytes: &[u8]) -> usize {
     let taken = bytes.len().min(capacity.saturating_sub(buf.len()));
+    // An empty buffer without room (once its block is reclaimed) is replaced
+    // by one of the exact size: nothing needs copying over, and a buffer
+    // frozen whole, as content often is, then needs no allocation of its own.
+    if buf.is_empty() && taken > 0 && !buf.try_reclaim(taken) {
+        *buf = BytesMut::with_capacity(taken);
+    }
     buf.extend_from_slice(&bytes[..taken]);
     taken
 }

@@ -3,8 +3,15 @@
 //! `smtp-proto` 0.2.5, DATA decoding against Stalwart's `DataReceiver` and
 //! against `memchr::memmem` merely finding `CRLF.CRLF`, dot-stuffing.
 //!
-//! `cargo run --release --bin core -- [--json FILE] [--quick]`; `cargo xtask
+//! `cargo run --release --bin core -- [--json FILE] [--quick] [--sessions]
+//! [--profile server|mailin|client]`; `cargo xtask
 //! bench` runs it with the end-to-end figures and draws the chart.
+
+#[path = "core/sessions.rs"]
+mod sessions;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 
 use smtp_bench::{Args, Plan, Record, keep, throughput};
 use smtp_proto::reply::{ReplyParseOptions, parse_reply};
@@ -12,6 +19,50 @@ use smtp_proto::wire::command::{ParseOptions, parse_command};
 use smtp_proto::wire::data::{DataDecoder, DataDecoderConfig, DotStuffer};
 use smtp_proto::wire::line::{Framed, LineEnding, frame_line};
 use stalwart_smtp_proto as peer;
+
+/// The system allocator, counting allocations (a realloc counts as one) while
+/// `COUNTING` is on. Off, it costs one relaxed load per call.
+struct Counting;
+
+static COUNTING: AtomicBool = AtomicBool::new(false);
+static ALLOCS: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: every call is passed on to `System` unchanged.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if COUNTING.load(Relaxed) {
+            ALLOCS.fetch_add(1, Relaxed);
+        }
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        if COUNTING.load(Relaxed) {
+            ALLOCS.fetch_add(1, Relaxed);
+        }
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if COUNTING.load(Relaxed) {
+            ALLOCS.fetch_add(1, Relaxed);
+        }
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Runs `f` with allocations counted and returns their number.
+fn count_allocations(f: &mut dyn FnMut()) -> u64 {
+    let before = ALLOCS.load(Relaxed);
+    COUNTING.store(true, Relaxed);
+    f();
+    COUNTING.store(false, Relaxed);
+    ALLOCS.load(Relaxed) - before
+}
 
 const STALWART: &str = "Stalwart smtp-proto 0.2.5";
 
@@ -191,7 +242,18 @@ fn main() {
     } else {
         Plan::default()
     };
-    let mut records = vec![commands(plan), replies(plan)];
-    records.extend(data(plan));
+    let raw: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(who) = (raw.iter().position(|a| a == "--profile")).and_then(|i| raw.get(i + 1)) {
+        sessions::profile(who, 5.0);
+        return;
+    }
+    // `--sessions`: only the session records.
+    let mut records = Vec::new();
+    if !raw.iter().any(|a| a == "--sessions") {
+        records.extend([commands(plan), replies(plan)]);
+        records.extend(data(plan));
+    }
+    records.extend(sessions::records(plan));
+    records.extend(sessions::allocation_records(&count_allocations));
     args.finish(&records);
 }

@@ -156,7 +156,6 @@ mod transaction;
 
 use alloc::collections::VecDeque;
 use alloc::sync::Arc;
-use alloc::vec::Vec;
 use core::time::Duration;
 
 use bytes::{Buf, BytesMut};
@@ -289,7 +288,8 @@ impl Expect {
 /// A command not written yet.
 #[derive(Debug)]
 struct Queued {
-    bytes: Vec<u8>,
+    /// The line (a constant one is not copied).
+    bytes: alloc::borrow::Cow<'static, [u8]>,
     expect: Expect,
 }
 
@@ -797,16 +797,19 @@ impl ClientSession {
     }
 
     /// Queues a command, unless QUIT is already queued.
-    fn enqueue(&mut self, bytes: Vec<u8>, expect: Expect) {
+    fn enqueue(&mut self, bytes: impl Into<alloc::borrow::Cow<'static, [u8]>>, expect: Expect) {
         if !self.quit_queued {
-            self.queue.push_back(Queued { bytes, expect });
+            self.queue.push_back(Queued {
+                bytes: bytes.into(),
+                expect,
+            });
         }
     }
 
     fn enqueue_quit(&mut self) {
         if !self.quit_queued {
             self.queue.push_back(Queued {
-                bytes: Command::Quit.to_bytes(),
+                bytes: Command::Quit.to_bytes().into(),
                 expect: Expect::Quit,
             });
             self.quit_queued = true;

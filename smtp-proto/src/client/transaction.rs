@@ -3,7 +3,7 @@
 use alloc::borrow::Cow;
 use alloc::vec::Vec;
 
-use bytes::BytesMut;
+use bytes::{Buf, BytesMut};
 
 use super::{
     ClientError, ClientEvent, ClientSession, Envelope, Expect, OUTPUT_HIGH_WATER, RecipientResult,
@@ -13,7 +13,7 @@ use crate::Protocol;
 use crate::output::ApiMisuse;
 use crate::reply::Reply;
 use crate::time::Instant;
-use crate::wire::command::{Command, HeloSyntax, ParseOptions};
+use crate::wire::command::{Command, CommandError, HeloSyntax, ParseOptions, parse_command};
 use crate::wire::data::{DotStuffer, LineNormalizer};
 use crate::wire::params::{Body, MailParameters, RcptParameters};
 use crate::wire::path::{ForwardPath, PathOptions};
@@ -119,12 +119,46 @@ impl Message {
             .collect()
     }
 
+    /// [`results`](Self::results), moved out of the message.
+    fn take_results(&mut self) -> Vec<RecipientResult> {
+        self.rcpts
+            .drain(..)
+            .filter_map(|r| {
+                Some(RecipientResult {
+                    path: r.path,
+                    rcpt_reply: r.reply?,
+                    final_reply: r.final_reply,
+                })
+            })
+            .collect()
+    }
+
     fn accepted_rcpts(&mut self) -> impl Iterator<Item = &mut Rcpt> {
         self.rcpts.iter_mut().filter(|r| {
             r.reply
                 .as_ref()
                 .is_some_and(|r| r.code().is_positive_completion())
         })
+    }
+}
+
+/// `DATA`, as `Command::Data` encodes it.
+const DATA_LINE: &[u8] = b"DATA\r\n";
+
+/// The wire form of `cmd`, checked as [`Command::validate`] checks it (one
+/// line, no CR, LF or NUL smuggled in, parsing back to the same command), on
+/// the one encoding that is sent.
+fn encode_checked(cmd: &Command<'_>, opts: &ParseOptions) -> Result<Vec<u8>, CommandError> {
+    let mut bytes = Vec::with_capacity(128);
+    cmd.encode(&mut bytes);
+    let line = &bytes[..bytes.len() - 2];
+    if line.contains(&b'\r') || line.contains(&b'\n') {
+        return Err(CommandError::ControlCharacter);
+    }
+    if parse_command(line, opts)? == *cmd {
+        Ok(bytes)
+    } else {
+        Err(cmd.verb().map_or(CommandError::Empty, CommandError::Syntax))
     }
 }
 
@@ -155,7 +189,7 @@ impl ClientSession {
     /// against the command grammar (no CR, LF, NUL or other control character).
     pub fn send_mail(&mut self, now: Instant, envelope: Envelope) -> Result<(), ClientError> {
         self.check_idle()?;
-        let caps = self.caps.clone().ok_or(ApiMisuse::InvalidState)?;
+        let caps = self.caps.as_ref().ok_or(ApiMisuse::InvalidState)?;
         if envelope.recipients.is_empty() {
             return Err(ClientError::NoRecipients);
         }
@@ -225,24 +259,32 @@ impl ClientSession {
             path: PathOptions::default(),
             helo: HeloSyntax::Strict,
         };
+        // Each line is encoded once and checked on those bytes; the paths are
+        // moved into the commands and back out (no copies).
         let mut lines = Vec::with_capacity(envelope.recipients.len() + 1);
         let mail = Command::Mail {
-            from: envelope.from.clone(),
+            from: envelope.from,
             params,
         };
-        mail.validate(&opts).map_err(ClientError::InvalidCommand)?;
-        lines.push(mail.to_bytes());
-        for r in &envelope.recipients {
+        lines.push(encode_checked(&mail, &opts).map_err(ClientError::InvalidCommand)?);
+        let mut rcpts = Vec::with_capacity(envelope.recipients.len());
+        for r in envelope.recipients {
             let rcpt = Command::Rcpt {
-                to: r.path.clone(),
+                to: r.path,
                 params: RcptParameters {
                     notify: r.notify,
-                    orcpt: r.orcpt.clone(),
+                    orcpt: r.orcpt,
                     other: Vec::new(),
                 },
             };
-            rcpt.validate(&opts).map_err(ClientError::InvalidCommand)?;
-            lines.push(rcpt.to_bytes());
+            lines.push(encode_checked(&rcpt, &opts).map_err(ClientError::InvalidCommand)?);
+            if let Command::Rcpt { to, .. } = rcpt {
+                rcpts.push(Rcpt {
+                    path: to,
+                    reply: None,
+                    final_reply: None,
+                });
+            }
         }
 
         // Valid: nothing can fail from here on.
@@ -264,18 +306,10 @@ impl ClientSession {
             self.enqueue(rcpt, Expect::Rcpt(i));
         }
         if pipelined_data {
-            self.enqueue(Command::Data.to_bytes(), Expect::Data);
+            self.enqueue(DATA_LINE, Expect::Data);
         }
         self.msg = Some(Message {
-            rcpts: envelope
-                .recipients
-                .into_iter()
-                .map(|r| Rcpt {
-                    path: r.path,
-                    reply: None,
-                    final_reply: None,
-                })
-                .collect(),
+            rcpts,
             mail_reply: None,
             accepted: 0,
             mode,
@@ -439,7 +473,7 @@ impl ClientSession {
         match (&msg.mode, &msg.data) {
             (Mode::Data(_), DataState::NotSent) => {
                 msg.data = DataState::Sent;
-                self.enqueue(Command::Data.to_bytes(), Expect::Data);
+                self.enqueue(DATA_LINE, Expect::Data);
             }
             (Mode::Data(_), DataState::Refused(reply)) => {
                 let failure = TransactionFailure::DataRefused {
@@ -517,11 +551,18 @@ impl ClientSession {
     // ----- outcomes -------------------------------------------------------------
 
     fn complete(&mut self, data_reply: Option<Reply>) {
-        let Some(msg) = self.msg.as_ref() else {
+        let Some(msg) = self.msg.as_mut() else {
             return;
         };
+        // A message whose content ended is dropped just below (`abandon`):
+        // its results move out instead of being copied.
+        let recipients = if msg.ended {
+            msg.take_results()
+        } else {
+            msg.results()
+        };
         let result = TransactionResult {
-            recipients: msg.results(),
+            recipients,
             data_reply,
         };
         self.events
@@ -594,11 +635,17 @@ impl ClientSession {
         let Some(stuffer) = stuffer.as_mut() else {
             return;
         };
-        let mut encoded = Vec::new();
+        if staged.is_empty() {
+            return;
+        }
+        // Sized for a step and some stuffing; the staged body is read in place
+        // (splitting it off would share, and allocate).
+        let mut encoded = Vec::with_capacity(staged.len().min(BODY_STEP) + 64);
         while self.out.len() < OUTPUT_HIGH_WATER && !staged.is_empty() {
-            let piece = staged.split_to(staged.len().min(BODY_STEP));
+            let n = staged.len().min(BODY_STEP);
             encoded.clear();
-            stuffer.encode(&piece, &mut encoded);
+            stuffer.encode(&staged[..n], &mut encoded);
+            staged.advance(n);
             self.out.extend_from_slice(&encoded);
         }
     }

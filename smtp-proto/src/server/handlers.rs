@@ -31,6 +31,17 @@ type Refusal = (u16, (u8, u16, u16), &'static str);
 const NEED_MAIL: &str = "Error: need MAIL command";
 const NO_VALID_RECIPIENTS: &str = "Error: no valid recipients";
 
+/// Whether `text` goes into a reply line unchanged: printable ASCII and
+/// spaces only (nothing for [`Reply::new`] to split or replace), not empty,
+/// and far below the line limit (nothing to wrap).
+fn plain_line(text: &[u8]) -> bool {
+    !text.is_empty() && text.len() <= 400 && text.iter().all(|&b| (b' '..=b'~').contains(&b))
+}
+
+/// The most DATA content decoded in one step (and handed out as one
+/// [`ServerEvent::MessageData`], but for octets the decoder puts in).
+const DATA_BATCH: usize = 4096;
+
 /// A piece of DATA content: a run of the input read in this step, or octets
 /// the decoder puts in on its own (a CRLF split across reads, a normalised
 /// or bare line ending).
@@ -63,6 +74,68 @@ impl ContentSink for Pieces<'_> {
     }
 }
 
+/// Closes the gaps dot-unstuffing leaves between the runs of `buf` that
+/// `pieces` lists, moving each run down to the end of the one before, in place,
+/// so that the content of one read goes out as one piece (more only around
+/// octets the decoder puts in on its own). A memmove of the content costs less
+/// than an event per stuffed line.
+fn compact(buf: &mut [u8], pieces: &mut Vec<Piece>) {
+    // Where the compacted content ends so far.
+    let mut end: Option<usize> = None;
+    // The index of the input piece being extended (none after a literal).
+    let mut open: Option<usize> = None;
+    let mut kept = 0;
+    for i in 0..pieces.len() {
+        match pieces[i].clone() {
+            Piece::Input(range) => {
+                // Runs come in order and only move down: `dest <= range.start`.
+                let dest = end.unwrap_or(range.start);
+                if range.start != dest {
+                    buf.copy_within(range.clone(), dest);
+                }
+                let new_end = dest + range.len();
+                match open {
+                    Some(at) => {
+                        if let Piece::Input(r) = &mut pieces[at] {
+                            r.end = new_end;
+                        }
+                    }
+                    None => {
+                        pieces[kept] = Piece::Input(dest..new_end);
+                        open = Some(kept);
+                        kept += 1;
+                    }
+                }
+                end = Some(new_end);
+            }
+            literal @ Piece::Literal(_) => {
+                pieces[kept] = literal;
+                kept += 1;
+                open = None;
+            }
+        }
+    }
+    pieces.truncate(kept);
+}
+
+/// Moves the runs of `buf` that `pieces` lists (input runs only, in order)
+/// up against the end of `buf`, in place, and returns where the content now
+/// starts: `buf[start..]` is the runs joined.
+fn compact_to_end(buf: &mut [u8], pieces: &[Piece]) -> usize {
+    let mut end = buf.len();
+    for piece in pieces.iter().rev() {
+        if let Piece::Input(range) = piece {
+            // Runs come in order and only move up: `dest >= range.start`.
+            let dest = end - range.len();
+            if range.start != dest {
+                buf.copy_within(range.clone(), dest);
+            }
+            end = dest;
+        }
+    }
+    end
+}
+
 impl ServerSession {
     // ----- replies ----------------------------------------------------------
 
@@ -93,12 +166,18 @@ impl ServerSession {
         // RFC 2034 §3, RFC 3463 §2: the class is the reply's first digit (so a
         // 354 goes without one).
         let enhanced = self.config.enhanced_codes() && u16::from(e.0) == code / 100;
+        let code = ReplyCode::new(code).unwrap_or(ReplyCode::new(451).expect("451 is valid"));
+        // Written octet by octet: `write!` costs more than the reply.
         let out = &mut self.out;
-        let _ = if enhanced {
-            write!(out, "{code} {}.{}.{} {text}\r\n", e.0, e.1, e.2)
-        } else {
-            write!(out, "{code} {text}\r\n")
-        };
+        out.reserve(text.len() + 16);
+        out.extend_from_slice(&code.digits());
+        out.extend_from_slice(b" ");
+        if enhanced && let Some(e) = EnhancedCode::new(e.0, e.1, e.2) {
+            e.write_to(out);
+            out.extend_from_slice(b" ");
+        }
+        out.extend_from_slice(text.as_bytes());
+        out.extend_from_slice(b"\r\n");
     }
 
     pub(super) fn send_reply(&mut self, reply: &Reply) {
@@ -262,43 +341,49 @@ impl ServerSession {
         !self.config.extensions.auth.is_empty() && (self.tls || self.config.auth_without_tls)
     }
 
-    /// The EHLO/LHLO response (RFC 5321 §4.1.1.1): what the configuration offers
-    /// in the session's current state.
-    fn capabilities(&self) -> Reply {
+    /// The extensions the EHLO/LHLO response offers (RFC 5321 §4.1.1.1) in the
+    /// session's current state, in order.
+    fn for_each_extension(&self, f: &mut dyn FnMut(Extension)) {
         let e = &self.config.extensions;
         let lmtp = self.config.protocol == Protocol::Lmtp;
-        let mut ext = Vec::new();
         if e.pipelining || lmtp {
-            ext.push(Extension::Pipelining);
+            f(Extension::Pipelining);
         }
-        ext.push(Extension::Size(self.config.max_message_size));
+        f(Extension::Size(self.config.max_message_size));
         if e.eight_bit_mime {
-            ext.push(Extension::EightBitMime);
+            f(Extension::EightBitMime);
         }
         if e.enhanced_status_codes || lmtp {
-            ext.push(Extension::EnhancedStatusCodes);
+            f(Extension::EnhancedStatusCodes);
         }
         if e.chunking {
-            ext.push(Extension::Chunking);
+            f(Extension::Chunking);
             if e.binary_mime {
-                ext.push(Extension::BinaryMime);
+                f(Extension::BinaryMime);
             }
         }
         if e.smtputf8 {
-            ext.push(Extension::SmtpUtf8);
+            f(Extension::SmtpUtf8);
         }
         if e.dsn {
-            ext.push(Extension::Dsn);
+            f(Extension::Dsn);
         }
         if e.starttls && !self.tls {
-            ext.push(Extension::StartTls);
+            f(Extension::StartTls);
         }
         if e.requiretls && self.tls {
-            ext.push(Extension::RequireTls);
+            f(Extension::RequireTls);
         }
         if self.auth_offered() && !self.authenticated {
-            ext.push(Extension::Auth(e.auth.clone()));
+            f(Extension::Auth(e.auth.clone()));
         }
+    }
+
+    /// The EHLO/LHLO response (RFC 5321 §4.1.1.1): what the configuration offers
+    /// in the session's current state.
+    pub(super) fn capabilities(&self) -> Reply {
+        let mut ext = Vec::new();
+        self.for_each_extension(&mut |x| ext.push(x));
         Capabilities {
             domain: self.config.hostname.clone(),
             greeting: String::new(),
@@ -306,6 +391,67 @@ impl ServerSession {
             ignored: Vec::new(),
         }
         .to_reply()
+    }
+
+    /// Sends the standard `220 <hostname> <banner>` greeting straight into the
+    /// output when its text is plain (see [`plain_line`]): what building the
+    /// reply would encode it to. Returns false, having sent nothing, otherwise.
+    pub(super) fn send_plain_greeting(&mut self) -> bool {
+        let banner = match (&self.config.banner, self.config.protocol) {
+            (Some(banner), _) => banner.as_str(),
+            (None, Protocol::Smtp) => "ESMTP",
+            (None, Protocol::Lmtp) => "LMTP",
+        };
+        let host = self.config.hostname.as_bytes();
+        if !plain_line(host)
+            || host[0].is_ascii_digit()
+            || !plain_line(banner.as_bytes())
+            || host.len() + banner.len() > 400
+        {
+            return false;
+        }
+        self.out.extend_from_slice(b"220 ");
+        self.out.extend_from_slice(host);
+        self.out.extend_from_slice(b" ");
+        self.out.extend_from_slice(banner.as_bytes());
+        self.out.extend_from_slice(b"\r\n");
+        true
+    }
+
+    /// Sends the EHLO/LHLO response. When every line is plain (see
+    /// [`plain_line`]) it is written straight into the output, octet for octet
+    /// what [`capabilities`](Self::capabilities) encodes to, without building
+    /// the reply; otherwise the reply is built.
+    pub(super) fn send_capabilities(&mut self) {
+        let mut out = core::mem::take(&mut self.out);
+        let start = out.len();
+        let host = self.config.hostname.as_bytes();
+        // A first line that starts with a digit might read as an enhanced code.
+        let mut plain = plain_line(host) && !host[0].is_ascii_digit();
+        if plain {
+            let mut count = 0;
+            self.for_each_extension(&mut |_| count += 1);
+            out.extend_from_slice(if count == 0 { b"250 " } else { b"250-" });
+            out.extend_from_slice(host);
+            out.extend_from_slice(b"\r\n");
+            let mut i = 0;
+            self.for_each_extension(&mut |x| {
+                i += 1;
+                out.extend_from_slice(if i == count { b"250 " } else { b"250-" });
+                let at = out.len();
+                let _ = write!(out, "{x}");
+                plain &= plain_line(&out[at..]);
+                out.extend_from_slice(b"\r\n");
+            });
+        }
+        if plain {
+            self.out = out;
+        } else {
+            out.truncate(start);
+            self.out = out;
+            let reply = self.capabilities();
+            self.send_reply(&reply);
+        }
     }
 
     // ----- commands ---------------------------------------------------------
@@ -454,7 +600,7 @@ impl ServerSession {
         let binary = params.body == Some(Body::BinaryMime);
         // Kept for `envelope()`; it counts once the application accepts.
         self.envelope.clear();
-        self.envelope.push(&from);
+        self.envelope.push_reverse(&from);
         self.pause(
             Pending::Mail { smtputf8, binary },
             ServerEvent::MailFrom {
@@ -521,7 +667,7 @@ impl ServerSession {
             Ok(()) => {}
         }
         // Kept for `envelope()`, dropped again if the application refuses.
-        self.envelope.push(&to);
+        self.envelope.push_forward(&to);
         self.envelope.tentative = true;
         self.pause(
             Pending::Rcpt,
@@ -871,17 +1017,40 @@ impl ServerSession {
         }
         let mut pieces = core::mem::take(&mut self.pieces);
         pieces.clear();
-        let status = decoder.decode_into(&self.input, &mut Pieces(&mut pieces));
+        // At most `DATA_BATCH` octets per step: the list of pieces (one per
+        // stuffed line) then stays short and needs no allocation per message,
+        // whatever the size of the read.
+        let batch = self.input.len().min(DATA_BATCH);
+        let status = decoder.decode_into(&self.input[..batch], &mut Pieces(&mut pieces));
         let bare = decoder.bare_cr_seen() || decoder.bare_lf_seen();
-        // The content is handed out as slices of what was read: no copy.
-        let read = self.input.split_to(status.consumed).freeze();
         self.data_progressed(status.consumed);
-        for piece in pieces.drain(..) {
-            let content = match piece {
-                Piece::Input(range) => read.slice(range),
-                Piece::Literal(bytes) => Bytes::from_static(bytes),
+        let whole = status.consumed == self.input.len();
+        if whole && !pieces.is_empty() && pieces.iter().all(|p| matches!(p, Piece::Input(_))) {
+            // The usual case: all of the buffer was read, and its content is
+            // runs of it. They are moved up against its end, and the whole
+            // buffer goes out as one piece, its head skipped: freezing a
+            // whole buffer and skipping its head need no allocation, where
+            // splitting, slicing or truncating it would.
+            let start = compact_to_end(&mut self.input[..status.consumed], &pieces);
+            let mut read = core::mem::take(&mut self.input).freeze();
+            read.advance(start);
+            pieces.clear();
+            self.take_content(read);
+        } else {
+            compact(&mut self.input[..status.consumed], &mut pieces);
+            // The content is handed out as slices of what was read: no copy.
+            let read = if whole {
+                core::mem::take(&mut self.input).freeze()
+            } else {
+                self.input.split_to(status.consumed).freeze()
             };
-            self.take_content(content);
+            for piece in pieces.drain(..) {
+                let content = match piece {
+                    Piece::Input(range) => read.slice(range),
+                    Piece::Literal(bytes) => Bytes::from_static(bytes),
+                };
+                self.take_content(content);
+            }
         }
         self.pieces = pieces;
         if status.done {
@@ -1014,6 +1183,9 @@ impl ServerSession {
         };
         match pending {
             Pending::Greeting => {
+                if custom.is_none() && self.send_plain_greeting() {
+                    return;
+                }
                 let r = custom.clone().unwrap_or_else(|| {
                     let banner = match (&self.config.banner, self.config.protocol) {
                         (Some(banner), _) => banner.as_str(),
@@ -1034,7 +1206,7 @@ impl ServerSession {
                         None,
                         &self.config.hostname,
                     ),
-                    _ => self.capabilities(),
+                    _ => return self.send_capabilities(),
                 };
                 self.send_reply(&r);
             }
@@ -1142,5 +1314,65 @@ impl ServerSession {
         if closes {
             self.close();
         }
+    }
+}
+
+#[cfg(test)]
+mod compact_tests {
+    use super::{Piece, compact};
+    use alloc::vec;
+    use alloc::vec::Vec;
+
+    /// The content the pieces stand for.
+    fn content(buf: &[u8], pieces: &[Piece]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for p in pieces {
+            match p {
+                Piece::Input(r) => out.extend_from_slice(&buf[r.clone()]),
+                Piece::Literal(b) => out.extend_from_slice(b),
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn compact_to_end_joins_runs_at_the_end() {
+        let original = b"ab.cd.ef.\r\n".to_vec();
+        let pieces = vec![Piece::Input(0..2), Piece::Input(3..5), Piece::Input(6..8)];
+        let want = content(&original, &pieces);
+        let mut buf = original.clone();
+        let start = super::compact_to_end(&mut buf, &pieces);
+        assert_eq!(&buf[start..], &want[..]);
+        assert_eq!(start, buf.len() - want.len());
+        let mut none = b"x".to_vec();
+        assert_eq!(super::compact_to_end(&mut none, &[]), 1);
+    }
+
+    #[test]
+    fn compact_joins_runs_and_keeps_literals_in_place() {
+        let original = b"ab.cd.ef\rgh.ij".to_vec();
+        let pieces = vec![
+            Piece::Input(0..2),
+            Piece::Input(3..5),
+            Piece::Input(6..8),
+            Piece::Literal(b"\r\n"),
+            Piece::Input(9..11),
+            Piece::Input(12..14),
+        ];
+        let want = content(&original, &pieces);
+        let mut buf = original.clone();
+        let mut compacted = pieces.clone();
+        compact(&mut buf, &mut compacted);
+        assert_eq!(compacted.len(), 3);
+        assert!(matches!(compacted[0], Piece::Input(ref r) if *r == (0..6)));
+        assert!(matches!(compacted[2], Piece::Input(ref r) if *r == (6..10)));
+        assert_eq!(content(&buf, &compacted), want);
+        let (mut empty, mut none) = (Vec::new(), Vec::new());
+        compact(&mut empty, &mut none);
+        assert!(none.is_empty());
+        let mut lit = vec![Piece::Literal(b"x"), Piece::Input(2..4)];
+        let mut buf = b"..yz".to_vec();
+        compact(&mut buf, &mut lit);
+        assert_eq!(content(&buf, &lit), b"xyz");
     }
 }

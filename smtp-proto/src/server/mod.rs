@@ -126,14 +126,25 @@ use crate::wire::data::{BdatChunk, DataDecoder};
 use crate::wire::line::{Framed, LineError, frame_line, skip_line};
 use crate::wire::params::ParamError;
 use crate::wire::path::PathOptions;
-use crate::wire::path::{ForwardPath, ReversePath};
+use crate::wire::path::{ForwardPath, Host, Mailbox, ReversePath};
 use crate::wire::sasl::Mechanism;
 
 /// Stop turning input into replies once this much output waits to be taken.
 const OUTPUT_HIGH_WATER: usize = 16 * 1024;
 
+/// DATA content is decoded while fewer events than this wait to be handed out.
+const DATA_EVENTS: usize = 4;
+
 /// An idle session keeps buffers up to this size; larger ones are released.
 const IDLE_KEEP: usize = 1024;
+
+/// Reads up to this size go into the small input block kept across
+/// transactions (pipelined commands); longer ones get a block of their own.
+const SMALL_READ: usize = 512;
+
+/// An idle session keeps its command line scratch up to this size (a command
+/// line is at most 512 octets, RFC 5321 §4.5.3.1.4; AUTH lines may be longer).
+const IDLE_LINE: usize = 512;
 
 /// What the session is doing.
 #[derive(Debug)]
@@ -262,6 +273,11 @@ pub struct ServerSession {
     envelope: EnvelopeStore,
     /// Scratch list of content pieces, reused (no allocation per read).
     pieces: alloc::vec::Vec<handlers::Piece>,
+    /// Scratch copy of the command line being parsed, reused.
+    line: alloc::vec::Vec<u8>,
+    /// The small input block, set aside while a long read has a block of its
+    /// own (see `make_room`).
+    spare: BytesMut,
 }
 
 /// The sender and accepted recipients of the transaction in progress, kept as
@@ -288,7 +304,38 @@ impl EnvelopeStore {
         }
     }
 
-    fn push(&mut self, path: &dyn core::fmt::Display) {
+    /// Appends the wire form of a path as its `Display` writes it (the
+    /// common cases without the formatting machinery).
+    fn push_reverse(&mut self, path: &ReversePath<'_>) {
+        match path {
+            ReversePath::Mailbox(m) => self.push_mailbox(m, path),
+            ReversePath::Null => self.push_display(path),
+        }
+    }
+
+    fn push_forward(&mut self, path: &ForwardPath<'_>) {
+        match path {
+            ForwardPath::Mailbox(m) => self.push_mailbox(m, path),
+            ForwardPath::Postmaster => self.push_display(path),
+        }
+    }
+
+    /// `<local@domain>`; an address literal goes through `Display`.
+    fn push_mailbox(&mut self, m: &Mailbox<'_>, path: &dyn core::fmt::Display) {
+        let Host::Domain(domain) = &m.host else {
+            return self.push_display(path);
+        };
+        let (local, domain) = (m.local_part.as_wire(), domain.as_str());
+        self.text.reserve(local.len() + domain.len() + 3);
+        self.text.push('<');
+        self.text.push_str(local);
+        self.text.push('@');
+        self.text.push_str(domain);
+        self.text.push('>');
+        self.ends.push(self.text.len());
+    }
+
+    fn push_display(&mut self, path: &dyn core::fmt::Display) {
         use core::fmt::Write;
         let _ = write!(self.text, "{path}");
         self.ends.push(self.text.len());
@@ -370,6 +417,8 @@ impl ServerSession {
             closing: false,
             envelope: EnvelopeStore::default(),
             pieces: alloc::vec::Vec::new(),
+            line: alloc::vec::Vec::new(),
+            spare: BytesMut::new(),
         };
         session.events.push_back(ServerEvent::Connected);
         session
@@ -446,11 +495,30 @@ impl ServerSession {
         if matches!(self.phase, Phase::TlsHandshake) {
             return Ok(bytes.len());
         }
-        Ok(take_bounded(
-            &mut self.input,
-            self.config.input_capacity(),
-            bytes,
-        ))
+        let capacity = self.config.input_capacity();
+        self.make_room(bytes.len().min(capacity));
+        Ok(take_bounded(&mut self.input, capacity, bytes))
+    }
+
+    /// Picks the block an empty input buffer takes `n` octets into. Short
+    /// reads (commands) go into a small block kept across transactions; a
+    /// longer one (content, usually) gets a block of its own (`take_bounded`
+    /// makes it), which DATA hands out whole, while the small block waits
+    /// in `spare` for the next short read. No allocation per transaction for
+    /// the commands.
+    fn make_room(&mut self, n: usize) {
+        if !self.input.is_empty() || n == 0 || self.input.try_reclaim(n) {
+            return;
+        }
+        if n <= SMALL_READ {
+            self.input = if self.spare.try_reclaim(SMALL_READ) {
+                core::mem::take(&mut self.spare)
+            } else {
+                BytesMut::with_capacity(SMALL_READ)
+            };
+        } else if self.input.try_reclaim(SMALL_READ) && self.input.capacity() <= SMALL_READ {
+            self.spare = core::mem::take(&mut self.input);
+        }
     }
 
     /// The peer closed its side. The session closes; a transaction in progress
@@ -706,6 +774,11 @@ impl ServerSession {
     /// [`Output::Wait`] or [`Output::Close`].
     pub fn poll_output(&mut self) -> Output<ServerEvent> {
         self.process();
+        // Events first (as `ready_output` would), built straight into the
+        // return value: an event is large, and this is the hot path.
+        if let Some(event) = self.events.pop_front() {
+            return Output::Event(event);
+        }
         if let Some(output) = ready_output(
             &mut self.out,
             &mut self.events,
@@ -719,6 +792,8 @@ impl ServerSession {
                 self.envelope = EnvelopeStore::default();
                 self.events = VecDeque::new();
                 self.pieces = alloc::vec::Vec::new();
+                self.line = alloc::vec::Vec::new();
+                self.spare = BytesMut::new();
             }
             return output;
         }
@@ -730,6 +805,9 @@ impl ServerSession {
         }
         if self.pieces.capacity() > 16 {
             self.pieces = alloc::vec::Vec::new();
+        }
+        if self.line.capacity() > IDLE_LINE {
+            self.line = alloc::vec::Vec::new();
         }
         let wants_read = match self.phase {
             Phase::TlsHandshake | Phase::Closed => false,
@@ -752,6 +830,9 @@ impl ServerSession {
         while !self.closing && self.out.len() < OUTPUT_HIGH_WATER && self.events.len() < 64 {
             let progressed = match &self.phase {
                 Phase::Command | Phase::Refused => self.step_command(),
+                // Content waits while a few of its pieces are not handed out
+                // yet: the event queue stays short (and small when idle).
+                Phase::Data(_) if self.events.len() >= DATA_EVENTS => false,
                 Phase::Data(_) => self.step_data(),
                 Phase::Bdat { .. } => self.step_bdat(),
                 Phase::Sasl(_) => self.step_sasl(),
@@ -807,12 +888,24 @@ impl ServerSession {
                 }
                 Framed::Line { line, consumed } => (line.len(), consumed),
             };
-        let line = self.input.split_to(consumed).freeze();
-        let line = &line[..line_len];
+        // The line is copied out (short: no allocation once warm) rather than
+        // split off as `Bytes`, which would share the input buffer.
+        let mut scratch = core::mem::take(&mut self.line);
+        scratch.clear();
+        scratch.reserve(line_len.max(128));
+        scratch.extend_from_slice(&self.input[..line_len]);
+        self.input.advance(consumed);
+        self.step_line(&scratch, consumed, &limits);
+        self.line = scratch;
+        true
+    }
+
+    /// Parses and carries out one command line.
+    fn step_line(&mut self, line: &[u8], consumed: usize, limits: &crate::limits::Limits) {
         let is_auth = line.len() >= 5 && line[..5].eq_ignore_ascii_case(b"AUTH ");
         if consumed > limits.command_line && !is_auth {
             self.error(500, (5, 5, 6), "Error: line too long");
-            return true;
+            return;
         }
         let opts = ParseOptions {
             smtputf8: self.config.extensions.smtputf8 && self.is_extended(),
@@ -829,7 +922,6 @@ impl ServerSession {
         if matches!(self.phase, Phase::Command | Phase::Refused | Phase::Sasl(_)) {
             self.await_command();
         }
-        true
     }
 
     fn command_error(&mut self, e: &CommandError) {

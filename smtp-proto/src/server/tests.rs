@@ -713,3 +713,66 @@ fn shutdown_drops_a_decision_not_handed_out() {
     );
     assert_eq!(s.poll_output(), Output::Close);
 }
+
+#[test]
+fn plain_greeting_and_capabilities_are_what_the_built_replies_encode_to() {
+    use crate::wire::sasl::Mechanism;
+    let mut configs = Vec::new();
+    for host in ["mx.test", "163.example", "2.0.0", "a b", "bad\x01host", ""] {
+        for (lmtp, tls, auth, all) in [
+            (false, false, false, false),
+            (true, false, false, true),
+            (false, true, true, true),
+            (false, false, true, false),
+        ] {
+            let mut c = ServerConfig::new(host);
+            if lmtp {
+                c.protocol = crate::Protocol::Lmtp;
+            }
+            if all {
+                c.extensions.chunking = true;
+                c.extensions.binary_mime = true;
+                c.extensions.dsn = true;
+                c.extensions.smtputf8 = true;
+                c.extensions.starttls = true;
+                c.extensions.requiretls = true;
+                c.max_message_size = None;
+            }
+            if auth {
+                c.extensions.auth = alloc::vec![Mechanism::Plain, Mechanism::Login];
+                c.auth_without_tls = true;
+            }
+            c.banner = (host == "mx.test" && tls).then(|| "Hello there".to_string());
+            configs.push((c, tls));
+        }
+    }
+    for (config, tls) in configs {
+        let s = if tls {
+            ServerSession::new_tls(Arc::new(config.clone()), Instant::ZERO)
+        } else {
+            session(config.clone())
+        };
+        let mut fast = s;
+        fast.out.clear();
+        fast.send_capabilities();
+        let mut want = Vec::new();
+        fast.capabilities().encode(&mut want);
+        assert_eq!(&fast.out[..], &want[..], "{config:?}");
+        fast.out.clear();
+        let banner = match (&config.banner, config.protocol) {
+            (Some(b), _) => b.clone(),
+            (None, crate::Protocol::Smtp) => "ESMTP".to_string(),
+            (None, crate::Protocol::Lmtp) => "LMTP".to_string(),
+        };
+        let built = Reply::new(
+            ReplyCode::new(220).unwrap(),
+            None,
+            &alloc::format!("{} {banner}", config.hostname),
+        );
+        if fast.send_plain_greeting() {
+            assert_eq!(&fast.out[..], &built.to_bytes()[..], "{config:?}");
+        } else {
+            assert!(fast.out.is_empty());
+        }
+    }
+}
