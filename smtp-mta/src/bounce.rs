@@ -5,7 +5,7 @@
 use std::io;
 use std::time::SystemTime;
 
-use smtp_adapter::maildir::rfc5322_date;
+use smtp_tokio::maildir::rfc5322_date;
 
 use crate::Shared;
 use crate::queue::Record;

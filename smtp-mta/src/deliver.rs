@@ -11,14 +11,14 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use smtp_adapter::handler::Envelope as StoreEnvelope;
-use smtp_adapter::maildir::{MaildirStore, Trace};
-use smtp_adapter::options::{ClientOptions, Error, Security};
-use smtp_adapter::tls::Trust;
 use smtp_proto::client::{Envelope, TransactionFailure};
 use smtp_proto::reply::Reply;
 use smtp_proto::wire::path::{ForwardPath, PathOptions};
 use smtp_tokio::client::Connection;
+use smtp_tokio::client::{ClientOptions, Error, Security};
+use smtp_tokio::maildir::{MaildirStore, Trace};
+use smtp_tokio::server::Envelope as StoreEnvelope;
+use smtp_tokio::tls::Trust;
 use tracing::{info, warn};
 
 use crate::Shared;

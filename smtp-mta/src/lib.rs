@@ -35,10 +35,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use smtp_adapter::tls::TlsIdentity;
 use smtp_proto::server::ServerConfig;
 use smtp_proto::wire::sasl::Mechanism;
 use smtp_tokio::server::Server;
+use smtp_tokio::tls::TlsIdentity;
 use tokio::sync::Notify;
 use tracing::info;
 

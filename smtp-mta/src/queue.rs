@@ -1,12 +1,18 @@
-//! The queue: a spool directory with one content file and one record per
-//! message. A message is durable before its `250` is sent (RFC 5321 §6.1):
-//! the content is written to `tmp/`, fsynced and renamed into `content/`,
-//! then the record likewise into `queue/`, and each directory is fsynced
-//! after its rename. A content file without a record was never acknowledged
-//! and is removed at start. After a crash a message is delivered or still
-//! queued, never lost; one whose delivery finished but whose record was not
-//! yet updated is delivered again (the window between a remote `250` and
-//! the record's rename).
+//! The queue: a spool directory with one file per message. A message is
+//! durable before its `250` is sent (RFC 5321 §6.1): its first record (one
+//! line of JSON) and its content are written to one file in `tmp/`,
+//! fsynced, renamed into `content/`, and that directory fsynced: two
+//! fsyncs per message. Later states of the record (deliveries, retries) go
+//! to `queue/<id>.json` the same way and take precedence. A message is
+//! removed content first, so a crash in between leaves only a record
+//! without content, removed at start. After a crash a message is delivered
+//! or still queued, never lost; one whose delivery finished but whose record
+//! was not yet updated is delivered again (the window between a remote `250`
+//! and the record's rename).
+//!
+//! Why files and not an embedded database: `examples/queue_choice.rs`
+//! measures both (see the README); the files are what an operator can look
+//! at, move and repair with ordinary tools.
 
 use std::fs::{self, File};
 use std::io::{self, Write};
@@ -115,8 +121,9 @@ pub struct Spool {
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
 impl Spool {
-    /// Opens (creating it if needed) the spool at `dir`, and removes the
-    /// content files that have no record (never acknowledged).
+    /// Opens (creating it if needed) the spool at `dir`, and removes what a
+    /// crash can leave: half-written files in `tmp/`, and records whose
+    /// message was removed.
     pub fn open(dir: impl Into<PathBuf>) -> io::Result<Spool> {
         let dir = dir.into();
         for sub in ["tmp", "content", "queue"] {
@@ -126,10 +133,11 @@ impl Spool {
         for entry in fs::read_dir(spool.dir.join("tmp"))? {
             let _ = fs::remove_file(entry?.path());
         }
-        for entry in fs::read_dir(spool.dir.join("content"))? {
+        for entry in fs::read_dir(spool.dir.join("queue"))? {
             let entry = entry?;
-            let id = entry.file_name().to_string_lossy().into_owned();
-            if !spool.record_path(&id).exists() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let id = name.strip_suffix(".json").unwrap_or(&name);
+            if !spool.content_path(id).exists() {
                 let _ = fs::remove_file(entry.path());
             }
         }
@@ -156,7 +164,8 @@ impl Spool {
     }
 
     /// Queues a message: `parts` concatenated are its content. Returns once
-    /// content and record are both on disk.
+    /// the message (its first record and its content, in one file) is on
+    /// disk.
     pub fn enqueue(
         &self,
         sender: &str,
@@ -166,25 +175,38 @@ impl Spool {
         let size = parts.iter().map(|p| p.len() as u64).sum();
         let record = Record::new(sender, recipients, size);
         let tmp = self.dir.join("tmp").join(&record.id);
-        {
+        let written = (|| {
             let mut file = File::create(&tmp)?;
+            let mut line = serde_json::to_vec(&record).map_err(io::Error::other)?;
+            line.push(b'\n');
+            file.write_all(&line)?;
             for part in parts {
                 file.write_all(part)?;
             }
             file.sync_all()?;
+            fs::rename(&tmp, self.content_path(&record.id))?;
+            sync_dir(&self.dir.join("content"))
+        })();
+        match written {
+            Ok(()) => Ok(record),
+            Err(e) => {
+                let _ = fs::remove_file(&tmp);
+                let _ = fs::remove_file(self.content_path(&record.id));
+                Err(e)
+            }
         }
-        let content = self.content_path(&record.id);
-        if let Err(e) =
-            fs::rename(&tmp, &content).and_then(|()| sync_dir(&self.dir.join("content")))
-        {
-            let _ = fs::remove_file(&tmp);
-            return Err(e);
+    }
+
+    /// A message file: its first record's line, and where its content starts.
+    fn read_message(&self, id: &str) -> io::Result<(Vec<u8>, usize)> {
+        if id.is_empty() || id.contains(['/', '.']) {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "bad queue id"));
         }
-        if let Err(e) = self.save(&record) {
-            let _ = fs::remove_file(&content);
-            return Err(e);
-        }
-        Ok(record)
+        let bytes = fs::read(self.content_path(id))?;
+        let start = memchr_newline(&bytes)
+            .map(|i| i + 1)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no record line"))?;
+        Ok((bytes, start))
     }
 
     /// Writes a record (write, fsync, rename, fsync the directory).
@@ -199,27 +221,33 @@ impl Spool {
         sync_dir(&self.dir.join("queue"))
     }
 
-    /// A record by id.
+    /// A record by id: its latest state.
     pub fn load(&self, id: &str) -> io::Result<Record> {
-        if id.contains(['/', '.']) {
+        if id.is_empty() || id.contains(['/', '.']) {
             return Err(io::Error::new(io::ErrorKind::InvalidInput, "bad queue id"));
         }
-        let bytes = fs::read(self.record_path(id))?;
+        let bytes = match fs::read(self.record_path(id)) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                let (mut bytes, start) = self.read_message(id)?;
+                bytes.truncate(start);
+                bytes
+            }
+            Err(e) => return Err(e),
+        };
         serde_json::from_slice(&bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
     }
 
     /// Every record, oldest first.
     pub fn list(&self) -> io::Result<Vec<Record>> {
         let mut records = Vec::new();
-        for entry in fs::read_dir(self.dir.join("queue"))? {
-            let name = entry?.file_name().to_string_lossy().into_owned();
-            if let Some(id) = name.strip_suffix(".json") {
-                match self.load(id) {
-                    Ok(r) => records.push(r),
-                    // Removed meanwhile (delivered, or `queue delete`).
-                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                    Err(e) => tracing::warn!(id, error = %e, "unreadable queue record"),
-                }
+        for entry in fs::read_dir(self.dir.join("content"))? {
+            let id = entry?.file_name().to_string_lossy().into_owned();
+            match self.load(&id) {
+                Ok(r) => records.push(r),
+                // Removed meanwhile (delivered, or `queue delete`).
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => tracing::warn!(id, error = %e, "unreadable queue record"),
             }
         }
         records.sort_by(|a, b| (a.created, &a.id).cmp(&(b.created, &b.id)));
@@ -228,16 +256,20 @@ impl Spool {
 
     /// A message's content.
     pub fn content(&self, id: &str) -> io::Result<Vec<u8>> {
-        fs::read(self.content_path(id))
+        let (mut bytes, start) = self.read_message(id)?;
+        bytes.drain(..start);
+        Ok(bytes)
     }
 
-    /// Removes a message: its record first, so a crash in between leaves an
-    /// orphan content file (removed at the next start), never a record
-    /// without content.
+    /// Removes a message: its file first (then it is gone, whatever happens
+    /// next), then its latest record, which [`Spool::open`] would remove.
     pub fn remove(&self, id: &str) -> io::Result<()> {
-        fs::remove_file(self.record_path(id))?;
-        sync_dir(&self.dir.join("queue"))?;
-        let _ = fs::remove_file(self.content_path(id));
+        if id.is_empty() || id.contains(['/', '.']) {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "bad queue id"));
+        }
+        fs::remove_file(self.content_path(id))?;
+        sync_dir(&self.dir.join("content"))?;
+        let _ = fs::remove_file(self.record_path(id));
         Ok(())
     }
 }
@@ -365,6 +397,10 @@ impl Queue {
     }
 }
 
+fn memchr_newline(bytes: &[u8]) -> Option<usize> {
+    bytes.iter().position(|&b| b == b'\n')
+}
+
 fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
@@ -397,15 +433,39 @@ mod tests {
     }
 
     #[test]
-    fn content_without_a_record_is_removed_at_start() {
+    fn what_a_crash_leaves_is_cleaned_at_start() {
         let dir = tempfile::tempdir().unwrap();
         let spool = Spool::open(dir.path()).unwrap();
         let kept = spool.enqueue("", &["b@x.test".into()], &[b"x"]).unwrap();
-        fs::write(spool.content_path("orphan"), b"never acknowledged").unwrap();
+        let mut later = kept.clone();
+        later.attempts = 3;
+        spool.save(&later).unwrap();
+        // A record whose message was removed, and a half-written file.
+        fs::write(dir.path().join("queue/gone.json"), b"{}").unwrap();
         fs::write(dir.path().join("tmp/half"), b"half written").unwrap();
         let spool = Spool::open(dir.path()).unwrap();
-        assert!(!spool.content_path("orphan").exists());
+        assert!(!dir.path().join("queue/gone.json").exists());
         assert!(!dir.path().join("tmp/half").exists());
-        assert!(spool.content_path(&kept.id).exists());
+        // The message is there, in its latest state, content intact.
+        assert_eq!(spool.list().unwrap(), vec![later]);
+        assert_eq!(spool.content(&kept.id).unwrap(), b"x");
+    }
+
+    #[test]
+    fn a_message_is_queued_whole_in_one_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = Spool::open(dir.path()).unwrap();
+        let r = spool
+            .enqueue(
+                "a@x.test",
+                &["b@x.test".into()],
+                &[b"Subject: s\r\n\r\nbody\r\n"],
+            )
+            .unwrap();
+        // No separate record until the first update.
+        assert!(!dir.path().join(format!("queue/{}.json", r.id)).exists());
+        assert_eq!(spool.load(&r.id).unwrap(), r);
+        assert_eq!(spool.content(&r.id).unwrap(), b"Subject: s\r\n\r\nbody\r\n");
+        assert!(spool.remove("").is_err() && spool.remove("../x").is_err());
     }
 }

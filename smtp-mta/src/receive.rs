@@ -7,13 +7,13 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use smtp_adapter::maildir::{Trace, rfc5322_date};
 use smtp_proto::reply::{EnhancedCode, Reply, ReplyCode};
 use smtp_proto::server::{Decision, HelloKind, ServerEvent};
 use smtp_proto::wire::command::HeloName;
 use smtp_proto::wire::params::RcptParameters;
 use smtp_proto::wire::path::{ForwardPath, Host, ReversePath};
 use smtp_proto::wire::sasl::{Credentials, Mechanism};
+use smtp_tokio::maildir::{Trace, rfc5322_date};
 use smtp_tokio::server::{ConnectionInfo, Handler, Message};
 use tracing::{info, warn};
 

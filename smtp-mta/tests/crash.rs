@@ -10,14 +10,14 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use smtp_adapter::options::{ClientOptions, Security};
-use smtp_adapter::tls::Trust;
 use smtp_mta::queue::Spool;
 use smtp_proto::client::Envelope;
 use smtp_proto::server::{Decision, ServerConfig};
 use smtp_proto::wire::sasl::Credentials;
 use smtp_tokio::client::Connection;
+use smtp_tokio::client::{ClientOptions, Security};
 use smtp_tokio::server::{Handler, Message, Server};
+use smtp_tokio::tls::Trust;
 
 fn mta() -> Command {
     Command::new(env!("CARGO_BIN_EXE_smtp-mta"))

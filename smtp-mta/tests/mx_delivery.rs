@@ -16,8 +16,6 @@ use hickory_proto::rr::{LowerName, Name, RData, Record};
 use hickory_server::Server as DnsServer;
 use hickory_server::store::in_memory::InMemoryZoneHandler;
 use hickory_server::zone_handler::{AxfrPolicy, Catalog, ZoneType};
-use smtp_adapter::options::{ClientOptions, Security};
-use smtp_adapter::tls::Trust;
 use smtp_mta::{Config, Shared};
 use smtp_proto::client::Envelope;
 use smtp_proto::reply::{EnhancedCode, Reply, ReplyCode};
@@ -26,7 +24,9 @@ use smtp_proto::wire::params::RcptParameters;
 use smtp_proto::wire::path::ForwardPath;
 use smtp_proto::wire::sasl::Credentials;
 use smtp_tokio::client::Connection;
+use smtp_tokio::client::{ClientOptions, Security};
 use smtp_tokio::server::{Handler, Message, Server};
+use smtp_tokio::tls::Trust;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 /// The authoritative server for `test.`, with the records of every test and

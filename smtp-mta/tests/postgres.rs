@@ -9,15 +9,15 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use smtp_adapter::options::{ClientOptions, Security};
-use smtp_adapter::tls::Trust;
 use smtp_mta::{Config, Shared};
 use smtp_proto::client::Envelope;
 use smtp_proto::server::{Decision, HelloKind, ServerConfig};
 use smtp_proto::wire::command::HeloName;
 use smtp_proto::wire::sasl::Credentials;
 use smtp_tokio::client::Connection;
+use smtp_tokio::client::{ClientOptions, Security};
 use smtp_tokio::server::{Handler, Message, Server};
+use smtp_tokio::tls::Trust;
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

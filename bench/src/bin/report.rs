@@ -59,9 +59,19 @@ fn today() -> String {
         .map_or_else(|| "unknown date".into(), |d| d.trim().to_string())
 }
 
+/// A label cut to fit the chart's label area.
+fn label(text: &str) -> String {
+    const MAX: usize = 90;
+    if text.chars().count() <= MAX {
+        return text.to_string();
+    }
+    let cut: String = text.chars().take(MAX - 1).collect();
+    format!("{cut}…")
+}
+
 fn chart(rows: &[Row], path: &str, caption: &str) -> Result<(), Box<dyn std::error::Error>> {
     let height = 90 + 34 * rows.len() as u32;
-    let root = SVGBackend::new(path, (1000, height)).into_drawing_area();
+    let root = SVGBackend::new(path, (1200, height)).into_drawing_area();
     root.fill(&WHITE)?;
     let (lo, hi) = rows
         .iter()
@@ -73,7 +83,7 @@ fn chart(rows: &[Row], path: &str, caption: &str) -> Result<(), Box<dyn std::err
         .caption(caption, ("sans-serif", 18))
         .margin(12)
         .x_label_area_size(36)
-        .y_label_area_size(420)
+        .y_label_area_size(560)
         .build_cartesian_2d((lo..hi).log_scale(), (0..n - 1).into_segmented())?;
     chart
         .configure_mesh()
@@ -82,7 +92,7 @@ fn chart(rows: &[Row], path: &str, caption: &str) -> Result<(), Box<dyn std::err
         .y_label_formatter(&|v| match v {
             SegmentValue::CenterOf(i) => rows
                 .get((n - 1 - *i) as usize)
-                .map_or(String::new(), |r| format!("{} (vs {})", r.name, r.peer_name)),
+                .map_or(String::new(), |r| label(&format!("{} (vs {})", r.name, r.peer_name))),
             _ => String::new(),
         })
         .x_desc("times better than the peer (log scale); bar: measured (green: target met, red: missed, grey: no target), tick: target")
