@@ -8,43 +8,12 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use smtp_bench::corpus::{COMMANDS, EHLO, message};
 use smtp_proto::reply::{ReplyParseOptions, parse_reply};
 use smtp_proto::wire::command::{ParseOptions, parse_command};
 use smtp_proto::wire::data::{DataDecoder, DataDecoderConfig, DotStuffer};
 use smtp_proto::wire::line::{Framed, LineEnding, frame_line};
 use stalwart_smtp_proto as peer;
-
-/// A typical pipelined session, one command per line, CRLF included.
-const COMMANDS: &[&[u8]] = &[
-    b"EHLO client.example.org\r\n",
-    b"MAIL FROM:<sender.name@example.org> SIZE=123456 BODY=8BITMIME\r\n",
-    b"RCPT TO:<first.recipient@example.net>\r\n",
-    b"RCPT TO:<second@example.net> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;second@example.net\r\n",
-    b"DATA\r\n",
-    b"BDAT 65536 LAST\r\n",
-    b"RSET\r\n",
-    b"NOOP\r\n",
-    b"QUIT\r\n",
-];
-
-const EHLO: &[u8] = b"250-mx.example.net Hello\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n250-STARTTLS\r\n250-AUTH PLAIN LOGIN\r\n250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n250-DSN\r\n250-SMTPUTF8\r\n250 CHUNKING\r\n";
-
-/// A realistic message body: header block, text lines, some lines starting with dots.
-fn message(size: usize) -> Vec<u8> {
-    let mut m = Vec::with_capacity(size + 100);
-    m.extend_from_slice(b"From: a@example.org\r\nTo: b@example.net\r\nSubject: benchmark\r\n\r\n");
-    let mut i = 0u32;
-    while m.len() < size {
-        if i % 17 == 0 {
-            m.extend_from_slice(b".a line that starts with a dot\r\n");
-        }
-        m.extend_from_slice(
-            b"Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor.\r\n",
-        );
-        i += 1;
-    }
-    m
-}
 
 fn commands(c: &mut Criterion) {
     let opts = ParseOptions::default();

@@ -72,7 +72,7 @@ fn sites_report(what: &str, per: usize) {
         e.1 += size;
     }
     let mut rows: Vec<_> = by.into_iter().collect();
-    rows.sort_by(|a, b| b.1.0.cmp(&a.1.0));
+    rows.sort_by_key(|r| std::cmp::Reverse(r.1.0));
     println!("   [sites {what}, per message: allocations / bytes / innermost smtp_proto frame]");
     for (site, (n, bytes)) in rows {
         println!(
@@ -274,7 +274,7 @@ fn body(size: usize) -> Vec<u8> {
     m.extend_from_slice(b"From: a@client.test\r\nTo: b@mx.test\r\nSubject: memory\r\n\r\n");
     let mut i = 0u32;
     while m.len() < size {
-        if i % 7 == 0 {
+        if i.is_multiple_of(7) {
             m.extend_from_slice(b".a line that starts with a dot\r\n");
         }
         m.extend_from_slice(

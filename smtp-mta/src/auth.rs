@@ -15,7 +15,7 @@ use mail_auth::common::headers::HeaderWriter;
 use mail_auth::dkim::{DkimSigner, Done};
 use mail_auth::dmarc::Policy;
 use mail_auth::dmarc::verify::DmarcParameters;
-use mail_auth::hickory_resolver::config::{NameServerConfig, ResolverConfig, ResolverOpts};
+use mail_auth::hickory_resolver::config::ResolverOpts;
 use mail_auth::spf::verify::SpfParameters;
 use mail_auth::{AuthenticatedMessage, AuthenticationResults, DmarcResult, MessageAuthenticator};
 use rustls_pki_types::PrivateKeyDer;
@@ -159,14 +159,7 @@ impl Signers {
 pub fn authenticator(server: Option<SocketAddr>) -> io::Result<MessageAuthenticator> {
     match server {
         Some(addr) => {
-            let mut ns = NameServerConfig::udp_and_tcp(addr.ip());
-            for c in &mut ns.connections {
-                c.port = addr.port();
-            }
-            MessageAuthenticator::new(
-                ResolverConfig::from_name_servers(vec![ns]),
-                ResolverOpts::default(),
-            )
+            MessageAuthenticator::new(crate::dns::one_server(addr), ResolverOpts::default())
         }
         None => MessageAuthenticator::new_system_conf(),
     }

@@ -35,22 +35,23 @@ impl std::fmt::Debug for Dns {
 #[error("DNS lookup failed: {0}")]
 pub struct DnsError(String);
 
+/// A resolver configuration that asks only the name server at `addr`,
+/// over UDP and TCP (the DNS checks of [`crate::auth`] use it too).
+pub fn one_server(addr: SocketAddr) -> ResolverConfig {
+    let mut ns = NameServerConfig::udp_and_tcp(addr.ip());
+    for c in &mut ns.connections {
+        c.port = addr.port();
+    }
+    ResolverConfig::from_name_servers(vec![ns])
+}
+
 impl Dns {
     /// The system's resolver (`/etc/resolv.conf`), or the one name server at
     /// `server` (UDP and TCP).
     pub fn new(server: Option<SocketAddr>) -> Result<Dns, DnsError> {
         let provider = TokioRuntimeProvider::default();
         let builder = match server {
-            Some(addr) => {
-                let mut ns = NameServerConfig::udp_and_tcp(addr.ip());
-                for c in &mut ns.connections {
-                    c.port = addr.port();
-                }
-                TokioResolver::builder_with_config(
-                    ResolverConfig::from_name_servers(vec![ns]),
-                    provider,
-                )
-            }
+            Some(addr) => TokioResolver::builder_with_config(one_server(addr), provider),
             None => TokioResolver::builder(provider).map_err(|e| DnsError(e.to_string()))?,
         };
         builder

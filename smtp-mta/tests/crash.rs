@@ -3,53 +3,17 @@
 //! delivered at most twice in the documented window); and its `queue`
 //! commands.
 
-use std::collections::BTreeMap;
-use std::net::{Ipv4Addr, SocketAddr};
+mod common;
+
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::{SmartHost, free_port, submit_numbered};
 use smtp_mta::queue::Spool;
-use smtp_proto::client::Envelope;
-use smtp_proto::server::{Decision, ServerConfig};
-use smtp_proto::wire::sasl::Credentials;
-use smtp_tokio::client::Connection;
-use smtp_tokio::client::{ClientOptions, Security};
-use smtp_tokio::server::{Handler, Message, Server};
-use smtp_tokio::tls::Trust;
 
 fn mta() -> Command {
     Command::new(env!("CARGO_BIN_EXE_smtp-mta"))
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A slow smart host: each message takes 150 ms to accept. Counts messages
-/// by subject.
-#[derive(Clone, Default)]
-struct Slow(Arc<Mutex<BTreeMap<String, usize>>>);
-
-impl Handler for Slow {
-    const BUFFER_CONTENT: bool = true;
-
-    async fn message(&mut self, message: &Message) -> Decision {
-        tokio::time::sleep(Duration::from_millis(150)).await;
-        let text = String::from_utf8_lossy(&message.content).into_owned();
-        let subject = text
-            .lines()
-            .find_map(|l| l.strip_prefix("Subject: "))
-            .unwrap_or("?")
-            .to_string();
-        *self.0.lock().unwrap().entry(subject).or_default() += 1;
-        Decision::Accept
-    }
 }
 
 fn write_config(dir: &Path, port: u16, relay: u16) -> std::path::PathBuf {
@@ -103,44 +67,22 @@ fn start(config: &Path, port: u16) -> Child {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_mid_delivery_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let relay = free_port();
+    let (host, relay) = SmartHost::start(Duration::from_millis(150)).await;
     let port = free_port();
-    let host = Slow::default();
-    let server = Server::builder(ServerConfig::new("relay.test"))
-        .listen(SocketAddr::from((Ipv4Addr::LOCALHOST, relay)))
-        .bind()
-        .await
-        .unwrap();
-    tokio::spawn(server.run(host.clone()));
     let config = write_config(dir.path(), port, relay);
     let mut child = start(&config, port);
 
-    let mut options = ClientOptions::new("127.0.0.1", port);
-    options.security = Security::StartTlsRequired;
-    options.trust = Trust::Insecure;
-    options.credentials = Some(Credentials::password("alice@a.test", "secret"));
-    let mut c = Connection::connect(&options).await.unwrap();
     const N: usize = 30;
-    for i in 0..N {
-        let envelope = Envelope::parse("alice@a.test", ["x@remote.test"]).unwrap();
-        let body = format!("Subject: msg {i}\r\n\r\nbody {i}\r\n");
-        assert!(
-            c.send(envelope, body.as_bytes())
-                .await
-                .unwrap()
-                .all_delivered()
-        );
-    }
-    let _ = c.quit().await;
+    submit_numbered(port, "alice@a.test", N).await;
     // Kill it while deliveries are in progress.
     let end = Instant::now() + Duration::from_secs(20);
-    while host.0.lock().unwrap().len() < 4 {
+    while host.subjects.lock().unwrap().len() < 4 {
         assert!(Instant::now() < end, "no delivery started");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
-    let delivered: Vec<String> = host.0.lock().unwrap().keys().cloned().collect();
+    let delivered: Vec<String> = host.subjects.lock().unwrap().keys().cloned().collect();
     let spool = Spool::open(dir.path().join("spool")).unwrap();
     let queued: Vec<String> = spool
         .list()
@@ -179,7 +121,7 @@ async fn sigkill_mid_delivery_loses_nothing() {
     }
     child.kill().unwrap();
     child.wait().unwrap();
-    let counts = host.0.lock().unwrap().clone();
+    let counts = host.subjects.lock().unwrap().clone();
     assert_eq!(counts.len(), N, "every message arrived: {counts:?}");
     // At most the deliveries in progress at the kill (concurrency 4) twice.
     let twice = counts.values().filter(|&&n| n > 1).count();

@@ -2,30 +2,15 @@
 //! by the test (initdb into a temporary directory, a loopback port). Mail
 //! submitted to one is delivered by both, each message exactly once.
 
-use std::collections::BTreeMap;
-use std::net::{Ipv4Addr, SocketAddr};
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::{SmartHost, free_port, submit_numbered};
 use smtp_mta::{Config, Shared};
-use smtp_proto::client::Envelope;
-use smtp_proto::server::{Decision, HelloKind, ServerConfig};
-use smtp_proto::wire::command::HeloName;
-use smtp_proto::wire::sasl::Credentials;
-use smtp_tokio::client::Connection;
-use smtp_tokio::client::{ClientOptions, Security};
-use smtp_tokio::server::{Handler, Message, Server};
-use smtp_tokio::tls::Trust;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// A PostgreSQL program: on PATH, or in Debian's versioned directory.
 fn pg_program(name: &str) -> Option<PathBuf> {
@@ -129,46 +114,6 @@ fn postgres() -> Option<Postgres> {
     Some(pg)
 }
 
-/// The smart host: counts messages by subject and by the node (EHLO name)
-/// that delivered them; each takes 50 ms.
-#[derive(Clone, Default)]
-struct Host {
-    helo: String,
-    subjects: Arc<Mutex<BTreeMap<String, usize>>>,
-    nodes: Arc<Mutex<BTreeMap<String, usize>>>,
-}
-
-impl Handler for Host {
-    const BUFFER_CONTENT: bool = true;
-
-    async fn hello(&mut self, _: HelloKind, name: &HeloName<'static>) -> Decision {
-        self.helo = name.to_string();
-        Decision::Accept
-    }
-
-    async fn message(&mut self, message: &Message) -> Decision {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        let text = String::from_utf8_lossy(&message.content).into_owned();
-        let subject = text
-            .lines()
-            .find_map(|l| l.strip_prefix("Subject: "))
-            .unwrap_or("?");
-        *self
-            .subjects
-            .lock()
-            .unwrap()
-            .entry(subject.to_string())
-            .or_default() += 1;
-        *self
-            .nodes
-            .lock()
-            .unwrap()
-            .entry(self.helo.clone())
-            .or_default() += 1;
-        Decision::Accept
-    }
-}
-
 async fn node(root: &Path, name: &str, port: u16, pg: u16, relay: u16) -> Arc<Shared> {
     let config = format!(
         r#"
@@ -211,37 +156,15 @@ concurrency = 2
 async fn two_nodes_drain_one_queue_each_message_once() {
     let Some(pg) = postgres() else { return };
     let root = tempfile::tempdir().unwrap();
-    let relay = free_port();
-    let host = Host::default();
-    let server = Server::builder(ServerConfig::new("relay.test"))
-        .listen(SocketAddr::from((Ipv4Addr::LOCALHOST, relay)))
-        .bind()
-        .await
-        .unwrap();
-    tokio::spawn(server.run(host.clone()));
+    let (host, relay) = SmartHost::start(Duration::from_millis(50)).await;
     let (p1, p2) = (free_port(), free_port());
     let one = node(root.path(), "one", p1, pg.port, relay).await;
     let _two = node(root.path(), "two", p2, pg.port, relay).await;
 
     // Everything is submitted to node one; node two sees it only through
     // the shared queue.
-    let mut options = ClientOptions::new("127.0.0.1", p1);
-    options.security = Security::StartTlsRequired;
-    options.trust = Trust::Insecure;
-    options.credentials = Some(Credentials::password("alice@fleet.test", "secret"));
-    let mut c = Connection::connect(&options).await.unwrap();
     const N: usize = 40;
-    for i in 0..N {
-        let envelope = Envelope::parse("alice@fleet.test", ["x@remote.test"]).unwrap();
-        let body = format!("Subject: msg {i}\r\n\r\nbody\r\n");
-        assert!(
-            c.send(envelope, body.as_bytes())
-                .await
-                .unwrap()
-                .all_delivered()
-        );
-    }
-    let _ = c.quit().await;
+    submit_numbered(p1, "alice@fleet.test", N).await;
     let end = Instant::now() + Duration::from_secs(60);
     while !one.queue.list().await.unwrap().is_empty() {
         assert!(Instant::now() < end, "the shared queue did not drain");
