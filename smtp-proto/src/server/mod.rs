@@ -798,6 +798,15 @@ impl ServerSession {
             return output;
         }
         // About to wait: give back what an idle session does not need.
+        // Between transactions (after EHLO, after a message) the command
+        // block goes too: an idle connection then holds no input buffer at
+        // all, at the cost of one allocation when the next transaction's
+        // commands arrive (the `spare` block only saves allocations within
+        // a transaction whose commands come in several reads).
+        if self.tx.is_none() && self.input.is_empty() && matches!(self.phase, Phase::Command) {
+            self.input = BytesMut::new();
+            self.spare = BytesMut::new();
+        }
         release_if_idle(&mut self.input, IDLE_KEEP);
         release_if_idle(&mut self.out, IDLE_KEEP);
         if self.events.capacity() > 16 {
