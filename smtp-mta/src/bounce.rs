@@ -10,16 +10,13 @@ use smtp_tokio::maildir::rfc5322_date;
 use crate::Shared;
 use crate::queue::Record;
 
-/// The header block of `content` (up to the first empty line).
-fn headers(content: &[u8]) -> &[u8] {
-    match memchr_crlf2(content) {
+/// The header block of `content`: up to the empty line, its last CRLF
+/// included (all of `content` without one).
+pub fn headers(content: &[u8]) -> &[u8] {
+    match content.windows(4).position(|w| w == b"\r\n\r\n") {
         Some(end) => &content[..end + 2],
         None => content,
     }
-}
-
-fn memchr_crlf2(content: &[u8]) -> Option<usize> {
-    content.windows(4).position(|w| w == b"\r\n\r\n")
 }
 
 /// The status code at the front of a failure text (`5.1.1 ...`, or a reply

@@ -133,9 +133,8 @@ fn queue(config: &Config, action: QueueAction) -> std::io::Result<()> {
                     println!("recipient: {} {status}", rcpt.address);
                 }
                 let content = queue.content(&id).await?;
-                let end =
-                    (content.windows(4).position(|w| w == b"\r\n\r\n")).unwrap_or(content.len());
-                println!("\n{}", String::from_utf8_lossy(&content[..end]));
+                let headers = smtp_mta::bounce::headers(&content);
+                println!("\n{}", String::from_utf8_lossy(headers).trim_end());
             }
             QueueAction::Flush => {
                 let mut n = 0;

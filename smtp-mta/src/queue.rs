@@ -199,11 +199,9 @@ impl Spool {
 
     /// A message file: its first record's line, and where its content starts.
     fn read_message(&self, id: &str) -> io::Result<(Vec<u8>, usize)> {
-        if id.is_empty() || id.contains(['/', '.']) {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, "bad queue id"));
-        }
+        check_id(id)?;
         let bytes = fs::read(self.content_path(id))?;
-        let start = memchr_newline(&bytes)
+        let start = (bytes.iter().position(|&b| b == b'\n'))
             .map(|i| i + 1)
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no record line"))?;
         Ok((bytes, start))
@@ -223,9 +221,7 @@ impl Spool {
 
     /// A record by id: its latest state.
     pub fn load(&self, id: &str) -> io::Result<Record> {
-        if id.is_empty() || id.contains(['/', '.']) {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, "bad queue id"));
-        }
+        check_id(id)?;
         let bytes = match fs::read(self.record_path(id)) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -264,9 +260,7 @@ impl Spool {
     /// Removes a message: its file first (then it is gone, whatever happens
     /// next), then its latest record, which [`Spool::open`] would remove.
     pub fn remove(&self, id: &str) -> io::Result<()> {
-        if id.is_empty() || id.contains(['/', '.']) {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, "bad queue id"));
-        }
+        check_id(id)?;
         fs::remove_file(self.content_path(id))?;
         sync_dir(&self.dir.join("content"))?;
         let _ = fs::remove_file(self.record_path(id));
@@ -397,8 +391,12 @@ impl Queue {
     }
 }
 
-fn memchr_newline(bytes: &[u8]) -> Option<usize> {
-    bytes.iter().position(|&b| b == b'\n')
+/// A queue id names a file: nothing that could step out of its directory.
+fn check_id(id: &str) -> io::Result<()> {
+    if id.is_empty() || id.contains(['/', '.']) {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "bad queue id"));
+    }
+    Ok(())
 }
 
 fn sync_dir(dir: &Path) -> io::Result<()> {

@@ -9,11 +9,9 @@
 //! test itself fails.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use crate::{Tally, root, tally_line};
+use crate::{Tally, stream_cargo};
 
 /// The columns, in order.
 pub(crate) const DRIVERS: [&str; 5] = ["core", "tokio", "smol", "async-std", "blocking"];
@@ -170,24 +168,9 @@ pub(crate) fn conformance(tally: &mut Tally) -> Result<(), String> {
         "--",
         "--nocapture",
     ];
-    println!("==> conformance: cargo {}", args.join(" "));
     let start = Instant::now();
-    let mut child = Command::new("cargo")
-        .args(args)
-        .current_dir(root())
-        .stdout(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("conformance: cannot run cargo: {e}"))?;
-    let stdout = child.stdout.take().ok_or("no stdout")?;
     let mut matrix = Matrix::default();
-    for line in BufReader::new(stdout).lines() {
-        let line = line.map_err(|e| e.to_string())?;
-        if !matrix.read(&line) {
-            println!("{line}");
-            tally_line(&line, tally);
-        }
-    }
-    let status = child.wait().map_err(|e| e.to_string())?;
+    let status = stream_cargo("conformance", &args, tally, |line| matrix.read(line))?;
     let (text, totals) = matrix.render();
     println!("\n{text}");
     println!("<== conformance: {:.1}s", start.elapsed().as_secs_f64());

@@ -142,8 +142,26 @@ pub(crate) struct Tally {
 
 /// Runs a `cargo test` step, echoing its output and adding its counts to `tally`.
 fn run_tests(name: &str, args: &[&str], tally: &mut Tally) -> Result<(), String> {
-    println!("==> {name}: cargo {}", args.join(" "));
     let start = Instant::now();
+    let status = stream_cargo(name, args, tally, |_| false)?;
+    println!("<== {name}: {:.1}s", start.elapsed().as_secs_f64());
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{name} failed ({status})"))
+    }
+}
+
+/// Runs `cargo ARGS`, handing each line of its output to `take` first: the
+/// lines it does not take are echoed and their `test result:` counts added
+/// to `tally`. Returns the exit status.
+pub(crate) fn stream_cargo(
+    name: &str,
+    args: &[&str],
+    tally: &mut Tally,
+    mut take: impl FnMut(&str) -> bool,
+) -> Result<std::process::ExitStatus, String> {
+    println!("==> {name}: cargo {}", args.join(" "));
     let mut child = Command::new("cargo")
         .args(args)
         .current_dir(root())
@@ -153,16 +171,12 @@ fn run_tests(name: &str, args: &[&str], tally: &mut Tally) -> Result<(), String>
     let stdout = child.stdout.take().ok_or("no stdout")?;
     for line in BufReader::new(stdout).lines() {
         let line = line.map_err(|e| e.to_string())?;
-        println!("{line}");
-        tally_line(&line, tally);
+        if !take(&line) {
+            println!("{line}");
+            tally_line(&line, tally);
+        }
     }
-    let status = child.wait().map_err(|e| e.to_string())?;
-    println!("<== {name}: {:.1}s", start.elapsed().as_secs_f64());
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("{name} failed ({status})"))
-    }
+    child.wait().map_err(|e| e.to_string())
 }
 
 /// Adds the counts of a `test result:` line (if `line` is one) to `tally`.
