@@ -1022,7 +1022,7 @@ impl ServerSession {
         // whatever the size of the read.
         let batch = self.input.len().min(DATA_BATCH);
         let status = decoder.decode_into(&self.input[..batch], &mut Pieces(&mut pieces));
-        let bare = decoder.bare_cr_seen() || decoder.bare_lf_seen();
+        let found = decoder.findings();
         self.data_progressed(status.consumed);
         let whole = status.consumed == self.input.len();
         if whole && !pieces.is_empty() && pieces.iter().all(|p| matches!(p, Piece::Input(_))) {
@@ -1035,7 +1035,7 @@ impl ServerSession {
             let mut read = core::mem::take(&mut self.input).freeze();
             read.advance(start);
             pieces.clear();
-            self.take_content(read);
+            self.take_content(read, false);
         } else {
             compact(&mut self.input[..status.consumed], &mut pieces);
             // The content is handed out as slices of what was read: no copy.
@@ -1049,26 +1049,34 @@ impl ServerSession {
                     Piece::Input(range) => read.slice(range),
                     Piece::Literal(bytes) => Bytes::from_static(bytes),
                 };
-                self.take_content(content);
+                self.take_content(content, false);
             }
         }
         self.pieces = pieces;
         if status.done {
             self.phase = Phase::Command;
-            self.message_complete(bare);
+            // The decoder looked at every octet of the content already.
+            if let Some(tx) = self.tx.as_mut() {
+                tx.findings.eight_bit |= found.eight_bit;
+                tx.findings.nul |= found.nul;
+            }
+            self.message_complete(found.bare_cr || found.bare_lf);
         }
         // The decoder takes every octet up to the end of data, so a step on
         // input always progresses.
         true
     }
 
-    /// Accounts for and hands out a piece of content.
-    fn take_content(&mut self, content: Bytes) {
+    /// Accounts for and hands out a piece of content; `scan` looks for 8-bit
+    /// octets and NULs in it (the DATA decoder does that for its content).
+    fn take_content(&mut self, content: Bytes, scan: bool) {
         let max = self.config.max_message_size;
         let Some(tx) = self.tx.as_mut() else { return };
         tx.findings.size = tx.findings.size.saturating_add(content.len() as u64);
-        tx.findings.eight_bit |= !content.is_ascii();
-        tx.findings.nul |= memchr::memchr(0, &content).is_some();
+        if scan {
+            tx.findings.eight_bit |= !content.is_ascii();
+            tx.findings.nul |= memchr::memchr(0, &content).is_some();
+        }
         if max.is_some_and(|m| tx.findings.size > m) {
             tx.oversize = true;
         }
@@ -1120,7 +1128,7 @@ impl ServerSession {
         let piece = self.input.split_to(n).freeze();
         self.data_progressed(n);
         if keep {
-            self.take_content(piece);
+            self.take_content(piece, true);
         }
         if complete {
             self.chunk_complete();

@@ -614,6 +614,48 @@ fn data_size_limit_is_inclusive_and_content_stops_at_it() {
     assert!(pieces.iter().all(|&n| n > 0), "{pieces:?}");
 }
 
+/// The findings handed out with MessageEnd describe the content, for DATA
+/// (where the decoder gathers them) and for BDAT (where the session does).
+#[test]
+fn message_end_findings_describe_the_content() {
+    let findings = |body: &[u8], bdat: bool| {
+        let mut s = session(ServerConfig::new("mx.test"));
+        let mut wire = b"EHLO c.test\r\nMAIL FROM:<a@c.test>\r\nRCPT TO:<b@x.test>\r\n".to_vec();
+        if bdat {
+            wire.extend_from_slice(format!("BDAT {} LAST\r\n", body.len()).as_bytes());
+            wire.extend_from_slice(body);
+        } else {
+            wire.extend_from_slice(b"DATA\r\n");
+            wire.extend_from_slice(body);
+            wire.extend_from_slice(b".\r\n");
+        }
+        feed(&mut s, &wire);
+        let mut found = None;
+        let _ = drain(&mut s, &mut |e| {
+            if let ServerEvent::MessageEnd(f) = e {
+                found = Some(*f);
+            }
+            accept_all(e)
+        });
+        found.expect("the message ended")
+    };
+    let long = "Subject: a line of text long enough for whole blocks\r\n".repeat(8);
+    for bdat in [false, true] {
+        let f = findings(long.as_bytes(), bdat);
+        assert!(!f.eight_bit && !f.nul && !f.bare_line_ending, "{f:?}");
+        assert_eq!(f.size, long.len() as u64);
+        for odd in [&b"caf\xc3\xa9"[..], b"nul \x00 here"] {
+            for at in [0, long.len() / 2] {
+                let mut body = long.clone().into_bytes();
+                body.splice(at..at, odd.iter().copied());
+                let f = findings(&body, bdat);
+                assert_eq!(f.eight_bit, odd[3] >= 0x80, "{odd:?} at {at}, bdat {bdat}");
+                assert_eq!(f.nul, odd.contains(&0), "{odd:?} at {at}, bdat {bdat}");
+            }
+        }
+    }
+}
+
 /// Mutation-testing find: AUTH LOGIN with an empty user name is malformed.
 #[test]
 fn auth_login_with_an_empty_user_name_is_refused() {
