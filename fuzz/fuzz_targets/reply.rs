@@ -31,8 +31,8 @@ fn options(flags: u8) -> ReplyParseOptions {
 }
 
 fn check_reply(reply: &Reply, opts: &ReplyParseOptions) {
-    assert!(!reply.lines().is_empty());
-    assert!(reply.lines().len() <= opts.max_lines.max(1));
+    assert!(reply.line_count() >= 1 && reply.lines().count() == reply.line_count());
+    assert!(reply.line_count() <= opts.max_lines.max(1));
     if let Some(e) = reply.enhanced() {
         assert_eq!(e.class(), reply.code().first_digit());
     }
@@ -45,7 +45,7 @@ fn check_reply(reply: &Reply, opts: &ReplyParseOptions) {
         .unwrap_or(0);
     let wide = ReplyParseOptions {
         max_line_len: longest.max(512),
-        max_lines: reply.lines().len(),
+        max_lines: reply.line_count(),
         line_ending: LineEnding::Strict,
     };
     match parse_reply(&bytes, &wide) {
@@ -68,7 +68,7 @@ fn check_reply(reply: &Reply, opts: &ReplyParseOptions) {
     }
     let _ = reply.to_string();
     if longest <= 512 {
-        let rebuilt = Reply::new(reply.code(), reply.enhanced(), &reply.text());
+        let rebuilt = Reply::new(reply.code(), reply.enhanced(), reply.text());
         assert_eq!(&rebuilt, reply, "Reply::new from text()");
     }
 }

@@ -613,7 +613,7 @@ fn check_reply(r: &Reply) {
     }
     let opts = ReplyParseOptions {
         max_line_len: 512,
-        max_lines: r.lines().len(),
+        max_lines: r.line_count(),
         line_ending: LineEnding::Strict,
     };
     match parse_reply(&bytes, &opts) {
@@ -626,7 +626,7 @@ fn check_reply(r: &Reply) {
             String::from_utf8_lossy(&bytes)
         ),
     }
-    assert_eq!(&Reply::new(r.code(), r.enhanced(), &r.text()), r);
+    assert_eq!(&Reply::new(r.code(), r.enhanced(), r.text()), r);
 }
 
 fn check_command(cmd: &Command<'static>, structured: bool) {

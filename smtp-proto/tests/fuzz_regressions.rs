@@ -154,7 +154,7 @@ fn ehlo_domain_spelled_like_a_code_round_trips_at_full_length() {
     assert_eq!(caps.domain, "2.15.0");
     assert!(caps.pipelining());
     let out = caps.to_reply();
-    assert_eq!(out.lines().len(), 2, "the first line was wrapped");
+    assert_eq!(out.line_count(), 2, "the first line was wrapped");
     assert_eq!(Capabilities::from_ehlo_reply(&out).as_ref(), Some(&caps));
     let again = parse(&out.to_bytes());
     assert_eq!(Capabilities::from_ehlo_reply(&again), Some(caps));

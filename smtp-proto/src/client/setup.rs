@@ -163,7 +163,7 @@ impl ClientSession {
                 Verb::Helo => {
                     let domain = reply
                         .lines()
-                        .first()
+                        .next()
                         .map_or("", |l| l.split(' ').next().unwrap_or_default());
                     Capabilities::new(domain.to_string())
                 }
@@ -314,7 +314,7 @@ impl ClientSession {
             self.fail_and_quit(SessionError::Auth(error));
             return;
         }
-        let text: String = reply.lines().concat();
+        let text: String = reply.lines().collect();
         let step = core::mem::replace(&mut auth.step, AuthStep::Cancelled);
         auth.step = match step {
             AuthStep::AwaitChallenge(message) => {

@@ -484,7 +484,8 @@ impl Capabilities {
         if reply.code() != ReplyCode::OK {
             return None;
         }
-        let (first, rest) = reply.lines().split_first()?;
+        let mut rest = reply.lines();
+        let first = rest.next()?;
         let (domain, greeting) = first.split_once(' ').unwrap_or((first, ""));
         let mut caps = Capabilities {
             domain: domain.to_string(),
@@ -497,7 +498,7 @@ impl Capabilities {
                 Some(ext) => {
                     caps.push(ext);
                 }
-                None => caps.ignored.push(line.clone()),
+                None => caps.ignored.push(line.to_string()),
             }
         }
         Some(caps)

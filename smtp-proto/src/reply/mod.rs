@@ -22,7 +22,7 @@
 //! match parse_reply(b"250-mx.example.org\r\n250 PIPELINING\r\nextra", &opts)? {
 //!     ReplyParse::Complete { reply, consumed } => {
 //!         assert_eq!(reply.code(), ReplyCode::OK);
-//!         assert_eq!(reply.lines(), ["mx.example.org", "PIPELINING"]);
+//!         assert!(reply.lines().eq(["mx.example.org", "PIPELINING"]));
 //!         assert_eq!(consumed, 36);
 //!     }
 //!     ReplyParse::Partial => unreachable!(),
@@ -145,7 +145,9 @@ pub enum ReplyParse {
 pub struct Reply {
     code: ReplyCode,
     enhanced: Option<EnhancedCode>,
-    lines: Vec<String>,
+    /// The lines' text joined with `"\n"` (no line holds a CR or LF): one
+    /// allocation per reply, however many lines it has.
+    text: String,
 }
 
 /// The longest line [`Reply::new`] writes: 512 octets with CRLF (RFC 5321 §4.5.3.1.5).
@@ -209,11 +211,13 @@ impl Reply {
             logical.push(String::new());
         }
         if enhanced.is_none()
-            && let Some((found, _)) = logical.first().and_then(|l| detect_enhanced(l, code))
+            && let Some((found, _)) = logical
+                .first()
+                .and_then(|l| detect_enhanced(l.as_bytes(), code))
         {
             enhanced = Some(found);
             for line in &mut logical {
-                if let Some(n) = strip_len(line, code, found) {
+                if let Some(n) = strip_len(line.as_bytes(), code, found) {
                     line.drain(..n);
                 }
             }
@@ -228,7 +232,7 @@ impl Reply {
         Reply {
             code,
             enhanced,
-            lines: wrapped,
+            text: wrapped.join("\n"),
         }
     }
 
@@ -242,22 +246,35 @@ impl Reply {
         self.enhanced
     }
 
-    /// The lines' text, without code, separator or enhanced code. Never empty.
-    pub fn lines(&self) -> &[String] {
-        &self.lines
+    /// The lines' text, without code, separator or enhanced code: at least
+    /// one line, none holding a CR or LF.
+    ///
+    /// ```
+    /// use smtp_proto::reply::{Reply, ReplyCode};
+    /// let r = Reply::from_lines(ReplyCode::OK, None, ["mx.example.org", "PIPELINING"]);
+    /// assert!(r.lines().eq(["mx.example.org", "PIPELINING"]));
+    /// assert_eq!(r.lines().count(), r.line_count());
+    /// ```
+    pub fn lines(&self) -> Lines<'_> {
+        Lines(self.text.split('\n'))
+    }
+
+    /// How many lines the reply has (at least one).
+    pub fn line_count(&self) -> usize {
+        memchr::memchr_iter(b'\n', self.text.as_bytes()).count() + 1
     }
 
     /// The lines, consuming the reply.
     pub fn into_lines(self) -> Vec<String> {
-        self.lines
+        self.lines().map(String::from).collect()
     }
 
-    /// The lines joined with `"\n"`. `Reply::new(r.code(), r.enhanced(), &r.text())`
+    /// The lines joined with `"\n"`. `Reply::new(r.code(), r.enhanced(), r.text())`
     /// gives back `r` whenever every line of `r` fits a 512-octet reply line
     /// (always for replies built with [`Reply::new`]; a parsed reply can have
     /// longer lines if [`ReplyParseOptions::max_line_len`] allowed them).
-    pub fn text(&self) -> String {
-        self.lines.join("\n")
+    pub fn text(&self) -> &str {
+        &self.text
     }
 
     /// The reply's class (RFC 5321 §4.2.1).
@@ -267,15 +284,14 @@ impl Reply {
 
     /// Whether the reply has more than one line (RFC 5321 §4.2.1).
     pub fn is_multiline(&self) -> bool {
-        self.lines.len() > 1
+        self.text.contains('\n')
     }
 
     /// How many bytes [`encode`](Reply::encode) appends.
     pub fn encoded_len(&self) -> usize {
         let esc = self.enhanced.map_or(0, |e| e.text_len());
-        let last = self.lines.len().saturating_sub(1);
-        self.lines
-            .iter()
+        let last = self.line_count() - 1;
+        self.lines()
             .enumerate()
             .map(|(i, l)| {
                 let text = match (self.enhanced.is_some(), l.is_empty()) {
@@ -304,8 +320,8 @@ impl Reply {
     /// [`encode`](Reply::encode) into any buffer (the sessions write straight
     /// into their output buffer).
     pub(crate) fn encode_to<B: bytes::BufMut + ?Sized>(&self, out: &mut B) {
-        let last = self.lines.len().saturating_sub(1);
-        for (i, line) in self.lines.iter().enumerate() {
+        let last = self.line_count() - 1;
+        for (i, line) in self.lines().enumerate() {
             out.put_slice(&self.code.digits());
             let sep = if i == last { b' ' } else { b'-' };
             match self.enhanced {
@@ -361,6 +377,26 @@ impl fmt::Display for Reply {
     }
 }
 
+/// The lines of a [`Reply`], from [`Reply::lines`].
+#[derive(Debug, Clone)]
+pub struct Lines<'a>(core::str::Split<'a, char>);
+
+impl<'a> Iterator for Lines<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        self.0.next()
+    }
+}
+
+impl<'a> DoubleEndedIterator for Lines<'a> {
+    fn next_back(&mut self) -> Option<&'a str> {
+        self.0.next_back()
+    }
+}
+
+impl core::iter::FusedIterator for Lines<'_> {}
+
 /// Splits `text` at CRLF, LF and lone CR and pushes each piece, with control
 /// characters other than HT replaced by `?`.
 fn split_and_sanitise(text: &str, out: &mut Vec<String>) {
@@ -412,12 +448,12 @@ fn wrap(mut line: String, budget: usize, out: &mut Vec<String>) {
 
 /// If `text` starts with an enhanced code of `code`'s class followed by SP or
 /// the end (RFC 2034 §4), the code and how many bytes to strip (with the SP).
-fn detect_enhanced(text: &str, code: ReplyCode) -> Option<(EnhancedCode, usize)> {
-    let (found, len) = EnhancedCode::parse_bytes(text.as_bytes())?;
+fn detect_enhanced(text: &[u8], code: ReplyCode) -> Option<(EnhancedCode, usize)> {
+    let (found, len) = EnhancedCode::parse_bytes(text)?;
     if found.class() != code.first_digit() {
         return None;
     }
-    match text.as_bytes().get(len) {
+    match text.get(len) {
         None => Some((found, len)),
         Some(b' ') => Some((found, len + 1)),
         Some(_) => None,
@@ -425,7 +461,7 @@ fn detect_enhanced(text: &str, code: ReplyCode) -> Option<(EnhancedCode, usize)>
 }
 
 /// How many bytes to strip from a line that carries `expected`.
-fn strip_len(text: &str, code: ReplyCode, expected: EnhancedCode) -> Option<usize> {
+fn strip_len(text: &[u8], code: ReplyCode, expected: EnhancedCode) -> Option<usize> {
     match detect_enhanced(text, code) {
         Some((found, n)) if found == expected => Some(n),
         _ => None,
@@ -458,11 +494,39 @@ fn strip_len(text: &str, code: ReplyCode, expected: EnhancedCode) -> Option<usiz
 /// start gives the same result. At most `max_lines × max_line_len` bytes are
 /// examined, and each call is linear in what it examines.
 pub fn parse_reply(buf: &[u8], opts: &ReplyParseOptions) -> Result<ReplyParse, ReplyError> {
-    let Some((consumed, lines)) = scan(buf, opts)? else {
+    let mut spans = Spans::default();
+    let Some(scanned) = scan(buf, opts, &mut spans)? else {
         return Ok(ReplyParse::Partial);
     };
-    let reply = build_parsed(&buf[..consumed], lines)?;
-    Ok(ReplyParse::Complete { reply, consumed })
+    let reply = build_parsed(buf, &scanned, &spans)?;
+    Ok(ReplyParse::Complete {
+        reply,
+        consumed: scanned.end,
+    })
+}
+
+/// How many lines' text positions [`scan`] notes on the stack for
+/// [`build_parsed`]: enough for the EHLO replies of real servers. A longer
+/// reply's lines are found again.
+const SPANS: usize = 24;
+
+/// Where the text of each of the first [`SPANS`] lines lies in the buffer.
+struct Spans([(u32, u32); SPANS]);
+
+impl Default for Spans {
+    fn default() -> Self {
+        Spans([(0, 0); SPANS])
+    }
+}
+
+/// What [`scan`] found in a whole reply.
+struct Scanned {
+    /// The reply ends here, its last line end included.
+    end: usize,
+    /// How many lines it has.
+    lines: usize,
+    /// The code on every line.
+    code: ReplyCode,
 }
 
 /// Scans reply text up to its line end: the offset of the first CR or LF in
@@ -498,7 +562,11 @@ fn scan_text(text: &[u8]) -> (Option<usize>, bool, bool) {
 /// The verdict is the one a byte-by-byte check in order gives (the first
 /// offending byte decides), reached with one `memchr2` per line for its end
 /// and one pass over the text before it.
-fn scan(buf: &[u8], opts: &ReplyParseOptions) -> Result<Option<(usize, usize)>, ReplyError> {
+fn scan(
+    buf: &[u8],
+    opts: &ReplyParseOptions,
+    spans: &mut Spans,
+) -> Result<Option<Scanned>, ReplyError> {
     let max_len = opts.max_line_len.max(REPLY_LINE_MIN);
     let max_lines = opts.max_lines.max(1);
     let lenient = opts.line_ending == LineEnding::Lenient;
@@ -508,27 +576,34 @@ fn scan(buf: &[u8], opts: &ReplyParseOptions) -> Result<Option<(usize, usize)>, 
     // after it fit in `max_len` (max_len ≥ 512, so no underflow).
     let cap = max_len - 1 - min_ending;
     let mut pos = 0usize;
-    let mut first: Option<ReplyCode> = None;
+    let mut first: Option<(ReplyCode, [u8; 3])> = None;
     let mut lines = 0usize;
     loop {
         if lines == max_lines {
             return Err(ReplyError::TooManyLines);
         }
         let line = buf.get(pos..).unwrap_or_default();
-        // Reply-code: three digits, in range, the same on every line.
-        let head = &line[..line.len().min(3)];
-        if !head.iter().all(u8::is_ascii_digit) {
-            return Err(ReplyError::InvalidCode);
-        }
-        let [a, b, c, ..] = *line else {
-            return Ok(None);
+        // Reply-code: three digits, in range, the same on every line. A line
+        // after the first that repeats its digits needs no other check.
+        let code = match (first, line.first_chunk::<3>()) {
+            (Some((code, digits)), Some(head)) if *head == digits => code,
+            _ => {
+                let head = &line[..line.len().min(3)];
+                if !head.iter().all(u8::is_ascii_digit) {
+                    return Err(ReplyError::InvalidCode);
+                }
+                let [a, b, c, ..] = *line else {
+                    return Ok(None);
+                };
+                let code = ReplyCode::from_digits([a, b, c]).ok_or(ReplyError::CodeOutOfRange)?;
+                match first {
+                    None => first = Some((code, [a, b, c])),
+                    Some((f, _)) if f != code => return Err(ReplyError::InconsistentCode),
+                    Some(_) => {}
+                }
+                code
+            }
         };
-        let code = ReplyCode::from_digits([a, b, c]).ok_or(ReplyError::CodeOutOfRange)?;
-        match first {
-            None => first = Some(code),
-            Some(f) if f != code => return Err(ReplyError::InconsistentCode),
-            Some(_) => {}
-        }
         // Separator.
         let Some(&sep) = line.get(3) else {
             return Ok(None);
@@ -574,46 +649,83 @@ fn scan(buf: &[u8], opts: &ReplyParseOptions) -> Result<Option<(usize, usize)>, 
         if non_ascii && core::str::from_utf8(&line[text_start..i]).is_err() {
             return Err(ReplyError::InvalidText);
         }
+        if let (Some(span), Ok(from), Ok(to)) = (
+            spans.0.get_mut(lines),
+            u32::try_from(pos + text_start.min(i)),
+            u32::try_from(pos + i),
+        ) {
+            *span = (from, to);
+        }
         lines += 1;
         pos += line_len;
         if last {
-            return Ok(Some((pos, lines)));
+            return Ok(Some(Scanned {
+                end: pos,
+                lines,
+                code,
+            }));
         }
     }
 }
 
-/// Builds the reply from the `count` lines in bytes [`scan`] accepted.
-fn build_parsed(buf: &[u8], count: usize) -> Result<Reply, ReplyError> {
-    // `scan` checked the text of every line, and codes, separators and line
-    // ends are ASCII: the whole reply is UTF-8. One check for all of it, and
-    // the lines are slices at ASCII positions, so always at char boundaries.
-    let all = core::str::from_utf8(buf).map_err(|_| ReplyError::InvalidText)?;
-    let mut lines = Vec::with_capacity(count);
-    let mut code = None;
+/// Builds the reply [`scan`] accepted: from the text positions it noted, or,
+/// for a reply with more lines than that, by finding the lines again.
+fn build_parsed(buf: &[u8], scanned: &Scanned, spans: &Spans) -> Result<Reply, ReplyError> {
+    let code = scanned.code;
+    let reply = &buf[..scanned.end];
+    // The text is shorter than the wire form: one allocation, never grown.
+    let mut joined = Vec::with_capacity(reply.len().saturating_sub(4 * scanned.lines));
     let mut enhanced = None;
-    let mut rest = all;
-    while let Some(lf) = find_lf(rest.as_bytes()) {
-        let content = &rest[..lf];
-        let content = content.strip_suffix('\r').unwrap_or(content);
-        rest = &rest[lf + 1..];
-        let [a, b, c, ..] = *content.as_bytes() else {
-            return Err(ReplyError::InvalidCode);
-        };
-        let c = ReplyCode::from_digits([a, b, c]).ok_or(ReplyError::CodeOutOfRange)?;
-        let text = content.get(4..).unwrap_or_default();
-        if code.is_none() {
-            enhanced = detect_enhanced(text, c).map(|(e, _)| e);
+    let mut add = |i: usize, text: &[u8]| add_line(&mut joined, &mut enhanced, code, i, text);
+    match spans.0.get(..scanned.lines) {
+        Some(noted) => {
+            for (i, &(from, to)) in noted.iter().enumerate() {
+                add(i, &reply[from as usize..to as usize]);
+            }
         }
-        code = Some(c);
-        let n = enhanced.and_then(|e| strip_len(text, c, e)).unwrap_or(0);
-        lines.push(String::from(text.get(n..).unwrap_or(text)));
+        None => {
+            let mut rest = reply;
+            let mut i = 0;
+            while let Some(lf) = find_lf(rest) {
+                let content = &rest[..lf];
+                let content = content.strip_suffix(b"\r").unwrap_or(content);
+                add(i, content.get(4..).unwrap_or_default());
+                rest = &rest[lf + 1..];
+                i += 1;
+            }
+        }
     }
-    let code = code.ok_or(ReplyError::InvalidCode)?;
+    // `scan` checked the text of every line: it is UTF-8, and the lines were
+    // cut at ASCII positions. One check for all of it.
+    let text = String::from_utf8(joined).map_err(|_| ReplyError::InvalidText)?;
     Ok(Reply {
         code,
         enhanced,
-        lines,
+        text,
     })
+}
+
+/// Appends line `i` of a parsed reply, its `text` found at `code`, to
+/// `joined`: the first line decides the enhanced code, every line that starts
+/// with it loses it.
+#[inline(always)]
+fn add_line(
+    joined: &mut Vec<u8>,
+    enhanced: &mut Option<EnhancedCode>,
+    code: ReplyCode,
+    i: usize,
+    text: &[u8],
+) {
+    if i == 0 {
+        *enhanced = detect_enhanced(text, code).map(|(e, _)| e);
+    } else {
+        joined.push(b'\n');
+    }
+    let n = match *enhanced {
+        Some(e) => strip_len(text, code, e).unwrap_or(0),
+        None => 0,
+    };
+    joined.extend_from_slice(&text[n..]);
 }
 
 /// The first LF in `buf`, eight bytes at a time (reply lines are short).

@@ -37,7 +37,7 @@ fn round_trip(r: &Reply) {
         assert!(line.len() <= 512, "{} octets", line.len());
         assert_eq!(&line[..3], &r.code().digits());
     }
-    assert_eq!(&Reply::new(r.code(), r.enhanced(), &r.text()), r);
+    assert_eq!(&Reply::new(r.code(), r.enhanced(), r.text()), r);
 }
 
 #[test]
@@ -49,7 +49,7 @@ fn rfc5321_multiline_example() {
     assert_eq!(r.code(), ReplyCode::OK);
     assert_eq!(r.enhanced(), None);
     assert_eq!(
-        r.lines(),
+        r.lines().collect::<Vec<_>>(),
         [
             "First line",
             "Second line",
@@ -67,7 +67,7 @@ fn rfc5321_appendix_d_ehlo() {
     let (r, n) = complete(wire);
     assert_eq!(n, wire.len());
     assert_eq!(
-        r.lines(),
+        r.lines().collect::<Vec<_>>(),
         ["foo.com greets bar.com", "8BITMIME", "SIZE", "DSN", "HELP"]
     );
     assert_eq!(r.to_bytes(), wire);
@@ -81,33 +81,39 @@ fn rfc5321_appendix_d_ehlo() {
 fn single_lines() {
     let (r, n) = complete(b"250 OK\r\n");
     assert_eq!(
-        (r.code(), r.lines(), n),
-        (ReplyCode::OK, &["OK".to_string()][..], 8)
+        (r.code(), r.lines().collect::<Vec<_>>(), n),
+        (ReplyCode::OK, vec!["OK"], 8)
     );
     assert!(!r.is_multiline());
 
     let (r, n) = complete(b"250\r\n");
-    assert_eq!((r.lines(), n), (&["".to_string()][..], 5));
+    assert_eq!((r.lines().collect::<Vec<_>>(), n), (vec![""], 5));
     assert_eq!(r.to_bytes(), b"250\r\n");
 
     // Lenient: "250 " with empty text.
     let (r, _) = complete(b"250 \r\n");
-    assert_eq!(r.lines(), [""]);
+    assert_eq!(r.lines().collect::<Vec<_>>(), [""]);
     assert_eq!(r.to_bytes(), b"250\r\n");
 
     let wire = b"354 Start mail input; end with <CRLF>.<CRLF>\r\n";
     let (r, _) = complete(wire);
     assert_eq!(r.code(), ReplyCode::START_MAIL_INPUT);
     assert_eq!(r.class(), ReplyClass::PositiveIntermediate);
-    assert_eq!(r.lines(), ["Start mail input; end with <CRLF>.<CRLF>"]);
+    assert_eq!(
+        r.lines().collect::<Vec<_>>(),
+        ["Start mail input; end with <CRLF>.<CRLF>"]
+    );
     assert_eq!(r.to_bytes(), wire);
 
     let (r, _) = complete(b"220 mx.example.org ESMTP\ttab \xc3\xa9t\xc3\xa9\r\n");
-    assert_eq!(r.lines(), ["mx.example.org ESMTP\ttab été"]);
+    assert_eq!(
+        r.lines().collect::<Vec<_>>(),
+        ["mx.example.org ESMTP\ttab été"]
+    );
 
     // Empty continuation lines.
     let (r, _) = complete(b"250-\r\n250-\r\n250 x\r\n");
-    assert_eq!(r.lines(), ["", "", "x"]);
+    assert_eq!(r.lines().collect::<Vec<_>>(), ["", "", "x"]);
     assert_eq!(r.to_bytes(), b"250-\r\n250-\r\n250 x\r\n");
 }
 
@@ -115,39 +121,39 @@ fn single_lines() {
 fn enhanced_codes() {
     let (r, _) = complete(b"550 5.1.1 User unknown\r\n");
     assert_eq!(r.enhanced(), Some(EnhancedCode::BAD_DESTINATION_MAILBOX));
-    assert_eq!(r.lines(), ["User unknown"]);
+    assert_eq!(r.lines().collect::<Vec<_>>(), ["User unknown"]);
     assert_eq!(r.to_bytes(), b"550 5.1.1 User unknown\r\n");
 
     // Wrong class: stays in the text.
     let (r, _) = complete(b"250 5.1.1 x\r\n");
     assert_eq!(r.enhanced(), None);
-    assert_eq!(r.lines(), ["5.1.1 x"]);
+    assert_eq!(r.lines().collect::<Vec<_>>(), ["5.1.1 x"]);
     assert_eq!(r.to_bytes(), b"250 5.1.1 x\r\n");
 
     let (r, _) = complete(b"250-2.1.0 a\r\n250 2.1.0 b\r\n");
     assert_eq!(r.enhanced(), Some(EnhancedCode::SENDER_OK));
-    assert_eq!(r.lines(), ["a", "b"]);
+    assert_eq!(r.lines().collect::<Vec<_>>(), ["a", "b"]);
     assert_eq!(r.to_bytes(), b"250-2.1.0 a\r\n250 2.1.0 b\r\n");
 
     // A line without the prefix keeps its text; re-encoding adds the prefix.
     let (r, _) = complete(b"250-2.1.0 a\r\n250 b\r\n");
-    assert_eq!(r.lines(), ["a", "b"]);
+    assert_eq!(r.lines().collect::<Vec<_>>(), ["a", "b"]);
     // Another code on a later line is not stripped.
     let (r, _) = complete(b"250-2.1.0 a\r\n250 2.1.5 b\r\n");
-    assert_eq!(r.lines(), ["a", "2.1.5 b"]);
+    assert_eq!(r.lines().collect::<Vec<_>>(), ["a", "2.1.5 b"]);
     round_trip(&r);
 
     // The code alone, and the code followed by something other than SP.
     let (r, _) = complete(b"221 2.0.0\r\n");
     assert_eq!(
-        (r.enhanced(), r.lines()),
-        (Some(EnhancedCode::OK), &["".to_string()][..])
+        (r.enhanced(), r.lines().collect::<Vec<_>>()),
+        (Some(EnhancedCode::OK), vec![""])
     );
     assert_eq!(r.to_bytes(), b"221 2.0.0\r\n");
     let (r, _) = complete(b"250 2.0.0x\r\n");
     assert_eq!(
-        (r.enhanced(), r.lines()),
-        (None, &["2.0.0x".to_string()][..])
+        (r.enhanced(), r.lines().collect::<Vec<_>>()),
+        (None, vec!["2.0.0x"])
     );
     let (r, _) = complete(b"250 2.0.0\tx\r\n");
     assert_eq!(r.enhanced(), None);
@@ -155,25 +161,19 @@ fn enhanced_codes() {
     // stripped from every line whose code has the same value however spelled.
     let (r, _) = complete(b"550 5.01.1 x\r\n");
     assert_eq!(
-        (r.enhanced(), r.lines()),
-        (
-            Some(EnhancedCode::BAD_DESTINATION_MAILBOX),
-            &["x".to_string()][..]
-        )
+        (r.enhanced(), r.lines().collect::<Vec<_>>()),
+        (Some(EnhancedCode::BAD_DESTINATION_MAILBOX), vec!["x"])
     );
     assert_eq!(r.to_bytes(), b"550 5.1.1 x\r\n");
     let (r, _) = complete(b"250-2.0.00 a\r\n250-2.0.0 b\r\n250 2.000.000\r\n");
     assert_eq!(
-        (r.enhanced(), r.lines()),
-        (
-            Some(EnhancedCode::OK),
-            &["a".to_string(), "b".to_string(), "".to_string()][..]
-        )
+        (r.enhanced(), r.lines().collect::<Vec<_>>()),
+        (Some(EnhancedCode::OK), vec!["a", "b", ""])
     );
     let (r, _) = complete(b"250 2.0.0000 x\r\n");
     assert_eq!(
-        (r.enhanced(), r.lines()),
-        (None, &["2.0.0000 x".to_string()][..])
+        (r.enhanced(), r.lines().collect::<Vec<_>>()),
+        (None, vec!["2.0.0000 x"])
     );
     // 3yz replies never carry one.
     let (r, _) = complete(b"334 2.0.0 x\r\n");
@@ -181,12 +181,12 @@ fn enhanced_codes() {
     // Detection is on the first line only.
     let (r, _) = complete(b"250-a\r\n250 2.0.0 b\r\n");
     assert_eq!(
-        (r.enhanced(), r.lines()),
-        (None, &["a".to_string(), "2.0.0 b".to_string()][..])
+        (r.enhanced(), r.lines().collect::<Vec<_>>()),
+        (None, vec!["a", "2.0.0 b"])
     );
     // Stripped once only.
     let (r, _) = complete(b"250 2.0.0 2.0.0 x\r\n");
-    assert_eq!(r.lines(), ["2.0.0 x"]);
+    assert_eq!(r.lines().collect::<Vec<_>>(), ["2.0.0 x"]);
     round_trip(&r);
 }
 
@@ -368,7 +368,7 @@ fn bad_text_and_line_endings() {
     };
     match parse_reply(b"250-a\n250-b\r\n250\nrest", &lenient) {
         Ok(ReplyParse::Complete { reply, consumed }) => {
-            assert_eq!(reply.lines(), ["a", "b", ""]);
+            assert_eq!(reply.lines().collect::<Vec<_>>(), ["a", "b", ""]);
             assert_eq!(consumed, 17);
         }
         other => panic!("{other:?}"),
@@ -382,7 +382,7 @@ fn bad_text_and_line_endings() {
 #[test]
 fn builder_cannot_inject() {
     let r = Reply::new(ReplyCode::OK, None, "a\r\n550 evil\r\nb");
-    assert_eq!(r.lines(), ["a", "550 evil", "b"]);
+    assert_eq!(r.lines().collect::<Vec<_>>(), ["a", "550 evil", "b"]);
     let bytes = r.to_bytes();
     assert_eq!(bytes, b"250-a\r\n250-550 evil\r\n250 b\r\n");
     for line in bytes.split_inclusive(|&b| b == b'\n') {
@@ -394,11 +394,11 @@ fn builder_cannot_inject() {
 
     // Lone CR, lone LF, CRLF, LFCR.
     let r = Reply::new(ReplyCode::OK, None, "a\rb\nc\r\nd\n\re");
-    assert_eq!(r.lines(), ["a", "b", "c", "d", "", "e"]);
+    assert_eq!(r.lines().collect::<Vec<_>>(), ["a", "b", "c", "d", "", "e"]);
     round_trip(&r);
     // A trailing line end gives an empty last line.
     let r = Reply::new(ReplyCode::OK, None, "a\r\n");
-    assert_eq!(r.lines(), ["a", ""]);
+    assert_eq!(r.lines().collect::<Vec<_>>(), ["a", ""]);
     assert_eq!(r.to_bytes(), b"250-a\r\n250\r\n");
     round_trip(&r);
     // A line that would end the reply early: "250 " within the text.
@@ -407,10 +407,10 @@ fn builder_cannot_inject() {
 
     // Controls.
     let r = Reply::new(ReplyCode::OK, None, "a\0b\x1b[31mc\x7f\td\u{e9}");
-    assert_eq!(r.lines(), ["a?b?[31mc?\td\u{e9}"]);
+    assert_eq!(r.lines().collect::<Vec<_>>(), ["a?b?[31mc?\td\u{e9}"]);
     round_trip(&r);
     let r = Reply::new(ReplyCode::OK, None, "");
-    assert_eq!(r.lines(), [""]);
+    assert_eq!(r.lines().collect::<Vec<_>>(), [""]);
     assert_eq!(r.to_bytes(), b"250\r\n");
     round_trip(&r);
 }
@@ -425,7 +425,7 @@ fn builder_enhanced() {
     round_trip(&r);
     // Text that starts with the same code keeps it.
     let r = Reply::new(ReplyCode::OK, Some(EnhancedCode::OK), "2.0.0 x");
-    assert_eq!(r.lines(), ["2.0.0 x"]);
+    assert_eq!(r.lines().collect::<Vec<_>>(), ["2.0.0 x"]);
     round_trip(&r);
 
     // Wrong class: dropped.
@@ -444,18 +444,18 @@ fn builder_enhanced() {
     round_trip(&r);
     let r = Reply::new(ReplyCode::OK, None, "2.1.0 a\n2.1.0 b\n2.1.5 c\nd");
     assert_eq!(r.enhanced(), Some(EnhancedCode::SENDER_OK));
-    assert_eq!(r.lines(), ["a", "b", "2.1.5 c", "d"]);
+    assert_eq!(r.lines().collect::<Vec<_>>(), ["a", "b", "2.1.5 c", "d"]);
     round_trip(&r);
     let r = Reply::new(ReplyCode::OK, None, "2.1.0");
     assert_eq!(
-        (r.enhanced(), r.lines()),
-        (Some(EnhancedCode::SENDER_OK), &["".to_string()][..])
+        (r.enhanced(), r.lines().collect::<Vec<_>>()),
+        (Some(EnhancedCode::SENDER_OK), vec![""])
     );
     round_trip(&r);
     // Leading zeros are read by value (RFC 3463 §2).
     let r = Reply::new(ReplyCode::OK, None, "2.01.0 a\n2.1.00 b");
     assert_eq!(r.enhanced(), Some(EnhancedCode::SENDER_OK));
-    assert_eq!(r.lines(), ["a", "b"]);
+    assert_eq!(r.lines().collect::<Vec<_>>(), ["a", "b"]);
     round_trip(&r);
     // ... but only with the right class, a delimiter and on the first line.
     for text in ["5.1.1 x", "2.1.0x", "2.01.0x", "2.0001.0 x", "a\n2.1.0 b"] {
@@ -473,20 +473,20 @@ fn builder_wraps_long_lines() {
         .collect();
     for enhanced in [None, Some(EnhancedCode::new(2, 999, 999).unwrap())] {
         let r = Reply::new(ReplyCode::OK, enhanced, &long);
-        assert!(r.lines().len() >= 4);
-        assert_eq!(r.lines().concat(), long);
+        assert!(r.lines().collect::<Vec<_>>().len() >= 4);
+        assert_eq!(r.lines().collect::<Vec<_>>().concat(), long);
         round_trip(&r);
     }
     // No spaces: hard breaks.
     let solid = "y".repeat(1500);
     let r = Reply::new(ReplyCode::OK, None, &solid);
-    assert_eq!(r.lines()[0].len(), 506);
-    assert_eq!(r.lines().concat(), solid);
+    assert_eq!(r.lines().collect::<Vec<_>>()[0].len(), 506);
+    assert_eq!(r.lines().collect::<Vec<_>>().concat(), solid);
     round_trip(&r);
     // Multi-byte characters are never split.
     let wide = "\u{20ac}".repeat(600);
     let r = Reply::new(ReplyCode::OK, Some(EnhancedCode::OK), &wide);
-    assert_eq!(r.lines().concat(), wide);
+    assert_eq!(r.lines().collect::<Vec<_>>().concat(), wide);
     round_trip(&r);
     let emoji = "a\u{1f600}".repeat(300);
     let r = Reply::new(ReplyCode::OK, None, &emoji);
@@ -500,7 +500,7 @@ fn from_lines_and_accessors() {
     assert_eq!(r.clone().into_lines(), ["mx", "PIPELINING", "SIZE 1000"]);
     let empty: [&str; 0] = [];
     let r = Reply::from_lines(ReplyCode::CLOSING, None, empty);
-    assert_eq!(r.lines(), [""]);
+    assert_eq!(r.lines().collect::<Vec<_>>(), [""]);
     assert_eq!(r.to_string(), "221");
     let r = Reply::new(
         ReplyCode::MAILBOX_UNAVAILABLE,
@@ -619,7 +619,8 @@ fn scan_matches_byte_by_byte_scan() {
                     ..opts()
                 };
                 for n in [buf.len(), buf.len() / 2, buf.len() / 3] {
-                    let fast = super::scan(&buf[..n], &opts).map(|r| r.map(|(end, _)| end));
+                    let fast = super::scan(&buf[..n], &opts, &mut super::Spans::default())
+                        .map(|r| r.map(|s| s.end));
                     prop_assert_eq!(fast, byte_by_byte_scan(&buf[..n], &opts));
                 }
                 Ok(())
@@ -710,6 +711,32 @@ fn byte_by_byte_scan(buf: &[u8], opts: &ReplyParseOptions) -> Result<Option<usiz
         pos += line_len;
         if last {
             return Ok(Some(pos));
+        }
+    }
+}
+
+/// Replies with more lines than `parse_reply` notes on the stack are built by
+/// finding the lines again: the same reply either way, enhanced code and all.
+#[test]
+fn long_replies_parse_the_same_as_short_ones() {
+    let opts = ReplyParseOptions {
+        max_lines: 100,
+        ..ReplyParseOptions::default()
+    };
+    for count in [1, super::SPANS - 1, super::SPANS, super::SPANS + 1, 60] {
+        for enhanced in [None, Some(EnhancedCode::OK)] {
+            let lines: Vec<String> = (0..count).map(|i| alloc::format!("line {i}")).collect();
+            let built = Reply::from_lines(ReplyCode::OK, enhanced, &lines);
+            let wire = built.to_bytes();
+            match parse_reply(&wire, &opts) {
+                Ok(ReplyParse::Complete { reply, consumed }) => {
+                    assert_eq!(consumed, wire.len());
+                    assert_eq!(reply, built, "{count} lines, {enhanced:?}");
+                    assert_eq!(reply.line_count(), count);
+                    assert!(reply.lines().eq(lines.iter().map(String::as_str)));
+                }
+                other => panic!("{count} lines: {other:?}"),
+            }
         }
     }
 }

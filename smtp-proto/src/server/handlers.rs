@@ -193,7 +193,7 @@ impl ServerSession {
         let class = (reply.code().get() / 100) as u8;
         // RFC 3463 §3.1: classes 2, 4 and 5 only (a 3xx reply has none).
         match EnhancedCode::new(class, 0, 0) {
-            Some(generic) => Reply::new(reply.code(), Some(generic), &reply.text()),
+            Some(generic) => Reply::new(reply.code(), Some(generic), reply.text()),
             None => reply,
         }
     }
