@@ -421,10 +421,8 @@ pub fn parse_command<'a>(line: &'a [u8], opts: &ParseOptions) -> Result<Command<
         });
     };
     let syntax = || CommandError::Syntax(verb);
-    let no_args = |cmd: Command<'a>| match args {
-        None => Ok(cmd),
-        Some(_) => Err(syntax()),
-    };
+    // Each arm builds its command in place: a command passed through a helper
+    // would be built in a temporary and copied out (200 bytes).
     match verb {
         Verb::Helo | Verb::Ehlo | Verb::Lhlo => {
             let name = parse_helo_name(verb, args.ok_or_else(syntax)?, opts)?;
@@ -436,11 +434,15 @@ pub fn parse_command<'a>(line: &'a [u8], opts: &ParseOptions) -> Result<Command<
         }
         Verb::Mail => parse_mail(args.ok_or_else(syntax)?, opts),
         Verb::Rcpt => parse_rcpt(args.ok_or_else(syntax)?, opts),
-        Verb::Data => no_args(Command::Data),
-        Verb::Rset => no_args(Command::Rset),
-        Verb::Quit => no_args(Command::Quit),
-        Verb::StartTls => no_args(Command::StartTls),
-        Verb::Bdat => parse_bdat(args.ok_or_else(syntax)?).ok_or_else(syntax),
+        Verb::Data | Verb::Rset | Verb::Quit | Verb::StartTls if args.is_some() => Err(syntax()),
+        Verb::Data => Ok(Command::Data),
+        Verb::Rset => Ok(Command::Rset),
+        Verb::Quit => Ok(Command::Quit),
+        Verb::StartTls => Ok(Command::StartTls),
+        Verb::Bdat => match parse_bdat(args.ok_or_else(syntax)?) {
+            Some((size, last)) => Ok(Command::Bdat { size, last }),
+            None => Err(syntax()),
+        },
         Verb::Vrfy | Verb::Expn => {
             let arg = args.filter(|a| !a.is_empty()).ok_or_else(syntax)?;
             let arg = parse_string_arg(arg);
@@ -462,7 +464,13 @@ pub fn parse_command<'a>(line: &'a [u8], opts: &ParseOptions) -> Result<Command<
                 Command::Noop(args.map(Cow::Borrowed))
             })
         }
-        Verb::Auth => parse_auth(args.ok_or_else(syntax)?).ok_or_else(syntax),
+        Verb::Auth => match parse_auth(args.ok_or_else(syntax)?) {
+            Some((mechanism, ir)) => Ok(Command::Auth {
+                mechanism,
+                initial_response: ir.map(Cow::Borrowed),
+            }),
+            None => Err(syntax()),
+        },
     }
 }
 
@@ -657,16 +665,14 @@ fn parse_rcpt<'a>(args: &'a str, opts: &ParseOptions) -> Result<Command<'a>, Com
 
 /// RFC 3030 §2: `"BDAT" SP chunk-size [ SP end-marker ]`, `chunk-size = 1*DIGIT`,
 /// `end-marker = "LAST"`. A size that does not fit in 64 bits is a syntax error.
-fn parse_bdat(args: &str) -> Option<Command<'static>> {
+/// Returns the size and whether LAST was given.
+fn parse_bdat(args: &str) -> Option<(u64, bool)> {
     let (size, last) = match split_once_byte(args, b' ') {
         Some((size, marker)) if marker.eq_ignore_ascii_case("LAST") => (size, true),
         Some(_) => return None,
         None => (args, false),
     };
-    Some(Command::Bdat {
-        size: parse_decimal(size)?,
-        last,
-    })
+    Some((parse_decimal(size)?, last))
 }
 
 /// `1*DIGIT` as a u64, `None` on anything else or on overflow.
@@ -682,7 +688,9 @@ pub(crate) fn parse_decimal(s: &str) -> Option<u64> {
 /// RFC 4954 §4: `"AUTH" SP sasl-mech [SP initial-response]`, where the initial
 /// response is base64 or `=`. The base64 itself is checked by the SASL decoder, so
 /// that the server can answer 501 with the right text.
-fn parse_auth(args: &str) -> Option<Command<'_>> {
+///
+/// Returns the mechanism and the initial response.
+fn parse_auth(args: &str) -> Option<(Mechanism<'_>, Option<&str>)> {
     let (mech, ir) = match split_once_byte(args, b' ') {
         Some((mech, ir)) => (mech, Some(ir)),
         None => (args, None),
@@ -693,10 +701,7 @@ fn parse_auth(args: &str) -> Option<Command<'_>> {
     {
         return None;
     }
-    Some(Command::Auth {
-        mechanism,
-        initial_response: ir.map(Cow::Borrowed),
-    })
+    Some((mechanism, ir))
 }
 
 impl<'a> Command<'a> {
