@@ -449,12 +449,6 @@ impl DataDecoder {
         self.findings.eight_bit
     }
 
-    /// The longest line of the content so far, in octets including its CRLF and
-    /// excluding a deleted stuffing dot (RFC 5321 §4.5.3.1.6). Lines are the
-    /// CRLF-terminated lines of the decoded content: under
-    /// [`BareLineEnding::Normalize`] a bare CR or LF ends a line, under
-    /// [`BareLineEnding::Reject`] it counts as one octet of the line. A line
-    /// still in progress counts with the octets seen so far.
     /// Whether a line longer than the configured `max_line_len` was seen
     /// (RFC 5321 §4.5.3.1.6), in octets including its CRLF and excluding a
     /// deleted stuffing dot. Lines are the CRLF-terminated lines of the decoded
@@ -462,9 +456,10 @@ impl DataDecoder {
     /// line, under [`BareLineEnding::Reject`] it counts as one octet of the
     /// line. A line still in progress counts with the octets seen so far.
     ///
-    /// Only the verdict is kept, not the length of the longest line: knowing
-    /// that no line is too long takes one look per `max_line_len` octets of
-    /// clean text, where the exact longest line would take one per line.
+    /// Only the verdict is kept, not the length of the longest line: over
+    /// clean text the decoder bounds line lengths a 64-octet block at a time
+    /// and looks for the last line end once per run, where the exact longest
+    /// line would take a look at every line end.
     pub fn line_too_long(&self) -> bool {
         self.findings.line_too_long || self.line_len > self.max_line_len
     }
