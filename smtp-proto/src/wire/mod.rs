@@ -35,6 +35,13 @@ pub(crate) struct SplitByte<'a> {
     sep: u8,
 }
 
+impl SplitByte<'_> {
+    /// An iterator with nothing to give.
+    pub(crate) fn empty(sep: u8) -> Self {
+        SplitByte { rest: None, sep }
+    }
+}
+
 impl<'a> Iterator for SplitByte<'a> {
     type Item = &'a str;
 

@@ -42,7 +42,7 @@ use core::cmp::Ordering;
 use core::fmt;
 
 use super::xtext;
-use super::{split_byte, split_once_byte};
+use super::{SplitByte, split_byte, split_once_byte, swar};
 
 /// Longest ENVID, in octets after xtext decoding (RFC 3461 §4.4: "no longer than
 /// 100 characters").
@@ -582,6 +582,11 @@ fn check_value(v: &str, allow_utf8: bool) -> Result<(), ParamError> {
     if v.is_empty() {
         return Err(ParamError::Syntax);
     }
+    // The usual value, eight bytes at a time; anything else byte by byte,
+    // which also picks the error.
+    if swar::none(v.as_bytes(), |w| swar::not_graphic(w) | swar::eq(w, b'=')) {
+        return Ok(());
+    }
     for b in v.bytes() {
         if b >= 0x80 {
             if !allow_utf8 {
@@ -596,13 +601,12 @@ fn check_value(v: &str, allow_utf8: bool) -> Result<(), ParamError> {
 
 /// Splits `input` (empty, or `1*(SP esmtp-param)`) into raw parameters. Empty
 /// items (from a doubled or trailing space) are left for [`split_param`] to reject.
-fn raw_params(input: &str) -> Result<impl Iterator<Item = &str>, ParamError> {
-    let rest = if input.is_empty() {
-        None
-    } else {
-        Some(input.strip_prefix(' ').ok_or(ParamError::Syntax)?)
-    };
-    Ok(rest.into_iter().flat_map(|r| split_byte(r, b' ')))
+fn raw_params(input: &str) -> Result<SplitByte<'_>, ParamError> {
+    if input.is_empty() {
+        return Ok(SplitByte::empty(b' '));
+    }
+    let rest = input.strip_prefix(' ').ok_or(ParamError::Syntax)?;
+    Ok(split_byte(rest, b' '))
 }
 
 /// Splits one raw `esmtp-param` into keyword and optional value, checking both.

@@ -53,6 +53,33 @@ pub(crate) fn control(w: u64) -> u64 {
     (below_space & !eq(w, b'\t')) | eq(w, 0x7f)
 }
 
+/// Bytes of `w` outside `%d33-126` (RFC 5321's `esmtp-value` and RFC 3461's
+/// `xchar` ranges): C0 controls, space, DEL and non-ASCII bytes.
+#[inline(always)]
+pub(crate) fn not_graphic(w: u64) -> u64 {
+    // Below 0x21 on the low seven bits (0x7F + 0x5F < 0x100: no carry), with
+    // the top bit clear; or the top bit set; or DEL.
+    let below = !((w & SEVEN) + LOW * 0x5f) & !w & HIGH;
+    below | (w & HIGH) | eq(w, 0x7f)
+}
+
+/// Whether no byte of `bytes` is marked by `bad`, which marks the bytes of
+/// one word as the tests above do.
+#[inline(always)]
+pub(crate) fn none(bytes: &[u8], bad: impl Fn(u64) -> u64) -> bool {
+    let mut words = bytes.chunks_exact(8);
+    let mut found = 0;
+    for word in &mut words {
+        found |= bad(load(word));
+    }
+    let tail = words.remainder();
+    if !tail.is_empty() {
+        // Only the tail's own bytes, not the padding `load` adds.
+        found |= bad(load(tail)) & (u64::MAX >> (64 - 8 * tail.len()));
+    }
+    found == 0
+}
+
 /// Bytes of `w` before the lowest matching byte of `mask` (all when none).
 #[inline(always)]
 pub(crate) fn before_first(mask: u64) -> u64 {
@@ -91,6 +118,7 @@ mod tests {
                     assert_eq!(line_end(w), mask(&|c| c == b'\r' || c == b'\n'));
                     assert_eq!(control(w), mask(&|c| (c < 0x20 && c != b'\t') || c == 0x7f));
                     assert_eq!(w & HIGH, mask(&|c| c >= 0x80));
+                    assert_eq!(not_graphic(w), mask(&|c| !(33..=126).contains(&c)));
                     let le = line_end(w);
                     if le != 0 {
                         assert_eq!(bytes[first(le)] & 0xf0, 0);
@@ -109,6 +137,21 @@ mod tests {
                         assert_eq!(short, u64::from_le_bytes(padded));
                     }
                 }
+            }
+        }
+    }
+
+    /// `none` looks at every byte of any length, and never at the padding.
+    #[test]
+    fn none_sees_every_byte_and_no_padding() {
+        let graphic = |w: u64| not_graphic(w);
+        for len in 0..40 {
+            let clean = alloc::vec![b'x'; len];
+            assert!(none(&clean, graphic), "{len} clean bytes");
+            for at in 0..len {
+                let mut bad = clean.clone();
+                bad[at] = b' ';
+                assert!(!none(&bad, graphic), "a space at {at} of {len}");
             }
         }
     }

@@ -15,6 +15,8 @@ use alloc::borrow::Cow;
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use super::swar;
+
 /// Why a string is not valid `xtext` (RFC 3461 §4).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -64,6 +66,12 @@ fn upper_hex_value(b: u8) -> Option<u8> {
 /// whole UTF-8 sequences) are accepted literally.
 fn scan(s: &str, allow_non_ascii: bool) -> Result<bool, XtextError> {
     let bytes = s.as_bytes();
+    // The usual xtext, plain `xchar`s, eight bytes at a time.
+    if swar::none(bytes, |w| {
+        swar::not_graphic(w) | swar::eq(w, b'+') | swar::eq(w, b'=')
+    }) {
+        return Ok(false);
+    }
     let mut escaped = false;
     let mut i = 0;
     while i < bytes.len() {
