@@ -7,6 +7,10 @@
 //! Prints one line per recipient, `ADDR CODE ENHANCED TEXT`; with `--count`,
 //! a last line `sent N messages in S s (R msg/s)`. Exit status 0: all
 //! accepted; 1: some refused; 2: a protocol, TLS or connection error.
+//! `--threads N` sets the runtime's threads (default: one per core).
+
+#[path = "common/runtime.rs"]
+mod runtime;
 
 use std::process::ExitCode;
 use std::time::Instant;
@@ -14,6 +18,16 @@ use std::time::Instant;
 use clap::Parser;
 use smtp_adapter::cli::{Failure, SendArgs, exit};
 use smtp_tokio::client::Connection;
+
+/// The example client, with the runtime's thread count.
+#[derive(Parser, Debug)]
+#[command(name = "send")]
+struct Args {
+    #[command(flatten)]
+    send: SendArgs,
+    #[command(flatten)]
+    threads: runtime::Threads,
+}
 
 async fn run(args: &SendArgs) -> Result<(), Failure> {
     let job = args.job()?;
@@ -35,7 +49,9 @@ async fn run(args: &SendArgs) -> Result<(), Failure> {
 }
 
 fn main() -> ExitCode {
-    let args = SendArgs::parse();
-    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
-    exit(runtime.block_on(run(&args)))
+    let args = Args::parse();
+    match args.threads.runtime() {
+        Ok(runtime) => exit(runtime.block_on(run(&args.send))),
+        Err(e) => exit(Err(Failure::Fatal(format!("tokio runtime: {e}")))),
+    }
 }

@@ -4,10 +4,24 @@
 //! 127.0.0.1:2525 and delivers into `./maildir`; `--help` lists the options
 //! (TLS, AUTH, limits, LMTP), the same for every adapter's example. It prints
 //! `listening on ADDR` per listener and stops gracefully on SIGINT or SIGTERM.
+//! `--threads N` sets the runtime's threads (default: one per core).
+
+#[path = "common/runtime.rs"]
+mod runtime;
 
 use clap::Parser;
 use smtp_adapter::cli::{ServerArgs, init_tracing, on_signal, print_listening, server_exit};
 use smtp_tokio::server::Server;
+
+/// The example server, with the runtime's thread count.
+#[derive(Parser, Debug)]
+#[command(name = "server")]
+struct Args {
+    #[command(flatten)]
+    server: ServerArgs,
+    #[command(flatten)]
+    threads: runtime::Threads,
+}
 
 async fn run(args: ServerArgs) -> std::io::Result<()> {
     let (builder, handler) = args.setup()?.builder(Server::builder);
@@ -25,8 +39,11 @@ async fn run(args: ServerArgs) -> std::io::Result<()> {
 }
 
 fn main() -> std::process::ExitCode {
-    let args = ServerArgs::parse();
+    let args = Args::parse();
     init_tracing();
-    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
-    server_exit(runtime.block_on(run(args)))
+    server_exit(
+        args.threads
+            .runtime()
+            .and_then(|runtime| runtime.block_on(run(args.server))),
+    )
 }
