@@ -337,9 +337,8 @@ proptest! {
 }
 
 /// Text as mail carries it: long runs of ordinary lines, some near the
-/// 1,000-octet limit (what the decoder's
-/// block-wise fast path takes) with a few odd octets dropped in at random
-/// places — a bare CR or LF, a line-start dot, a NUL, an 8-bit octet, the
+/// 1,000-octet limit (what the decoder's block-wise fast path takes), with a
+/// few odd octets dropped in at random places — a bare CR or LF, a line-start dot, a NUL, an 8-bit octet, the
 /// end-of-data sequence — so that each lands at every offset of a block.
 fn mostly_text() -> impl Strategy<Value = Vec<u8>> {
     let lines = prop::collection::vec(prop_oneof![9 => 0usize..200, 1 => 950usize..1050], 1..40);
