@@ -270,18 +270,12 @@ const PIPELINE: &[u8] = b"MAIL FROM:<a@client.test>\r\nRCPT TO:<b@mx.test>\r\nDA
 
 /// A text body of `size` octets (CRLF lines, some starting with a dot), not stuffed.
 fn body(size: usize) -> Vec<u8> {
-    let mut m = Vec::with_capacity(size + 128);
-    m.extend_from_slice(b"From: a@client.test\r\nTo: b@mx.test\r\nSubject: memory\r\n\r\n");
-    let mut i = 0u32;
-    while m.len() < size {
-        if i.is_multiple_of(7) {
-            m.extend_from_slice(b".a line that starts with a dot\r\n");
-        }
-        m.extend_from_slice(
-            b"Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do.\r\n",
-        );
-        i += 1;
-    }
+    let mut m = smtp_bench::corpus::text(
+        size,
+        b"From: a@client.test\r\nTo: b@mx.test\r\nSubject: memory\r\n\r\n",
+        7,
+        b"Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do.\r\n",
+    );
     m.truncate(size - 2);
     if m.last() == Some(&b'\r') {
         *m.last_mut().unwrap() = b'x'; // no bare CR

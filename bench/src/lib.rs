@@ -267,18 +267,27 @@ pub mod corpus {
 
     /// A text message: header block, lines of prose, some starting with a dot.
     pub fn message(size: usize) -> Vec<u8> {
-        let mut m = Vec::with_capacity(size + 100);
-        m.extend_from_slice(
+        text(
+            size,
             b"From: a@example.org\r\nTo: b@example.net\r\nSubject: benchmark\r\n\r\n",
-        );
+            17,
+            b"Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor.\r\n",
+        )
+    }
+
+    /// A text body of at least `size` octets: `headers`, then `line` over
+    /// and over, with a line that starts with a dot before every
+    /// `dot_every`-th one (the first included). Each figure's workload is
+    /// its own choice of these.
+    pub fn text(size: usize, headers: &[u8], dot_every: u32, line: &[u8]) -> Vec<u8> {
+        let mut m = Vec::with_capacity(size + 128);
+        m.extend_from_slice(headers);
         let mut i = 0u32;
         while m.len() < size {
-            if i.is_multiple_of(17) {
+            if i.is_multiple_of(dot_every) {
                 m.extend_from_slice(b".a line that starts with a dot\r\n");
             }
-            m.extend_from_slice(
-                b"Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor.\r\n",
-            );
+            m.extend_from_slice(line);
             i += 1;
         }
         m

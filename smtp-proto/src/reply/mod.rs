@@ -290,19 +290,26 @@ impl Reply {
     /// How many bytes [`encode`](Reply::encode) appends.
     pub fn encoded_len(&self) -> usize {
         let esc = self.enhanced.map_or(0, |e| e.text_len());
-        let last = self.line_count() - 1;
-        self.lines()
-            .enumerate()
-            .map(|(i, l)| {
+        self.lines_with_last()
+            .map(|(l, last)| {
                 let text = match (self.enhanced.is_some(), l.is_empty()) {
                     (true, true) => 1 + esc,
                     (true, false) => 1 + esc + 1 + l.len(),
-                    (false, true) => usize::from(i != last),
+                    (false, true) => usize::from(!last),
                     (false, false) => 1 + l.len(),
                 };
                 3 + text + 2
             })
             .sum()
+    }
+
+    /// Each line, and whether it is the last (one pass over the text).
+    fn lines_with_last(&self) -> impl Iterator<Item = (&str, bool)> {
+        let mut lines = self.lines().peekable();
+        core::iter::from_fn(move || {
+            let line = lines.next()?;
+            Some((line, lines.peek().is_none()))
+        })
     }
 
     /// Appends the wire form (RFC 5321 §4.2.1, RFC 2034 §4) to `out`.
@@ -320,10 +327,9 @@ impl Reply {
     /// [`encode`](Reply::encode) into any buffer (the sessions write straight
     /// into their output buffer).
     pub(crate) fn encode_to<B: bytes::BufMut + ?Sized>(&self, out: &mut B) {
-        let last = self.line_count() - 1;
-        for (i, line) in self.lines().enumerate() {
+        for (line, last) in self.lines_with_last() {
             out.put_slice(&self.code.digits());
-            let sep = if i == last { b' ' } else { b'-' };
+            let sep = if last { b' ' } else { b'-' };
             match self.enhanced {
                 Some(e) => {
                     out.put_u8(sep);
@@ -334,7 +340,7 @@ impl Reply {
                     }
                 }
                 None => {
-                    if i != last || !line.is_empty() {
+                    if !last || !line.is_empty() {
                         out.put_u8(sep);
                         out.put_slice(line.as_bytes());
                     }

@@ -564,14 +564,7 @@ fn trim_end_blanks(s: &str) -> &str {
 #[inline]
 fn is_printable_ascii(b: &[u8]) -> bool {
     use crate::wire::swar;
-    let mut bad = 0;
-    let mut at = 0;
-    while at < b.len() {
-        let w = swar::load(&b[at..]);
-        bad |= swar::control(w) | (w & swar::HIGH);
-        at += 8;
-    }
-    bad == 0
+    swar::none(b, |w| swar::control(w) | (w & swar::HIGH))
 }
 
 /// Whether `s` holds a control character other than HT: C0, DEL, or C1

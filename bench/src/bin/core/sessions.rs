@@ -18,7 +18,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
 use mailin::{Action, Handler, Response, SessionBuilder};
-use smtp_bench::{Plan, Record, keep, throughput};
+use smtp_bench::{Plan, Record, corpus, keep, throughput};
 use smtp_proto::client::{ClientConfig, ClientEvent, ClientSession, Envelope};
 use smtp_proto::output::Output;
 use smtp_proto::server::{Decision, ServerConfig, ServerEvent, ServerSession};
@@ -34,23 +34,26 @@ const PIPELINE: &[u8] =
     b"MAIL FROM:<sender.name@client.example.org> BODY=8BITMIME\r\nRCPT TO:<recipient@mx.example.net>\r\nDATA\r\n";
 const QUIT: &[u8] = b"QUIT\r\n";
 
+/// The client's side of the dialogue: its configuration, the envelope and
+/// the 1 KiB body it sends each time.
+fn client_dialogue() -> (Arc<ClientConfig>, Envelope, Vec<u8>) {
+    let config = Arc::new(ClientConfig::new("client.example.org").expect("a domain"));
+    let env = Envelope::parse(
+        "<sender.name@client.example.org>",
+        ["<recipient@mx.example.net>"],
+    )
+    .expect("valid");
+    (config, env, body(1024))
+}
+
 /// A text body of about `size` octets (CRLF lines, some starting with a dot).
 fn body(size: usize) -> Vec<u8> {
-    let mut m = Vec::with_capacity(size + 128);
-    m.extend_from_slice(
+    corpus::text(
+        size,
         b"From: sender.name@client.example.org\r\nTo: recipient@mx.example.net\r\nSubject: benchmark\r\n\r\n",
-    );
-    let mut i = 0u32;
-    while m.len() < size {
-        if i.is_multiple_of(7) {
-            m.extend_from_slice(b".a line that starts with a dot\r\n");
-        }
-        m.extend_from_slice(
-            b"Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do.\r\n",
-        );
-        i += 1;
-    }
-    m
+        7,
+        b"Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do.\r\n",
+    )
 }
 
 /// The body as DATA content: dot-stuffed, with the `.` line.
@@ -366,13 +369,7 @@ pub fn records(plan: Plan) -> Vec<Record> {
         },
     );
 
-    let client_config = Arc::new(ClientConfig::new("client.example.org").expect("a domain"));
-    let env = Envelope::parse(
-        "<sender.name@client.example.org>",
-        ["<recipient@mx.example.net>"],
-    )
-    .expect("valid");
-    let body = body(1024);
+    let (client_config, env, body) = client_dialogue();
     let sent = client(&client_config, &env, &body, MESSAGES);
     assert_eq!(sent.delivered, MESSAGES, "every message delivered");
     assert!(sent.closed);
@@ -455,13 +452,7 @@ pub fn allocation_records(count: &dyn Fn(&mut dyn FnMut()) -> u64) -> Vec<Record
     ));
     // The client on the same dialogue, beside our server; the envelope clone
     // each message takes (the application's work) is counted apart.
-    let client_config = Arc::new(ClientConfig::new("client.example.org").expect("a domain"));
-    let env = Envelope::parse(
-        "<sender.name@client.example.org>",
-        ["<recipient@mx.example.net>"],
-    )
-    .expect("valid");
-    let body = body(1024);
+    let (client_config, env, body) = client_dialogue();
     keep(client(&client_config, &env, &body, MESSAGES));
     let total = count(&mut || {
         keep(client(&client_config, &env, &body, MESSAGES));
@@ -488,13 +479,7 @@ pub fn profile(who: &str, secs: f64) {
     let config = server_config();
     let builder = mailin_builder();
     let d = Dialogue::new(MESSAGES, 1024, 64 * 1024);
-    let client_config = Arc::new(ClientConfig::new("client.example.org").expect("a domain"));
-    let env = Envelope::parse(
-        "<sender.name@client.example.org>",
-        ["<recipient@mx.example.net>"],
-    )
-    .expect("valid");
-    let body = body(1024);
+    let (client_config, env, body) = client_dialogue();
     let mut out = Vec::new();
     let mut f: Box<dyn FnMut()> = match who {
         "server" => Box::new(|| {
