@@ -396,10 +396,12 @@ impl CommandError {
 /// ```
 pub fn parse_command<'a>(line: &'a [u8], opts: &ParseOptions) -> Result<Command<'a>, CommandError> {
     // The usual line is printable ASCII: one branch-free pass proves it is
-    // UTF-8 without control characters. Anything else takes the full checks,
-    // which also decide which error comes first.
+    // UTF-8 without control characters. Anything else takes the full checks
+    // first, which also decide which error comes first.
     let printable = is_printable_ascii(line);
-    let line = core::str::from_utf8(line).map_err(|_| CommandError::InvalidUtf8)?;
+    if !printable {
+        core::str::from_utf8(line).map_err(|_| CommandError::InvalidUtf8)?;
+    }
     // RFC 5321 §4.1.1: "receivers SHOULD tolerate trailing white space before
     // the terminating <CRLF>".
     let line = trim_end_blanks(line);
@@ -409,17 +411,20 @@ pub fn parse_command<'a>(line: &'a [u8], opts: &ParseOptions) -> Result<Command<
     if !printable && has_control(line) {
         return Err(CommandError::ControlCharacter);
     }
-    let (verb_str, args) = match verb_end(line.as_bytes()) {
-        // The space is ASCII, so both sides are char boundaries.
+    // The line is valid UTF-8 and split at ASCII bytes, so both sides are too;
+    // only an argument is made a `str` (a verb alone never needs one).
+    let text = |b: &'a [u8]| core::str::from_utf8(b).map_err(|_| CommandError::InvalidUtf8);
+    let (verb_bytes, args) = match verb_end(line) {
         Some(sp) => (&line[..sp], Some(&line[sp + 1..])),
         None => (line, None),
     };
-    let Some(verb) = Verb::from_bytes(verb_str.as_bytes()) else {
+    let Some(verb) = Verb::from_bytes(verb_bytes) else {
         return Ok(Command::Unknown {
-            verb: Cow::Borrowed(verb_str),
-            args: args.map(Cow::Borrowed),
+            verb: Cow::Borrowed(text(verb_bytes)?),
+            args: args.map(text).transpose()?.map(Cow::Borrowed),
         });
     };
+    let args = args.map(text).transpose()?;
     let syntax = || CommandError::Syntax(verb);
     // Each arm builds its command in place: a command passed through a helper
     // would be built in a temporary and copied out (200 bytes).
@@ -544,19 +549,19 @@ fn verb_end(line: &[u8]) -> Option<usize> {
     let head = line.len().min(9);
     match line[..head].iter().position(|&b| b == b' ') {
         Some(i) => Some(i),
-        None => memchr::memchr(b' ', &line[head..]).map(|i| head + i),
+        None if line.len() > head => memchr::memchr(b' ', &line[head..]).map(|i| head + i),
+        None => None,
     }
 }
 
-/// `s` without trailing SP and HT (a byte loop: both are ASCII, so the cut
-/// is a char boundary).
+/// `line` without trailing SP and HT.
 #[inline]
-fn trim_end_blanks(s: &str) -> &str {
-    let mut end = s.len();
-    while end > 0 && matches!(s.as_bytes()[end - 1], b' ' | b'\t') {
+fn trim_end_blanks(line: &[u8]) -> &[u8] {
+    let mut end = line.len();
+    while end > 0 && matches!(line[end - 1], b' ' | b'\t') {
         end -= 1;
     }
-    &s[..end]
+    &line[..end]
 }
 
 /// Whether every byte is HT or printable ASCII (0x20..=0x7E), eight bytes at
@@ -567,11 +572,10 @@ fn is_printable_ascii(b: &[u8]) -> bool {
     swar::none(b, |w| swar::control(w) | (w & swar::HIGH))
 }
 
-/// Whether `s` holds a control character other than HT: C0, DEL, or C1
-/// (U+0080..=U+009F, encoded in UTF-8 as `C2 80`..`C2 9F`). A byte scan: `s` is
+/// Whether `b` holds a control character other than HT: C0, DEL, or C1
+/// (U+0080..=U+009F, encoded in UTF-8 as `C2 80`..`C2 9F`). A byte scan: `b` is
 /// valid UTF-8, so a `C2` byte always starts a two-byte character.
-fn has_control(s: &str) -> bool {
-    let b = s.as_bytes();
+fn has_control(b: &[u8]) -> bool {
     b.iter().enumerate().any(|(i, &c)| {
         (c < 0x20 && c != b'\t')
             || c == 0x7f
@@ -581,12 +585,13 @@ fn has_control(s: &str) -> bool {
 
 /// RFC 5321 §4.1.1.1 (and RFC 2033 §4.1): `Domain` for HELO, `Domain /
 /// address-literal` for EHLO and LHLO.
+#[inline(always)]
 fn parse_helo_name<'a>(
     verb: Verb,
     arg: &'a str,
     opts: &ParseOptions,
 ) -> Result<HeloName<'a>, CommandError> {
-    if arg.is_empty() || arg.bytes().any(|b| b == b' ' || b == b'\t') {
+    if arg.is_empty() {
         return Err(CommandError::Syntax(verb));
     }
     let path = PathOptions {
@@ -597,8 +602,13 @@ fn parse_helo_name<'a>(
         Ok(Host::Literal(_)) if verb == Verb::Helo => Err(PathError::Syntax),
         other => other,
     };
+    // Neither grammar admits SP or HT, so only a refused name can hold one:
+    // more than one argument is a syntax error, whatever the leniency.
     match (strict, opts.helo) {
         (Ok(host), _) => Ok(HeloName::Host(host)),
+        (Err(_), _) if arg.bytes().any(|b| b == b' ' || b == b'\t') => {
+            Err(CommandError::Syntax(verb))
+        }
         (Err(_), HeloSyntax::Lenient) if arg.len() <= path.max_domain.max(255) + 2 => {
             Ok(HeloName::Unchecked(Cow::Borrowed(arg)))
         }
@@ -1186,7 +1196,19 @@ mod tests {
             parse_command(b"EHLO my_host", &lenient).unwrap(),
             Command::Ehlo(HeloName::Unchecked("my_host".into()))
         );
-        assert!(parse_command(b"EHLO a b", &lenient).is_err());
+        // More than one argument is a syntax error in both modes, even when
+        // the first word alone would be a good name.
+        for line in [&b"EHLO a b"[..], b"EHLO a.example\tb", b"HELO my_host x"] {
+            let verb = Verb::from_bytes(&line[..4]).unwrap();
+            assert_eq!(
+                parse_command(line, &lenient),
+                Err(CommandError::Syntax(verb))
+            );
+            assert_eq!(
+                parse_command(line, &ParseOptions::default()),
+                Err(CommandError::Syntax(verb))
+            );
+        }
         // Mutation-testing find: lenient names are bounded like a domain (255
         // octets, brackets allowed for): 257 accepted, 258 refused.
         let name = "x_".repeat(128) + "x";

@@ -610,6 +610,7 @@ fn raw_params(input: &str) -> Result<SplitByte<'_>, ParamError> {
 }
 
 /// Splits one raw `esmtp-param` into keyword and optional value, checking both.
+#[inline(always)]
 fn split_param(raw: &str, allow_utf8: bool) -> Result<(&str, Option<&str>), ParamError> {
     let (keyword, value) = match split_once_byte(raw, b'=') {
         Some((k, v)) => (k, Some(v)),
@@ -668,8 +669,16 @@ fn parse_digits(s: &str, max_digits: usize, keyword: &'static str) -> Result<u32
 /// [`ParamError::SizeOverflow`]; more than 20 digits that still fit (leading
 /// zeros) are invalid.
 fn parse_size(v: &str) -> Result<u64, ParamError> {
+    const INVALID: ParamError = ParamError::InvalidValue { keyword: SIZE };
+    // Up to 19 digits cannot overflow: one pass, no overflow checks.
+    if v.len() <= 19 {
+        return v.bytes().try_fold(0u64, |n, b| match b {
+            b'0'..=b'9' => Ok(n * 10 + u64::from(b - b'0')),
+            _ => Err(INVALID),
+        });
+    }
     if !v.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(ParamError::InvalidValue { keyword: SIZE });
+        return Err(INVALID);
     }
     let n = v.bytes().try_fold(0u64, |n, b| {
         n.checked_mul(10)
@@ -677,7 +686,7 @@ fn parse_size(v: &str) -> Result<u64, ParamError> {
             .ok_or(ParamError::SizeOverflow)
     })?;
     if v.len() > 20 {
-        return Err(ParamError::InvalidValue { keyword: SIZE });
+        return Err(INVALID);
     }
     Ok(n)
 }
@@ -914,28 +923,34 @@ fn is_atom(s: &str) -> bool {
 
 /// RFC 3461 §4.1: `"NEVER"` or `1#( "SUCCESS" / "FAILURE" / "DELAY" )`.
 fn parse_notify(v: &str) -> Result<Notify, ParamError> {
-    let invalid = ParamError::InvalidValue { keyword: NOTIFY };
+    const INVALID: ParamError = ParamError::InvalidValue { keyword: NOTIFY };
     if v.eq_ignore_ascii_case("NEVER") {
         return Ok(Notify::NEVER);
     }
-    let mut n = Notify::NEVER;
+    // The flags gather in a register and become a `Notify` once: three
+    // separate byte stores read back as one word would stall the copy.
+    let mut seen = 0u8;
     for item in split_byte(v, b',') {
         let flag = if item.eq_ignore_ascii_case("SUCCESS") {
-            &mut n.success
+            1
         } else if item.eq_ignore_ascii_case("FAILURE") {
-            &mut n.failure
+            2
         } else if item.eq_ignore_ascii_case("DELAY") {
-            &mut n.delay
+            4
         } else {
             // Includes NEVER in a list, empty items and unknown words.
-            return Err(invalid);
+            return Err(INVALID);
         };
-        if *flag {
-            return Err(invalid);
+        if seen & flag != 0 {
+            return Err(INVALID);
         }
-        *flag = true;
+        seen |= flag;
     }
-    Ok(n)
+    Ok(Notify {
+        success: seen & 1 != 0,
+        failure: seen & 2 != 0,
+        delay: seen & 4 != 0,
+    })
 }
 
 /// RFC 3461 §4.2: `addr-type ";" xtext`.
@@ -963,10 +978,16 @@ fn cmp_ignore_case(a: &str, b: &str) -> Ordering {
 }
 
 /// Rejects two `other` parameters with the same keyword, in O(n log n).
+#[inline]
 fn check_unique(other: &[Parameter<'_>]) -> Result<(), ParamError> {
     if other.len() < 2 {
         return Ok(());
     }
+    check_unique_slow(other)
+}
+
+/// [`check_unique`] for two or more parameters.
+fn check_unique_slow(other: &[Parameter<'_>]) -> Result<(), ParamError> {
     let mut keys: Vec<&str> = other.iter().map(|p| p.keyword.as_ref()).collect();
     keys.sort_unstable_by(|a, b| cmp_ignore_case(a, b));
     for pair in keys.windows(2) {
@@ -1090,7 +1111,7 @@ pub fn parse_mail_parameters<'a>(
 ///
 /// Any [`ParamError`]: the first problem found, left to right, except that
 /// duplicates among unknown parameters are reported after the whole list is read.
-#[inline]
+#[inline(always)]
 pub fn parse_rcpt_parameters<'a>(
     input: &'a str,
     opts: &ParamOptions,

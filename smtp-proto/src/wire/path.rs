@@ -594,6 +594,7 @@ impl<'a> Domain<'a> {
     /// `sub-domain = Let-dig [Ldh-str]` (RFC 5321 §4.1.2), labels of at most 63
     /// octets, no trailing dot. Under `allow_utf8` a label may also be a U-label
     /// (RFC 6531 §3.3) made of letters, digits, hyphens and combining marks.
+    #[inline]
     pub fn parse(s: &'a str, opts: &PathOptions) -> Result<Domain<'a>, PathError> {
         let n = scan_domain(s, opts)?;
         if n != s.len() {
@@ -833,6 +834,7 @@ pub enum Host<'a> {
 
 impl<'a> Host<'a> {
     /// Parses a whole string as `Domain / address-literal` (RFC 5321 §4.1.2).
+    #[inline]
     pub fn parse(s: &'a str, opts: &PathOptions) -> Result<Host<'a>, PathError> {
         if s.starts_with('[') {
             parse_literal(s, Some(opts)).map(Host::Literal)

@@ -15,19 +15,24 @@ const SEVEN: u64 = 0x7f7f_7f7f_7f7f_7f7f;
 
 /// The first (up to) eight bytes of `bytes` as a word, padded with spaces: a
 /// space matches none of the tests callers use (line ends, controls, non-ASCII).
-/// A short tail is assembled in a register; copying it to memory and loading
-/// a whole word back would stall store forwarding.
+/// A short tail is assembled in a register from two overlapping loads (the
+/// bytes they share are the same, so `|` keeps them); copying it to memory and
+/// loading a whole word back would stall store forwarding.
 #[inline(always)]
 pub(crate) fn load(bytes: &[u8]) -> u64 {
-    match bytes.first_chunk::<8>() {
-        Some(w) => u64::from_le_bytes(*w),
-        None => bytes
-            .iter()
-            .enumerate()
-            .fold(LOW * u64::from(b' '), |w, (i, &b)| {
-                (w & !(0xff << (8 * i))) | (u64::from(b) << (8 * i))
-            }),
+    if let Some(w) = bytes.first_chunk::<8>() {
+        return u64::from_le_bytes(*w);
     }
+    let n = bytes.len();
+    let w = if let (Some(lo), Some(hi)) = (bytes.first_chunk::<4>(), bytes.last_chunk::<4>()) {
+        u64::from(u32::from_le_bytes(*lo)) | u64::from(u32::from_le_bytes(*hi)) << (8 * (n - 4))
+    } else if let (Some(lo), Some(hi)) = (bytes.first_chunk::<2>(), bytes.last_chunk::<2>()) {
+        u64::from(u16::from_le_bytes(*lo)) | u64::from(u16::from_le_bytes(*hi)) << (8 * (n - 2))
+    } else {
+        bytes.first().map_or(0, |&b| u64::from(b))
+    };
+    // Spaces above the `n` bytes (n < 8, so the shift is in range).
+    w | (LOW * u64::from(b' ')) << (8 * n)
 }
 
 /// Bytes of `w` equal to `b`.
