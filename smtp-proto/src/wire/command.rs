@@ -23,7 +23,7 @@ use crate::wire::path::{
     parse_forward_path, parse_reverse_path,
 };
 use crate::wire::sasl::Mechanism;
-use crate::wire::split_once_byte;
+use crate::wire::{fast, split_once_byte};
 
 /// The verb of a command this crate knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -437,8 +437,22 @@ pub fn parse_command<'a>(line: &'a [u8], opts: &ParseOptions) -> Result<Command<
                 _ => Command::Lhlo(name),
             })
         }
-        Verb::Mail => parse_mail(args.ok_or_else(syntax)?, opts),
-        Verb::Rcpt => parse_rcpt(args.ok_or_else(syntax)?, opts),
+        // The usual shape in one pass (see `wire::fast`); anything else, and
+        // every error, from the full parsers.
+        Verb::Mail => {
+            let args = args.ok_or_else(syntax)?;
+            if printable && let Some(command) = fast::mail(args, opts) {
+                return Ok(command);
+            }
+            parse_mail(args, opts)
+        }
+        Verb::Rcpt => {
+            let args = args.ok_or_else(syntax)?;
+            if printable && let Some(command) = fast::rcpt(args, opts) {
+                return Ok(command);
+            }
+            parse_rcpt(args, opts)
+        }
         Verb::Data | Verb::Rset | Verb::Quit | Verb::StartTls if args.is_some() => Err(syntax()),
         Verb::Data => Ok(Command::Data),
         Verb::Rset => Ok(Command::Rset),
@@ -624,7 +638,10 @@ fn strip_prefix_ci<'a>(args: &'a str, prefix: &str) -> Option<&'a str> {
 }
 
 /// RFC 5321 §4.1.1.2: `"MAIL FROM:" Reverse-path [SP Mail-parameters]`.
-fn parse_mail<'a>(args: &'a str, opts: &ParseOptions) -> Result<Command<'a>, CommandError> {
+pub(crate) fn parse_mail<'a>(
+    args: &'a str,
+    opts: &ParseOptions,
+) -> Result<Command<'a>, CommandError> {
     let verb = Verb::Mail;
     let rest = strip_prefix_ci(args, "FROM:").ok_or(CommandError::Syntax(verb))?;
     let utf8 = opts.smtputf8 || opts.utf8_transaction;
@@ -644,7 +661,10 @@ fn parse_mail<'a>(args: &'a str, opts: &ParseOptions) -> Result<Command<'a>, Com
 
 /// RFC 5321 §4.1.1.3: `"RCPT TO:" ( "<Postmaster@" Domain ">" / "<Postmaster>" /
 /// Forward-path ) [SP Rcpt-parameters]`.
-fn parse_rcpt<'a>(args: &'a str, opts: &ParseOptions) -> Result<Command<'a>, CommandError> {
+pub(crate) fn parse_rcpt<'a>(
+    args: &'a str,
+    opts: &ParseOptions,
+) -> Result<Command<'a>, CommandError> {
     let verb = Verb::Rcpt;
     let rest = strip_prefix_ci(args, "TO:").ok_or(CommandError::Syntax(verb))?;
     if !opts.utf8_transaction && !rest.is_ascii() {

@@ -6,6 +6,7 @@
 
 pub mod command;
 pub mod data;
+mod fast;
 pub mod line;
 pub mod params;
 pub mod path;

@@ -915,7 +915,7 @@ fn set_hold<'a>(
 }
 
 /// RFC 5322 §3.2.3 `atext`, for the ORCPT `addr-type` atom.
-fn is_atom(s: &str) -> bool {
+pub(crate) fn is_atom(s: &str) -> bool {
     !s.is_empty()
         && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~".contains(&b))
@@ -923,12 +923,19 @@ fn is_atom(s: &str) -> bool {
 
 /// RFC 3461 §4.1: `"NEVER"` or `1#( "SUCCESS" / "FAILURE" / "DELAY" )`.
 fn parse_notify(v: &str) -> Result<Notify, ParamError> {
-    const INVALID: ParamError = ParamError::InvalidValue { keyword: NOTIFY };
+    notify_flags(v)
+        .map(Notify::from_flags)
+        .ok_or(ParamError::InvalidValue { keyword: NOTIFY })
+}
+
+/// [`parse_notify`]'s flags, SUCCESS 1, FAILURE 2 and DELAY 4, gathered in a
+/// register: three separate byte stores read back as one word would stall
+/// the copy of the result.
+#[inline]
+pub(crate) fn notify_flags(v: &str) -> Option<u8> {
     if v.eq_ignore_ascii_case("NEVER") {
-        return Ok(Notify::NEVER);
+        return Some(0);
     }
-    // The flags gather in a register and become a `Notify` once: three
-    // separate byte stores read back as one word would stall the copy.
     let mut seen = 0u8;
     for item in split_byte(v, b',') {
         let flag = if item.eq_ignore_ascii_case("SUCCESS") {
@@ -939,18 +946,26 @@ fn parse_notify(v: &str) -> Result<Notify, ParamError> {
             4
         } else {
             // Includes NEVER in a list, empty items and unknown words.
-            return Err(INVALID);
+            return None;
         };
         if seen & flag != 0 {
-            return Err(INVALID);
+            return None;
         }
         seen |= flag;
     }
-    Ok(Notify {
-        success: seen & 1 != 0,
-        failure: seen & 2 != 0,
-        delay: seen & 4 != 0,
-    })
+    Some(seen)
+}
+
+impl Notify {
+    /// The value of [`notify_flags`]' flags.
+    #[inline(always)]
+    pub(crate) fn from_flags(flags: u8) -> Notify {
+        Notify {
+            success: flags & 1 != 0,
+            failure: flags & 2 != 0,
+            delay: flags & 4 != 0,
+        }
+    }
 }
 
 /// RFC 3461 §4.2: `addr-type ";" xtext`.

@@ -31,7 +31,7 @@ use core::net::{Ipv4Addr, Ipv6Addr};
 use crate::limits::{DOMAIN_MAX, LOCAL_PART_MAX, PATH_MAX};
 
 /// RFC 1035 §2.3.4 (as referenced by RFC 5321 §2.3.5): a label is at most 63 octets.
-const LABEL_MAX: usize = 63;
+pub(crate) const LABEL_MAX: usize = 63;
 
 /// Options for path parsing.
 ///
@@ -76,15 +76,15 @@ impl PathOptions {
         }
     }
 
-    fn local_part_limit(&self) -> usize {
+    pub(crate) fn local_part_limit(&self) -> usize {
         self.max_local_part.max(LOCAL_PART_MAX)
     }
 
-    fn domain_limit(&self) -> usize {
+    pub(crate) fn domain_limit(&self) -> usize {
         self.max_domain.max(DOMAIN_MAX)
     }
 
-    fn path_limit(&self) -> usize {
+    pub(crate) fn path_limit(&self) -> usize {
         self.max_path.max(PATH_MAX)
     }
 }
@@ -343,11 +343,11 @@ fn scan_local_part(s: &str, opts: &PathOptions) -> Result<usize, PathError> {
 
 /// Byte classes for the ASCII fast paths: `atext` (RFC 5322 §3.2.3) and
 /// `Let-dig` (RFC 5321 §4.1.2).
-const ATEXT: u8 = 1;
+pub(crate) const ATEXT: u8 = 1;
 const LET_DIG: u8 = 2;
 /// Letter, digit or hyphen (the bytes of an `Ldh-str`, RFC 5321 §4.1.2).
-const LDH: u8 = 4;
-const CLASSES: [u8; 128] = {
+pub(crate) const LDH: u8 = 4;
+pub(crate) const CLASSES: [u8; 128] = {
     let mut t = [0u8; 128];
     let mut i = 0;
     while i < 128 {
@@ -1021,6 +1021,18 @@ pub struct Mailbox<'a> {
 }
 
 impl<'a> Mailbox<'a> {
+    /// A mailbox from a Dot-string local part and a domain that the caller
+    /// has already checked (the one-pass scanner of the command parser).
+    #[inline(always)]
+    pub(crate) fn from_checked(local: &'a str, domain: &'a str) -> Self {
+        Mailbox {
+            local_part: LocalPart {
+                wire: Cow::Borrowed(local),
+            },
+            host: Host::Domain(Domain(Cow::Borrowed(domain))),
+        }
+    }
+
     /// Parses a whole string as a `Mailbox` (`local@host`, no angle brackets;
     /// RFC 5321 §4.1.2). The local part ends where its grammar ends, so a quoted
     /// local part may contain `@`. The path length limit does not apply here;

@@ -85,6 +85,26 @@ pub(crate) fn none(bytes: &[u8], bad: impl Fn(u64) -> u64) -> bool {
     found == 0
 }
 
+/// The first byte of `bytes` that `hit` marks (tested as `none` does, a
+/// word at a time), or `None`.
+#[inline(always)]
+pub(crate) fn position(bytes: &[u8], hit: impl Fn(u64) -> u64) -> Option<usize> {
+    let mut at = 0;
+    while at < bytes.len() {
+        let rest = &bytes[at..];
+        let mut found = hit(load(rest));
+        if rest.len() < 8 {
+            // Only the tail's own bytes, not the padding `load` adds.
+            found &= u64::MAX >> (64 - 8 * rest.len());
+        }
+        if found != 0 {
+            return Some(at + first(found));
+        }
+        at += 8;
+    }
+    None
+}
+
 /// Bytes of `w` before the lowest matching byte of `mask` (all when none).
 #[inline(always)]
 pub(crate) fn before_first(mask: u64) -> u64 {
@@ -157,6 +177,25 @@ mod tests {
                 let mut bad = clean.clone();
                 bad[at] = b' ';
                 assert!(!none(&bad, graphic), "a space at {at} of {len}");
+            }
+        }
+    }
+
+    /// `position` finds the first marked byte at any offset of any length,
+    /// never one of the padding spaces, and agrees with a plain search.
+    #[test]
+    fn position_finds_the_first_and_no_padding() {
+        let space = |w: u64| eq(w, b' ');
+        for len in 0..40 {
+            let clean = alloc::vec![b'x'; len];
+            assert_eq!(position(&clean, space), None, "{len} clean bytes");
+            for at in 0..len {
+                for also in at..len {
+                    let mut hit = clean.clone();
+                    hit[at] = b' ';
+                    hit[also] = b' ';
+                    assert_eq!(position(&hit, space), Some(at), "{at}, {also} of {len}");
+                }
             }
         }
     }

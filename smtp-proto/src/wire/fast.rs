@@ -1,0 +1,456 @@
+//! The usual MAIL and RCPT lines, parsed in one pass.
+//!
+//! Nearly every MAIL FROM and RCPT TO a server sees has the same shape: a
+//! Dot-string local part, a domain of letters, digits and hyphens, and a few
+//! well-known parameters. This scanner reads that shape in one left-to-right
+//! pass over the bytes and builds the [`Command`] once, at the end, from the
+//! positions it found. It checks everything the full parsers check for that
+//! shape (RFC 5321 §4.1.2 grammar, the §4.5.3.1 length limits, the parameter
+//! grammar and duplicates) and gives up, returning `None`, at the first thing
+//! outside it: a quoted local part, a source route, an address literal, an
+//! unknown or repeated parameter, an xtext escape, or any error at all. The
+//! full parsers then decide, so they alone produce errors.
+//!
+//! Both parsers must agree whenever this one answers: the
+//! `fast_and_full_parsers_agree` property test holds them to it, on lines
+//! built to sit on either side of every check here. The `command` fuzz
+//! target reaches this scanner through `parse_command`.
+//!
+//! The caller passes only printable ASCII (the command line was checked), so
+//! every byte offset is a char boundary.
+
+use alloc::borrow::Cow;
+use alloc::vec::Vec;
+
+use super::command::{Command, ParseOptions};
+use super::params::{
+    Body, MailParameters, Notify, OriginalRecipient, RcptParameters, is_atom, notify_flags,
+};
+use super::path::{ATEXT, CLASSES, ForwardPath, LABEL_MAX, LDH, Mailbox, PathOptions, ReversePath};
+use super::swar;
+
+/// The class bits of `b` (none for a byte outside ASCII, which the caller
+/// never passes).
+#[inline(always)]
+fn class(b: u8) -> u8 {
+    CLASSES.get(usize::from(b)).copied().unwrap_or(0)
+}
+
+/// Where the parts of `<local@domain>` lie: the path starts at `b[open]`.
+struct Spans {
+    /// One past the local part (the `@`).
+    at: usize,
+    /// One past the domain (the `>`).
+    close: usize,
+}
+
+/// Scans `"<" Dot-string "@" Domain ">"` (RFC 5321 §4.1.2) at `b[open..]`,
+/// with the local part, domain and path length limits (RFC 5321 §4.5.3.1).
+#[inline(always)]
+fn path(b: &[u8], open: usize, limits: &PathOptions) -> Option<Spans> {
+    if b.get(open) != Some(&b'<') {
+        return None;
+    }
+    // Dot-string = Atom *("." Atom), up to the "@".
+    let mut i = open + 1;
+    let mut need_atom = true;
+    loop {
+        let c = *b.get(i)?;
+        if class(c) & ATEXT != 0 {
+            need_atom = false;
+        } else if c == b'.' && !need_atom {
+            need_atom = true;
+        } else if c == b'@' && !need_atom {
+            break;
+        } else {
+            return None;
+        }
+        i += 1;
+    }
+    let at = i;
+    if at - (open + 1) > limits.local_part_limit() {
+        return None;
+    }
+    // Domain = sub-domain *("." sub-domain), sub-domain = Let-dig [Ldh-str],
+    // up to the ">".
+    i += 1;
+    loop {
+        let label = i;
+        while class(*b.get(i)?) & LDH != 0 {
+            i += 1;
+        }
+        let len = i - label;
+        if len == 0 || len > LABEL_MAX || b[label] == b'-' || b[i - 1] == b'-' {
+            return None;
+        }
+        match b[i] {
+            b'.' => i += 1,
+            b'>' => break,
+            _ => return None,
+        }
+    }
+    let close = i;
+    if close - (at + 1) > limits.domain_limit() || close + 1 - open > limits.path_limit() {
+        return None;
+    }
+    Some(Spans { at, close })
+}
+
+/// The parameters after the path: `b[from..]` is empty or `1*(SP param)`.
+/// Calls `param(keyword, value)` for each, in order; `None` as soon as
+/// `param` does, or at a malformed item.
+#[inline(always)]
+fn params<'a>(
+    args: &'a str,
+    from: usize,
+    mut param: impl FnMut(&'a str, Option<&'a str>) -> Option<()>,
+) -> Option<()> {
+    let b = args.as_bytes();
+    let mut i = from;
+    while i < b.len() {
+        if b[i] != b' ' {
+            return None;
+        }
+        let start = i + 1;
+        let end = swar::position(&b[start..], |w| swar::eq(w, b' ')).map_or(b.len(), |n| start + n);
+        let item = &args[start..end];
+        match swar::position(item.as_bytes(), |w| swar::eq(w, b'=')) {
+            Some(eq) => param(&item[..eq], Some(&item[eq + 1..]))?,
+            None => param(item, None)?,
+        }
+        i = end;
+    }
+    Some(())
+}
+
+/// RFC 5321 §4.1.2 `esmtp-value`, for ASCII: `1*(%d33-60 / %d62-126)`.
+#[inline(always)]
+fn is_value(v: &str) -> bool {
+    !v.is_empty() && swar::none(v.as_bytes(), |w| swar::not_graphic(w) | swar::eq(w, b'='))
+}
+
+/// `MAIL FROM:<local@domain>` with SIZE, BODY and SMTPUTF8 at most once
+/// each; `args` is everything after `MAIL `.
+#[inline(always)]
+pub(crate) fn mail<'a>(args: &'a str, opts: &ParseOptions) -> Option<Command<'a>> {
+    let b = args.as_bytes();
+    if !b.get(..5)?.eq_ignore_ascii_case(b"FROM:") {
+        return None;
+    }
+    let spans = path(b, 5, &opts.path)?;
+    let mut size = None;
+    let mut body = None;
+    let mut smtputf8 = false;
+    params(args, spans.close + 1, |keyword, value| {
+        match (keyword.len(), value) {
+            // RFC 1870 §3: 1*20DIGIT; 19 digits cannot overflow.
+            (4, Some(v)) if size.is_none() && keyword.eq_ignore_ascii_case("SIZE") => {
+                if v.is_empty() || v.len() > 19 || !v.bytes().all(|c| c.is_ascii_digit()) {
+                    return None;
+                }
+                size = Some(v.bytes().fold(0u64, |n, c| n * 10 + u64::from(c - b'0')));
+            }
+            // RFC 6152 §2, RFC 3030 §3.
+            (4, Some(v)) if body.is_none() && keyword.eq_ignore_ascii_case("BODY") => {
+                body = Some(
+                    [Body::SevenBit, Body::EightBitMime, Body::BinaryMime]
+                        .into_iter()
+                        .find(|k| k.as_str().eq_ignore_ascii_case(v))?,
+                );
+            }
+            // RFC 6531 §3.4: no value.
+            (8, None) if !smtputf8 && keyword.eq_ignore_ascii_case("SMTPUTF8") => smtputf8 = true,
+            _ => return None,
+        }
+        Some(())
+    })?;
+    Some(Command::Mail {
+        from: ReversePath::Mailbox(Mailbox::from_checked(
+            &args[6..spans.at],
+            &args[spans.at + 1..spans.close],
+        )),
+        params: MailParameters {
+            size,
+            body,
+            smtputf8,
+            ret: None,
+            envid: None,
+            auth: None,
+            requiretls: false,
+            mt_priority: None,
+            hold: None,
+            by: None,
+            other: Vec::new(),
+        },
+    })
+}
+
+/// `RCPT TO:<local@domain>` with NOTIFY and ORCPT (RFC 3461 §4.1, §4.2) at
+/// most once each, ORCPT without xtext escapes; `args` is everything after
+/// `RCPT `.
+#[inline(always)]
+pub(crate) fn rcpt<'a>(args: &'a str, opts: &ParseOptions) -> Option<Command<'a>> {
+    let b = args.as_bytes();
+    if !b.get(..3)?.eq_ignore_ascii_case(b"TO:") {
+        return None;
+    }
+    let spans = path(b, 3, &opts.path)?;
+    let mut notify = None;
+    let mut orcpt = None;
+    params(args, spans.close + 1, |keyword, value| {
+        let v = value.filter(|v| is_value(v))?;
+        match keyword.len() {
+            6 if notify.is_none() && keyword.eq_ignore_ascii_case("NOTIFY") => {
+                notify = Some(notify_flags(v)?);
+            }
+            // addr-type ";" xtext, here with no "+" escape to decode.
+            5 if orcpt.is_none() && keyword.eq_ignore_ascii_case("ORCPT") => {
+                let semi = v.bytes().position(|c| c == b';')?;
+                let (addr_type, address) = (&v[..semi], &v[semi + 1..]);
+                let escaped = !swar::none(address.as_bytes(), |w| swar::eq(w, b'+'));
+                if !is_atom(addr_type) || address.is_empty() || escaped {
+                    return None;
+                }
+                orcpt = Some(OriginalRecipient {
+                    addr_type: Cow::Borrowed(addr_type),
+                    address: Cow::Borrowed(address),
+                });
+            }
+            _ => return None,
+        }
+        Some(())
+    })?;
+    Some(Command::Rcpt {
+        to: ForwardPath::Mailbox(Mailbox::from_checked(
+            &args[4..spans.at],
+            &args[spans.at + 1..spans.close],
+        )),
+        params: RcptParameters {
+            notify: notify.map(Notify::from_flags),
+            orcpt,
+            other: Vec::new(),
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::command::{
+        parse_command, parse_mail as parse_mail_full, parse_rcpt as parse_rcpt_full,
+    };
+    use alloc::format;
+    use alloc::string::String;
+    use alloc::vec::Vec as StdVec;
+    use proptest::prelude::*;
+    use proptest::test_runner::TestRunner;
+
+    /// A piece of a path: mostly what the scanner takes, with every kind of
+    /// byte it must refuse or hand over mixed in.
+    fn piece() -> impl Strategy<Value = String> {
+        prop_oneof![
+            6 => "[a-zA-Z0-9]{1,6}",
+            2 => "[a-z0-9-]{1,5}",
+            2 => Just(String::from(".")),
+            1 => "[!#$%&'*+/=?^_`{|}~]{1,2}",
+            1 => prop::sample::select(&["@", "\"", "[", "]", ">", "<", " ", "\t", ":", ",", "\\"][..])
+                .prop_map(String::from),
+            1 => "[a-z]{63,65}",
+        ]
+    }
+
+    /// Any run of pieces: mostly refused somewhere.
+    fn noise() -> impl Strategy<Value = String> {
+        prop::collection::vec(piece(), 0..6).prop_map(|p| p.concat())
+    }
+
+    /// A Dot-string, near its length limit at times; or noise.
+    fn local() -> impl Strategy<Value = String> {
+        prop_oneof![
+            6 => "[a-zA-Z0-9!#$%&'*+/=?^_`{|}~-]{1,8}(\\.[a-z0-9_-]{1,6}){0,2}",
+            1 => (60usize..70).prop_map(|n| "l".repeat(n)),
+            2 => noise(),
+        ]
+    }
+
+    /// A domain, with labels near their length limit and hyphens at times;
+    /// or noise.
+    fn domain() -> impl Strategy<Value = String> {
+        let label = prop_oneof![
+            6 => "[a-zA-Z0-9]([a-z0-9-]{0,5}[a-z0-9])?",
+            1 => "-?[a-z]{1,3}-?",
+            1 => (62usize..65).prop_map(|n| "d".repeat(n)),
+        ];
+        prop_oneof![
+            6 => prop::collection::vec(label, 1..5).prop_map(|l| l.join(".")),
+            1 => (1usize..6).prop_map(|n| alloc::vec!["d".repeat(63); n].join(".")),
+            2 => noise(),
+        ]
+    }
+
+    fn param() -> impl Strategy<Value = String> {
+        prop_oneof![
+            prop::sample::select(
+                &[
+                    "SIZE",
+                    "size",
+                    "Size",
+                    "BODY",
+                    "SMTPUTF8",
+                    "smtputf8",
+                    "NOTIFY",
+                    "ORCPT",
+                    "RET",
+                    "X-A",
+                    "",
+                    "SIZE=",
+                    "BODY=8bitmime",
+                    "=1"
+                ][..]
+            )
+            .prop_map(String::from),
+            "(SIZE|size)=[0-9]{0,21}",
+            "SIZE=[0-9]{1,3}[a=+ ]?[0-9]?",
+            "BODY=(7BIT|8BITMIME|BINARYMIME|8bitMime|binary|7bit=)",
+            "(NOTIFY|notify)=(NEVER|SUCCESS|FAILURE|DELAY|success|,){1,4}",
+            "(ORCPT|orcpt)=[a-z0-9=+-]{0,7};?[a-zA-Z0-9@.+=;-]{0,12}",
+            "ORCPT=rfc822;[a-z]{1,8}\\+[0-9A-Fa-f]{0,2}[a-z]{0,3}",
+            "[A-Z]{1,6}(=[A-Za-z0-9]{1,4})?",
+        ]
+    }
+
+    fn line() -> impl Strategy<Value = String> {
+        (
+            prop::sample::select(
+                &[
+                    "FROM:<", "from:<", "TO:<", "to:<", "From:<", "FROM:", "TO: <", "FROM:<@",
+                ][..],
+            ),
+            local(),
+            prop::option::weighted(0.9, domain()),
+            prop::option::weighted(0.9, Just(">")),
+            prop::collection::vec(param(), 0..3),
+            prop::sample::select(&[" ", " ", " ", " ", " ", "  ", "\t", ""][..]),
+        )
+            .prop_map(|(prefix, local, domain, close, params, sep)| {
+                let mut s = format!("{prefix}{local}");
+                if let Some(d) = domain {
+                    s += &format!("@{d}");
+                }
+                s += close.unwrap_or("");
+                for p in params {
+                    s += sep;
+                    s += &p;
+                }
+                s
+            })
+    }
+
+    fn options() -> impl Strategy<Value = ParseOptions> {
+        (any::<u8>(), 60usize..70, 250usize..262, 250usize..262).prop_map(
+            |(flags, local, domain, path)| ParseOptions {
+                smtputf8: flags & 1 != 0,
+                utf8_transaction: flags & 2 != 0,
+                path: PathOptions {
+                    allow_utf8: flags & 4 != 0,
+                    max_local_part: local,
+                    max_domain: domain,
+                    max_path: path,
+                },
+                ..ParseOptions::default()
+            },
+        )
+    }
+
+    /// Whenever the one-pass scanner answers, the full parser gives the
+    /// same command; and `parse_command` gives what the full parser does.
+    /// The scanner must answer for a fair share of the cases, or this
+    /// would prove nothing.
+    #[test]
+    fn fast_and_full_parsers_agree() {
+        let mut runner = TestRunner::new(ProptestConfig {
+            failure_persistence: None,
+            ..ProptestConfig::with_cases(8192)
+        });
+        let hits = core::cell::Cell::new(0u32);
+        let result = runner.run(&(line(), options()), |(args, opts)| {
+            if let Some(fast) = mail(&args, &opts) {
+                hits.set(hits.get() + 1);
+                prop_assert_eq!(Ok(fast), parse_mail_full(&args, &opts));
+            }
+            if let Some(fast) = rcpt(&args, &opts) {
+                hits.set(hits.get() + 1);
+                prop_assert_eq!(Ok(fast), parse_rcpt_full(&args, &opts));
+            }
+            // `parse_command` drops trailing blanks before it looks further.
+            let trimmed = args.trim_end_matches([' ', '\t']);
+            let line = if args.len() >= 3 && args[..3].eq_ignore_ascii_case("TO:") {
+                format!("RCPT {args}")
+            } else {
+                format!("MAIL {args}")
+            };
+            let full = if line.starts_with("RCPT") {
+                parse_rcpt_full(trimmed, &opts)
+            } else {
+                parse_mail_full(trimmed, &opts)
+            };
+            prop_assert_eq!(parse_command(line.as_bytes(), &opts), full);
+            Ok(())
+        });
+        if let Err(e) = result {
+            panic!("{e}");
+        }
+        assert!(hits.get() > 8192 / 16, "only {} fast answers", hits.get());
+    }
+
+    /// The scanner does answer for the usual lines (the property above would
+    /// hold for one that never does), up to each limit and not past it.
+    #[test]
+    fn the_usual_lines_take_the_fast_path() {
+        let opts = ParseOptions::default();
+        for args in [
+            "FROM:<sender.name@example.org> SIZE=123456 BODY=8BITMIME",
+            "from:<a@b>",
+            "FROM:<a!#$%&'*+/=?^_`{|}~-z@x-1.example> smtputf8 size=0000000000000000001 body=7bit",
+        ] {
+            assert!(mail(args, &opts).is_some(), "{args}");
+        }
+        for args in [
+            "TO:<first.recipient@example.net>",
+            "TO:<second@example.net> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;second@example.net",
+            "to:<x@y.z> notify=never orcpt=utf-8;a@b",
+        ] {
+            assert!(rcpt(args, &opts).is_some(), "{args}");
+        }
+        let label = "a".repeat(63);
+        let local = "l".repeat(64);
+        let edge: StdVec<String> = StdVec::from([
+            format!("FROM:<{local}@{label}.example>"),
+            format!("TO:<a@{label}>"),
+        ]);
+        for args in &edge {
+            let verb = if args.starts_with("TO") {
+                rcpt(args, &opts)
+            } else {
+                mail(args, &opts)
+            };
+            assert!(verb.is_some(), "{args}");
+        }
+        for args in [
+            format!("FROM:<{local}l@a.example>"),
+            format!("TO:<a@{label}a>"),
+            "FROM:<a@b> SIZE=12345678901234567890".into(),
+            "FROM:<a@b> SIZE=1 SIZE=1".into(),
+            "TO:<a@b> ORCPT=rfc822;a+2Bb".into(),
+            "TO:<postmaster>".into(),
+            "FROM:<>".into(),
+        ] {
+            let none = if args.starts_with("TO") {
+                rcpt(&args, &opts)
+            } else {
+                mail(&args, &opts)
+            };
+            assert!(none.is_none(), "{args}");
+        }
+    }
+}
