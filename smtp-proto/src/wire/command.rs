@@ -414,9 +414,17 @@ pub fn parse_command<'a>(line: &'a [u8], opts: &ParseOptions) -> Result<Command<
     // The line is valid UTF-8 and split at ASCII bytes, so both sides are too;
     // only an argument is made a `str` (a verb alone never needs one).
     let text = |b: &'a [u8]| core::str::from_utf8(b).map_err(|_| CommandError::InvalidUtf8);
-    let (verb_bytes, args) = match verb_end(line) {
-        Some(sp) => (&line[..sp], Some(&line[sp + 1..])),
-        None => (line, None),
+    // Every verb but STARTTLS has four letters: a line that is one, or one
+    // and a space, needs no search for the verb's end.
+    let (verb_bytes, args) = match (line.first_chunk::<4>(), line.get(4)) {
+        (Some(four), None) => (&four[..], None),
+        (Some(four), Some(b' ')) if Verb::from_bytes(four).is_some() => {
+            (&four[..], Some(&line[5..]))
+        }
+        _ => match verb_end(line) {
+            Some(sp) => (&line[..sp], Some(&line[sp + 1..])),
+            None => (line, None),
+        },
     };
     let Some(verb) = Verb::from_bytes(verb_bytes) else {
         return Ok(Command::Unknown {
@@ -424,6 +432,13 @@ pub fn parse_command<'a>(line: &'a [u8], opts: &ParseOptions) -> Result<Command<
             args: args.map(text).transpose()?.map(Cow::Borrowed),
         });
     };
+    // BDAT's arguments are read as bytes (the hot path of CHUNKING).
+    if verb == Verb::Bdat {
+        return match args.and_then(parse_bdat) {
+            Some((size, last)) => Ok(Command::Bdat { size, last }),
+            None => Err(CommandError::Syntax(verb)),
+        };
+    }
     let args = args.map(text).transpose()?;
     let syntax = || CommandError::Syntax(verb);
     // Each arm builds its command in place: a command passed through a helper
@@ -458,10 +473,8 @@ pub fn parse_command<'a>(line: &'a [u8], opts: &ParseOptions) -> Result<Command<
         Verb::Rset => Ok(Command::Rset),
         Verb::Quit => Ok(Command::Quit),
         Verb::StartTls => Ok(Command::StartTls),
-        Verb::Bdat => match parse_bdat(args.ok_or_else(syntax)?) {
-            Some((size, last)) => Ok(Command::Bdat { size, last }),
-            None => Err(syntax()),
-        },
+        // Answered above, from the bytes.
+        Verb::Bdat => Err(syntax()),
         Verb::Vrfy | Verb::Expn => {
             let arg = args.filter(|a| !a.is_empty()).ok_or_else(syntax)?;
             let arg = parse_string_arg(arg);
@@ -689,23 +702,20 @@ pub(crate) fn parse_rcpt<'a>(
 /// RFC 3030 §2: `"BDAT" SP chunk-size [ SP end-marker ]`, `chunk-size = 1*DIGIT`,
 /// `end-marker = "LAST"`. A size that does not fit in 64 bits is a syntax error.
 /// Returns the size and whether LAST was given.
-fn parse_bdat(args: &str) -> Option<(u64, bool)> {
-    let (size, last) = match split_once_byte(args, b' ') {
-        Some((size, marker)) if marker.eq_ignore_ascii_case("LAST") => (size, true),
+fn parse_bdat(args: &[u8]) -> Option<(u64, bool)> {
+    let (size, last) = match args.iter().position(|&b| b == b' ') {
+        Some(sp) if args[sp + 1..].eq_ignore_ascii_case(b"LAST") => (&args[..sp], true),
         Some(_) => return None,
         None => (args, false),
     };
-    Some((parse_decimal(size)?, last))
-}
-
-/// `1*DIGIT` as a u64, `None` on anything else or on overflow.
-pub(crate) fn parse_decimal(s: &str) -> Option<u64> {
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+    if size.is_empty() {
         return None;
     }
-    s.bytes().try_fold(0u64, |acc, b| {
-        acc.checked_mul(10)?.checked_add(u64::from(b - b'0'))
-    })
+    let size = size.iter().try_fold(0u64, |n, &b| {
+        let digit = b.checked_sub(b'0').filter(|d| *d < 10)?;
+        n.checked_mul(10)?.checked_add(u64::from(digit))
+    })?;
+    Some((size, last))
 }
 
 /// RFC 4954 §4: `"AUTH" SP sasl-mech [SP initial-response]`, where the initial
@@ -1183,6 +1193,48 @@ mod tests {
                 last: true
             }
         );
+        assert_eq!(
+            parse("BDAT 0009").unwrap(),
+            Command::Bdat {
+                size: 9,
+                last: false
+            }
+        );
+        // The bytes just outside the digits, and empty sizes.
+        for bad in [
+            "BDAT 1/",
+            "BDAT :1",
+            "BDAT  5",
+            "BDAT 5  LAST",
+            "BDAT  LAST",
+        ] {
+            assert_eq!(parse(bad), Err(CommandError::Syntax(Verb::Bdat)), "{bad}");
+        }
+    }
+
+    /// The verb ends at the first space, wherever it is: four letters and a
+    /// space is the usual case, but a shorter or longer word is a verb too.
+    #[test]
+    fn verbs_end_at_the_first_space() {
+        fn unknown(verb: &'static str, args: Option<&'static str>) -> Command<'static> {
+            Command::Unknown {
+                verb: verb.into(),
+                args: args.map(Into::into),
+            }
+        }
+        assert_eq!(parse("A BC DEF").unwrap(), unknown("A", Some("BC DEF")));
+        assert_eq!(parse("ABC DE").unwrap(), unknown("ABC", Some("DE")));
+        assert_eq!(parse("ABCD E").unwrap(), unknown("ABCD", Some("E")));
+        assert_eq!(parse("ABCD").unwrap(), unknown("ABCD", None));
+        assert_eq!(parse("DATAX").unwrap(), unknown("DATAX", None));
+        assert_eq!(parse("DATA X"), Err(CommandError::Syntax(Verb::Data)));
+        assert_eq!(parse("RSET"), Ok(Command::Rset));
+        assert_eq!(parse("STARTTLS"), Ok(Command::StartTls));
+        assert_eq!(
+            parse("STARTTLS x"),
+            Err(CommandError::Syntax(Verb::StartTls))
+        );
+        assert_eq!(parse("MAIL"), Err(CommandError::Syntax(Verb::Mail)));
     }
 
     #[test]
