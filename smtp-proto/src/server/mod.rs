@@ -779,6 +779,14 @@ impl ServerSession {
         if let Some(event) = self.events.pop_front() {
             return Output::Event(event);
         }
+        self.poll_other_output()
+    }
+
+    /// [`poll_output`](Self::poll_output) when no event is queued. A function
+    /// of its own: merged into the event path, the code below made the
+    /// compiler copy every event twice more on its way out.
+    #[inline(never)]
+    fn poll_other_output(&mut self) -> Output<ServerEvent> {
         if let Some(output) = ready_output(
             &mut self.out,
             &mut self.events,
