@@ -930,9 +930,9 @@ impl ServerSession {
             path: PathOptions::default(),
             helo: self.config.helo_syntax,
         };
-        match parse_command(line, &opts) {
+        match &parse_command(line, &opts) {
             Ok(cmd) => self.dispatch(cmd),
-            Err(e) => self.command_error(&e),
+            Err(e) => self.command_error(e),
         }
         // RFC 5321 §4.5.3.2.7: the server timeout runs while it awaits the next
         // command (or the next SASL line), from the moment the last one was answered.
