@@ -113,50 +113,21 @@ impl Verb {
     /// Every verb is letters only, and OR-ing 0x20 into a byte maps exactly two
     /// bytes onto a lower-case letter, the letter and its upper case, so a
     /// folded word equals a folded verb exactly when the bytes match it
-    /// case-insensitively.
+    /// case-insensitively. A four-letter word is looked up by a perfect hash
+    /// of its folded form (a multiply and a shift), so the lookup costs the
+    /// same, and predicts as well, whatever the verb.
     #[inline]
     fn from_bytes(name: &[u8]) -> Option<Verb> {
-        const fn word(v: &[u8; 4]) -> u32 {
-            u32::from_le_bytes(*v) | 0x2020_2020
-        }
-        const HELO: u32 = word(b"HELO");
-        const EHLO: u32 = word(b"EHLO");
-        const LHLO: u32 = word(b"LHLO");
-        const MAIL: u32 = word(b"MAIL");
-        const RCPT: u32 = word(b"RCPT");
-        const DATA: u32 = word(b"DATA");
-        const BDAT: u32 = word(b"BDAT");
-        const RSET: u32 = word(b"RSET");
-        const VRFY: u32 = word(b"VRFY");
-        const EXPN: u32 = word(b"EXPN");
-        const HELP: u32 = word(b"HELP");
-        const NOOP: u32 = word(b"NOOP");
-        const QUIT: u32 = word(b"QUIT");
-        const AUTH: u32 = word(b"AUTH");
         const STARTTLS: u64 = u64::from_le_bytes(*b"STARTTLS") | 0x2020_2020_2020_2020;
         match name.len() {
             4 => {
-                let w = u32::from_le_bytes(name.try_into().ok()?) | 0x2020_2020;
-                Some(match w {
-                    HELO => Verb::Helo,
-                    EHLO => Verb::Ehlo,
-                    LHLO => Verb::Lhlo,
-                    MAIL => Verb::Mail,
-                    RCPT => Verb::Rcpt,
-                    DATA => Verb::Data,
-                    BDAT => Verb::Bdat,
-                    RSET => Verb::Rset,
-                    VRFY => Verb::Vrfy,
-                    EXPN => Verb::Expn,
-                    HELP => Verb::Help,
-                    NOOP => Verb::Noop,
-                    QUIT => Verb::Quit,
-                    AUTH => Verb::Auth,
-                    _ => return None,
-                })
+                let w = u32::from_le_bytes(*name.first_chunk::<4>()?) | 0x2020_2020;
+                // Empty slots hold 0, which no folded word equals.
+                let (word, verb) = VERB_TABLE[verb_slot(w)];
+                (word == w).then_some(verb)
             }
             8 => {
-                let w = u64::from_le_bytes(name.try_into().ok()?) | 0x2020_2020_2020_2020;
+                let w = u64::from_le_bytes(*name.first_chunk::<8>()?) | 0x2020_2020_2020_2020;
                 (w == STARTTLS).then_some(Verb::StartTls)
             }
             _ => None,
@@ -184,6 +155,52 @@ impl Verb {
         )
     }
 }
+
+/// The four-letter verbs, folded (see [`Verb::from_bytes`]).
+const FOUR_LETTER_VERBS: [Verb; 14] = [
+    Verb::Helo,
+    Verb::Ehlo,
+    Verb::Lhlo,
+    Verb::Mail,
+    Verb::Rcpt,
+    Verb::Data,
+    Verb::Bdat,
+    Verb::Rset,
+    Verb::Vrfy,
+    Verb::Expn,
+    Verb::Help,
+    Verb::Noop,
+    Verb::Quit,
+    Verb::Auth,
+];
+
+/// The slot of a folded four-letter word in [`VERB_TABLE`]: a
+/// multiplicative hash, its multiplier picked so that the verbs' slots
+/// differ (checked when the table is built).
+const fn verb_slot(folded: u32) -> usize {
+    (folded.wrapping_mul(0x787c_d8df) >> 28) as usize
+}
+
+/// Each four-letter verb in its [`verb_slot`], with its folded word; 0 in the
+/// empty slots.
+const VERB_TABLE: [(u32, Verb); 16] = {
+    let mut table = [(0u32, Verb::Helo); 16];
+    let mut i = 0;
+    while i < FOUR_LETTER_VERBS.len() {
+        let verb = FOUR_LETTER_VERBS[i];
+        let name = verb.as_str().as_bytes();
+        let folded = u32::from_le_bytes([name[0], name[1], name[2], name[3]]) | 0x2020_2020;
+        let slot = verb_slot(folded);
+        // Two verbs in one slot: the build fails here.
+        assert!(
+            table[slot].0 == 0,
+            "verb_slot's multiplier must separate the verbs"
+        );
+        table[slot] = (folded, verb);
+        i += 1;
+    }
+    table
+};
 
 impl fmt::Display for Verb {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
