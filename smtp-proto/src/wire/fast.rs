@@ -241,6 +241,7 @@ mod tests {
     };
     use alloc::format;
     use alloc::string::String;
+    use alloc::vec;
     use alloc::vec::Vec as StdVec;
     use proptest::prelude::*;
     use proptest::test_runner::TestRunner;
@@ -315,7 +316,11 @@ mod tests {
             "(NOTIFY|notify)=(NEVER|SUCCESS|FAILURE|DELAY|success|,){1,4}",
             "(ORCPT|orcpt)=[a-z0-9=+-]{0,7};?[a-zA-Z0-9@.+=;-]{0,12}",
             "ORCPT=rfc822;[a-z]{1,8}\\+[0-9A-Fa-f]{0,2}[a-z]{0,3}",
-            "[A-Z]{1,6}(=[A-Za-z0-9]{1,4})?",
+            "[A-Z]{1,10}(=([A-Za-z0-9]{1,4}|NEVER|SUCCESS|8BITMIME|12|rfc822;a@b))?",
+            Just(String::from("SMTPUTF8 SMTPUTF8")),
+            Just(String::from("NOTIFY=NEVER NOTIFY=DELAY")),
+            Just(String::from("ORCPT=a;b ORCPT=a;b")),
+            Just(String::from("BODY=7BIT BODY=7BIT")),
         ]
     }
 
@@ -347,8 +352,12 @@ mod tests {
     }
 
     fn options() -> impl Strategy<Value = ParseOptions> {
-        (any::<u8>(), 60usize..70, 250usize..262, 250usize..262).prop_map(
-            |(flags, local, domain, path)| ParseOptions {
+        // Domain limits around the lengths `domain` builds (four or five
+        // labels of 63: 255 and 319 octets), path limits near and far above
+        // them, so that each limit is the one that bites at times.
+        let path = prop_oneof![250usize..262, 315usize..330, Just(4000)];
+        (any::<u8>(), 60usize..70, 250usize..330, path).prop_map(|(flags, local, domain, path)| {
+            ParseOptions {
                 smtputf8: flags & 1 != 0,
                 utf8_transaction: flags & 2 != 0,
                 path: PathOptions {
@@ -358,8 +367,8 @@ mod tests {
                     max_path: path,
                 },
                 ..ParseOptions::default()
-            },
-        )
+            }
+        })
     }
 
     /// Whenever the one-pass scanner answers, the full parser gives the
@@ -436,6 +445,28 @@ mod tests {
             };
             assert!(verb.is_some(), "{args}");
         }
+        // A domain of exactly its limit, and a path of exactly its limit
+        // (brackets included), each with the other limit out of the way;
+        // one octet more is left to the full parser. (The limits never go
+        // below RFC 5321's, so these are above them.)
+        let roomy = |max_domain, max_path| ParseOptions {
+            path: PathOptions {
+                max_domain,
+                max_path,
+                ..PathOptions::default()
+            },
+            ..ParseOptions::default()
+        };
+        let domain = |len: usize| {
+            let four = vec![label.as_str(); 4].join(".");
+            format!("{four}.{}", "b".repeat(len - four.len() - 1))
+        };
+        let at_limit = format!("TO:<a@{}>", domain(300));
+        assert!(rcpt(&at_limit, &roomy(300, 4000)).is_some());
+        assert!(rcpt(&at_limit, &roomy(299, 4000)).is_none());
+        let path_len = at_limit.len() - 3;
+        assert!(rcpt(&at_limit, &roomy(4000, path_len)).is_some());
+        assert!(rcpt(&at_limit, &roomy(4000, path_len - 1)).is_none());
         for args in [
             format!("FROM:<{local}l@a.example>"),
             format!("TO:<a@{label}a>"),
