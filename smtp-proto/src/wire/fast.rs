@@ -458,7 +458,7 @@ mod tests {
             ..ParseOptions::default()
         };
         let domain = |len: usize| {
-            let four = vec![label.as_str(); 4].join(".");
+            let four = [label.as_str(); 4].join(".");
             format!("{four}.{}", "b".repeat(len - four.len() - 1))
         };
         let at_limit = format!("TO:<a@{}>", domain(300));
