@@ -412,6 +412,29 @@ impl CommandError {
 /// assert_eq!(cmd, Command::Data);
 /// ```
 pub fn parse_command<'a>(line: &'a [u8], opts: &ParseOptions) -> Result<Command<'a>, CommandError> {
+    // A line that is a four-letter verb and nothing else (DATA, RSET, QUIT,
+    // NOOP): a verb is letters only, so the line is printable, has no
+    // trailing blank and no argument; the checks below would find the same.
+    if let Some(four) = line.first_chunk::<4>()
+        && line.len() == 4
+        && let Some(verb) = Verb::from_bytes(four)
+    {
+        return match verb {
+            Verb::Data => Ok(Command::Data),
+            Verb::Rset => Ok(Command::Rset),
+            Verb::Quit => Ok(Command::Quit),
+            Verb::Noop => Ok(Command::Noop(None)),
+            Verb::Help => Ok(Command::Help(None)),
+            // The others take an argument.
+            _ => Err(CommandError::Syntax(verb)),
+        };
+    }
+    parse_line(line, opts)
+}
+
+/// [`parse_command`] without its shortcut for a verb alone: every check.
+#[inline(always)]
+fn parse_line<'a>(line: &'a [u8], opts: &ParseOptions) -> Result<Command<'a>, CommandError> {
     // The usual line is printable ASCII: one branch-free pass proves it is
     // UTF-8 without control characters. Anything else takes the full checks
     // first, which also decide which error comes first.
@@ -1226,6 +1249,51 @@ mod tests {
             "BDAT  LAST",
         ] {
             assert_eq!(parse(bad), Err(CommandError::Syntax(Verb::Bdat)), "{bad}");
+        }
+    }
+
+    /// The shortcut for a four-letter line gives what every check gives:
+    /// each verb in every mix of cases, and four bytes of anything.
+    #[test]
+    fn a_verb_alone_parses_as_the_full_checks_say() {
+        let opts = ParseOptions::default();
+        let verbs = [
+            "HELO", "EHLO", "LHLO", "MAIL", "RCPT", "DATA", "BDAT", "RSET", "VRFY",
+        ];
+        let more = [
+            "EXPN", "HELP", "NOOP", "QUIT", "AUTH", "XYZW", "DAT ", " DAT", "DA\tA",
+        ];
+        for word in verbs.iter().chain(&more) {
+            for case in 0..16u8 {
+                let line: Vec<u8> = word
+                    .bytes()
+                    .enumerate()
+                    .map(|(i, b)| {
+                        if case >> i & 1 == 1 {
+                            b.to_ascii_lowercase()
+                        } else {
+                            b
+                        }
+                    })
+                    .collect();
+                assert_eq!(
+                    parse_command(&line, &opts),
+                    parse_line(&line, &opts),
+                    "{line:?}"
+                );
+            }
+        }
+        let mut x = 0x9e37_79b9u32;
+        for _ in 0..100_000 {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            let line = x.to_le_bytes();
+            assert_eq!(
+                parse_command(&line, &opts),
+                parse_line(&line, &opts),
+                "{line:?}"
+            );
         }
     }
 
