@@ -44,11 +44,22 @@ struct Spans {
     close: usize,
 }
 
-/// Scans `"<" Dot-string "@" Domain ">"` (RFC 5321 §4.1.2) at `b[open..]`,
-/// with the local part, domain and path length limits (RFC 5321 §4.5.3.1).
+impl Spans {
+    /// The mailbox these positions of `args` delimit, for a path whose `<`
+    /// is at `open`.
+    #[inline(always)]
+    fn mailbox<'a>(&self, args: &'a str, open: usize) -> Mailbox<'a> {
+        Mailbox::from_checked(&args[open + 1..self.at], &args[self.at + 1..self.close])
+    }
+}
+
+/// Scans `prefix` (case-insensitively), then `"<" Dot-string "@" Domain
+/// ">"` (RFC 5321 §4.1.2) with the local part, domain and path length limits
+/// (RFC 5321 §4.5.3.1), at the start of `b`.
 #[inline(always)]
-fn path(b: &[u8], open: usize, limits: &PathOptions) -> Option<Spans> {
-    if b.get(open) != Some(&b'<') {
+fn path(b: &[u8], prefix: &[u8], limits: &PathOptions) -> Option<Spans> {
+    let open = prefix.len();
+    if !b.get(..open)?.eq_ignore_ascii_case(prefix) || b.get(open) != Some(&b'<') {
         return None;
     }
     // Dot-string = Atom *("." Atom), up to the "@".
@@ -133,11 +144,8 @@ fn is_value(v: &str) -> bool {
 /// each; `args` is everything after `MAIL `.
 #[inline(always)]
 pub(crate) fn mail<'a>(args: &'a str, opts: &ParseOptions) -> Option<Command<'a>> {
-    let b = args.as_bytes();
-    if !b.get(..5)?.eq_ignore_ascii_case(b"FROM:") {
-        return None;
-    }
-    let spans = path(b, 5, &opts.path)?;
+    const PREFIX: &[u8] = b"FROM:";
+    let spans = path(args.as_bytes(), PREFIX, &opts.path)?;
     let mut size = None;
     let mut body = None;
     let mut smtputf8 = false;
@@ -165,10 +173,7 @@ pub(crate) fn mail<'a>(args: &'a str, opts: &ParseOptions) -> Option<Command<'a>
         Some(())
     })?;
     Some(Command::Mail {
-        from: ReversePath::Mailbox(Mailbox::from_checked(
-            &args[6..spans.at],
-            &args[spans.at + 1..spans.close],
-        )),
+        from: ReversePath::Mailbox(spans.mailbox(args, PREFIX.len())),
         params: MailParameters {
             size,
             body,
@@ -190,11 +195,8 @@ pub(crate) fn mail<'a>(args: &'a str, opts: &ParseOptions) -> Option<Command<'a>
 /// `RCPT `.
 #[inline(always)]
 pub(crate) fn rcpt<'a>(args: &'a str, opts: &ParseOptions) -> Option<Command<'a>> {
-    let b = args.as_bytes();
-    if !b.get(..3)?.eq_ignore_ascii_case(b"TO:") {
-        return None;
-    }
-    let spans = path(b, 3, &opts.path)?;
+    const PREFIX: &[u8] = b"TO:";
+    let spans = path(args.as_bytes(), PREFIX, &opts.path)?;
     let mut notify = None;
     let mut orcpt = None;
     params(args, spans.close + 1, |keyword, value| {
@@ -221,10 +223,7 @@ pub(crate) fn rcpt<'a>(args: &'a str, opts: &ParseOptions) -> Option<Command<'a>
         Some(())
     })?;
     Some(Command::Rcpt {
-        to: ForwardPath::Mailbox(Mailbox::from_checked(
-            &args[4..spans.at],
-            &args[spans.at + 1..spans.close],
-        )),
+        to: ForwardPath::Mailbox(spans.mailbox(args, PREFIX.len())),
         params: RcptParameters {
             notify: notify.map(Notify::from_flags),
             orcpt,
