@@ -488,7 +488,7 @@ impl ServerSession {
             Command::Helo(name) => self.hello_command(HelloKind::Helo, name),
             Command::Ehlo(name) => self.hello_command(HelloKind::Ehlo, name),
             Command::Lhlo(name) => self.hello_command(HelloKind::Lhlo, name),
-            Command::Mail { from, params } => self.mail(from.clone().into_owned(), params),
+            Command::Mail { from, params } => self.mail(from, params),
             Command::Rcpt { to, params } => self.rcpt(to, params),
             Command::Data => self.data(),
             Command::Bdat { size, last } => self.bdat(*size, *last),
@@ -584,7 +584,7 @@ impl ServerSession {
     }
 
     /// MAIL (RFC 5321 §4.1.1.2) with parameters checked against what was advertised.
-    fn mail(&mut self, from: crate::wire::path::ReversePath<'static>, params: &MailParameters<'_>) {
+    fn mail(&mut self, from: &crate::wire::path::ReversePath<'_>, params: &MailParameters<'_>) {
         if let Err(refusal) = self.transaction_ready().and_then(|()| {
             if self.tx.is_some() {
                 Err((503, (5, 5, 1), "Error: nested MAIL command"))
@@ -601,11 +601,11 @@ impl ServerSession {
         let binary = params.body == Some(Body::BinaryMime);
         // Kept for `envelope()`; it counts once the application accepts.
         self.envelope.clear();
-        self.envelope.push_reverse(&from);
+        self.envelope.push_reverse(from);
         self.pause(
             Pending::Mail { smtputf8, binary },
             ServerEvent::MailFrom {
-                from,
+                from: from.clone().into_owned(),
                 params: params.clone().into_owned(),
             },
         );
@@ -1036,7 +1036,7 @@ impl ServerSession {
             let mut read = core::mem::take(&mut self.input).freeze();
             read.advance(start);
             pieces.clear();
-            self.take_content(read, false);
+            self.take_content(read);
         } else {
             compact(&mut self.input[..status.consumed], &mut pieces);
             // The content is handed out as slices of what was read: no copy.
@@ -1050,7 +1050,7 @@ impl ServerSession {
                     Piece::Input(range) => read.slice(range),
                     Piece::Literal(bytes) => Bytes::from_static(bytes),
                 };
-                self.take_content(content, false);
+                self.take_content(content);
             }
         }
         self.pieces = pieces;
@@ -1068,16 +1068,12 @@ impl ServerSession {
         true
     }
 
-    /// Accounts for and hands out a piece of content; `scan` looks for 8-bit
-    /// octets and NULs in it (the DATA decoder does that for its content).
-    fn take_content(&mut self, content: Bytes, scan: bool) {
+    /// Accounts for and hands out a piece of content (its 8-bit octets and
+    /// NULs are recorded where it is read).
+    fn take_content(&mut self, content: Bytes) {
         let max = self.config.max_message_size;
         let Some(tx) = self.tx.as_mut() else { return };
         tx.findings.size = tx.findings.size.saturating_add(content.len() as u64);
-        if scan {
-            tx.findings.eight_bit |= !content.is_ascii();
-            tx.findings.nul |= memchr::memchr(0, &content).is_some();
-        }
         if max.is_some_and(|m| tx.findings.size > m) {
             tx.oversize = true;
         }
@@ -1129,7 +1125,13 @@ impl ServerSession {
         let piece = self.input.split_to(n).freeze();
         self.data_progressed(n);
         if keep {
-            self.take_content(piece, true);
+            // The decoder of DATA looks at every octet; a chunk is taken
+            // verbatim, so it is looked at here.
+            if let Some(tx) = self.tx.as_mut() {
+                tx.findings.eight_bit |= !piece.is_ascii();
+                tx.findings.nul |= memchr::memchr(0, &piece).is_some();
+            }
+            self.take_content(piece);
         }
         if complete {
             self.chunk_complete();

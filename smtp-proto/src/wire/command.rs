@@ -439,10 +439,9 @@ fn parse_line<'a>(line: &'a [u8], opts: &ParseOptions) -> Result<Command<'a>, Co
     // The line is valid UTF-8 and split at ASCII bytes, so both sides are too;
     // only an argument is made a `str` (a verb alone never needs one).
     let text = |b: &'a [u8]| core::str::from_utf8(b).map_err(|_| CommandError::InvalidUtf8);
-    // Every verb but STARTTLS has four letters: a line that is one, or one
-    // and a space, needs no search for the verb's end.
+    // Every verb but STARTTLS has four letters: one and a space needs no
+    // search for the verb's end (a verb alone was answered above).
     let (verb_bytes, args) = match (line.first_chunk::<4>(), line.get(4)) {
-        (Some(four), None) => (&four[..], None),
         (Some(four), Some(b' ')) if Verb::from_bytes(four).is_some() => {
             (&four[..], Some(&line[5..]))
         }

@@ -725,18 +725,13 @@ const LANES: usize = 16;
 /// What [`scan_block`] gathers over a run of clean blocks, lane by lane:
 /// every octet OR-ed together (0x80 set: 8-bit content), and whether each
 /// was a NUL (0xFF where one was).
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Default)]
 struct Lanes {
     octets: [u8; LANES],
     nul: [u8; LANES],
 }
 
 impl Lanes {
-    const EMPTY: Lanes = Lanes {
-        octets: [0; LANES],
-        nul: [0; LANES],
-    };
-
     #[inline(always)]
     fn add(&mut self, l: usize, octet: u8) {
         self.octets[l] |= octet;
@@ -769,19 +764,13 @@ struct Seen {
     eight_bit: bool,
 }
 
-impl Default for Lanes {
-    fn default() -> Self {
-        Lanes::EMPTY
-    }
-}
-
 /// Checks the first [`BLOCK`] octets of `window` in one pass, each against
 /// the octet after it (the last against `window[BLOCK]`), branch-free, so
 /// that it vectorises.
 #[inline(always)]
 fn scan_block(window: &[u8; BLOCK + 1]) -> Block {
     let (mut bad, mut dot, mut lf) = ([0u8; LANES], [0u8; LANES], [0u8; LANES]);
-    let mut lanes = Lanes::EMPTY;
+    let mut lanes = Lanes::default();
     for c in 0..BLOCK / LANES {
         for l in 0..LANES {
             let (x, y) = (window[c * LANES + l], window[c * LANES + l + 1]);

@@ -578,7 +578,8 @@ fn is_keyword(s: &str) -> bool {
 }
 
 /// RFC 5321 §4.1.2 `esmtp-value`, extended by RFC 6531 §3.3 with UTF-8.
-fn check_value(v: &str, allow_utf8: bool) -> Result<(), ParamError> {
+#[inline]
+pub(crate) fn check_value(v: &str, allow_utf8: bool) -> Result<(), ParamError> {
     if v.is_empty() {
         return Err(ParamError::Syntax);
     }
@@ -668,7 +669,8 @@ fn parse_digits(s: &str, max_digits: usize, keyword: &'static str) -> Result<u32
 /// RFC 1870 §3: `size-value = 1*20DIGIT`. Values beyond `u64::MAX` are
 /// [`ParamError::SizeOverflow`]; more than 20 digits that still fit (leading
 /// zeros) are invalid.
-fn parse_size(v: &str) -> Result<u64, ParamError> {
+#[inline]
+pub(crate) fn parse_size(v: &str) -> Result<u64, ParamError> {
     const INVALID: ParamError = ParamError::InvalidValue { keyword: SIZE };
     // Up to 19 digits cannot overflow: one pass, no overflow checks.
     if v.len() <= 19 {
@@ -691,7 +693,8 @@ fn parse_size(v: &str) -> Result<u64, ParamError> {
     Ok(n)
 }
 
-fn parse_body(v: &str) -> Result<Body, ParamError> {
+#[inline]
+pub(crate) fn parse_body(v: &str) -> Result<Body, ParamError> {
     [Body::SevenBit, Body::EightBitMime, Body::BinaryMime]
         .into_iter()
         .find(|b| b.as_str().eq_ignore_ascii_case(v))
