@@ -1,7 +1,5 @@
 //! What a session hands back to the adapter, and the one error type for API misuse.
 
-use alloc::collections::VecDeque;
-
 use bytes::{Bytes, BytesMut};
 
 /// One thing for the adapter to do, from a session's `poll_output()`.
@@ -43,33 +41,54 @@ pub enum Output<E> {
     },
 }
 
-/// What both sessions' `poll_output` hand out, in the order [`Output`]
-/// promises: events first; then, when nothing else is left to do before the
-/// session would stop (wait, upgrade to TLS or close), every byte queued since
-/// the last `Transmit` as **one** [`Output::Transmit`] (RFC 2920 §3.2: replies
-/// may be held, but must go out before the session waits for more input); then
-/// [`Output::StartTls`]; then, once the session is `closing`, [`Output::Close`],
-/// again at every later call.
+/// What both sessions' `poll_output` hand out after their events (which
+/// always come first), in the order [`Output`] promises: when nothing else is
+/// left to do before the session would stop (wait, upgrade to TLS or close),
+/// every byte queued since the last `Transmit` as **one** [`Output::Transmit`]
+/// (RFC 2920 §3.2: replies may be held, but must go out before the session
+/// waits for more input); then [`Output::StartTls`]; then, once the session is
+/// `closing`, [`Output::Close`], again at every later call.
 ///
 /// `None` when nothing is ready and the session is open: the caller returns its
 /// own [`Output::Wait`], whose deadline and `wants_read` depend on its state.
+/// The answer is a small [`Ready`], from which the caller builds its `Output`
+/// in place: an `Option<Output<E>>` would be copied whole on its way out (200
+/// bytes for a server event) for every `Transmit`.
 #[inline]
-pub(crate) fn ready_output<E>(
+pub(crate) fn ready_output(
     out: &mut BytesMut,
-    events: &mut VecDeque<E>,
     starttls: &mut bool,
     closing: bool,
-) -> Option<Output<E>> {
-    if let Some(event) = events.pop_front() {
-        return Some(Output::Event(event));
-    }
+) -> Option<Ready> {
     if !out.is_empty() {
-        return Some(Output::Transmit(out.split().freeze()));
+        return Some(Ready::Transmit(out.split().freeze()));
     }
     if core::mem::take(starttls) {
-        return Some(Output::StartTls);
+        return Some(Ready::StartTls);
     }
-    closing.then_some(Output::Close)
+    closing.then_some(Ready::Close)
+}
+
+/// What [`ready_output`] found: the [`Output`]s other than events and `Wait`.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Ready {
+    /// [`Output::Transmit`].
+    Transmit(Bytes),
+    /// [`Output::StartTls`].
+    StartTls,
+    /// [`Output::Close`].
+    Close,
+}
+
+impl<E> From<Ready> for Output<E> {
+    #[inline]
+    fn from(ready: Ready) -> Self {
+        match ready {
+            Ready::Transmit(bytes) => Output::Transmit(bytes),
+            Ready::StartTls => Output::StartTls,
+            Ready::Close => Output::Close,
+        }
+    }
 }
 
 /// Appends as much of `bytes` as fits in `buf` under `capacity` and returns
@@ -140,19 +159,20 @@ mod tests {
     #[test]
     fn ready_output_hands_out_in_contract_order() {
         let mut out = BytesMut::from(&b"250 ok\r\n"[..]);
-        let mut events = VecDeque::from([1, 2]);
         let mut starttls = true;
-        let mut next = |closing| ready_output(&mut out, &mut events, &mut starttls, closing);
-        assert_eq!(next(true), Some(Output::Event(1)));
-        assert_eq!(next(true), Some(Output::Event(2)));
+        let mut next = |closing| ready_output(&mut out, &mut starttls, closing);
         assert_eq!(
             next(true),
-            Some(Output::Transmit(Bytes::from_static(b"250 ok\r\n")))
+            Some(Ready::Transmit(Bytes::from_static(b"250 ok\r\n")))
         );
-        assert_eq!(next(false), Some(Output::StartTls));
+        assert_eq!(next(false), Some(Ready::StartTls));
         assert_eq!(next(false), None);
-        assert_eq!(next(true), Some(Output::Close));
-        assert_eq!(next(true), Some(Output::Close));
+        assert_eq!(next(true), Some(Ready::Close));
+        assert_eq!(next(true), Some(Ready::Close));
+        let output: Output<()> = Ready::Transmit(Bytes::from_static(b"x")).into();
+        assert_eq!(output, Output::Transmit(Bytes::from_static(b"x")));
+        assert_eq!(Output::<()>::from(Ready::StartTls), Output::StartTls);
+        assert_eq!(Output::<()>::from(Ready::Close), Output::Close);
     }
 
     #[test]

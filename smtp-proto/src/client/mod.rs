@@ -167,7 +167,7 @@ pub use event::{
 };
 
 use crate::ext::Capabilities;
-use crate::output::{ApiMisuse, Output, ready_output, release_if_idle, take_bounded};
+use crate::output::{ApiMisuse, Output, Ready, ready_output, release_if_idle, take_bounded};
 use crate::reply::{Reply, ReplyParse, ReplyParseOptions, parse_reply};
 use crate::time::Instant;
 use crate::wire::command::{Command, Verb};
@@ -601,22 +601,21 @@ impl ClientSession {
     /// [`Output::Wait`] or [`Output::Close`].
     pub fn poll_output(&mut self) -> Output<ClientEvent> {
         self.process();
-        if let Some(output) = ready_output(
-            &mut self.out,
-            &mut self.events,
-            &mut self.starttls_output,
-            self.closing,
-        ) {
-            if matches!(output, Output::Transmit(_)) {
-                self.handed_out = self.written_count;
+        if let Some(event) = self.events.pop_front() {
+            return Output::Event(event);
+        }
+        if let Some(ready) = ready_output(&mut self.out, &mut self.starttls_output, self.closing) {
+            match ready {
+                Ready::Transmit(_) => self.handed_out = self.written_count,
+                Ready::Close => {
+                    self.input = BytesMut::new();
+                    self.out = BytesMut::new();
+                    self.events = VecDeque::new();
+                    self.segments = VecDeque::new();
+                }
+                Ready::StartTls => {}
             }
-            if matches!(output, Output::Close) {
-                self.input = BytesMut::new();
-                self.out = BytesMut::new();
-                self.events = VecDeque::new();
-                self.segments = VecDeque::new();
-            }
-            return output;
+            return ready.into();
         }
         // About to wait: give back what an idle session does not need.
         release_if_idle(&mut self.input, IDLE_KEEP);

@@ -22,6 +22,53 @@ use crate::wire::params::{Body, MailParameters, RcptParameters};
 use crate::wire::sasl::Credentials;
 use crate::wire::sasl::{self, Mechanism, SaslResponse};
 
+/// One of the session's own fixed one-line replies, in both wire forms:
+/// without an enhanced code, and with one (RFC 2034 §3, used when
+/// ENHANCEDSTATUSCODES is on). Made by [`fixed_reply!`].
+#[derive(Clone, Copy)]
+pub(super) struct FixedReply {
+    plain: &'static [u8],
+    enhanced: &'static [u8],
+}
+
+/// A [`FixedReply`] written at compile time: `fixed_reply!(250, 2, 1, 0,
+/// "Ok")` is `250 Ok` and `250 2.1.0 Ok`. The enhanced code's class must be
+/// the reply's first digit (RFC 3463 §2; checked when compiling); a reply
+/// without one (a 3xx) leaves it out: `fixed_reply!(354, "...")`.
+macro_rules! fixed_reply {
+    ($code:literal, $class:literal, $subject:literal, $detail:literal, $text:literal) => {{
+        const {
+            assert!($code / 100 == $class && $subject < 1000 && $detail < 1000);
+        }
+        FixedReply {
+            plain: concat!(stringify!($code), " ", $text, "\r\n").as_bytes(),
+            enhanced: concat!(
+                stringify!($code),
+                " ",
+                stringify!($class),
+                ".",
+                stringify!($subject),
+                ".",
+                stringify!($detail),
+                " ",
+                $text,
+                "\r\n"
+            )
+            .as_bytes(),
+        }
+    }};
+    ($code:literal, $text:literal) => {{
+        const {
+            assert!($code / 100 == 3);
+        }
+        let wire = concat!(stringify!($code), " ", $text, "\r\n").as_bytes();
+        FixedReply {
+            plain: wire,
+            enhanced: wire,
+        }
+    }};
+}
+
 /// HTTP methods: a browser or proxy probe on the SMTP port.
 const HTTP_METHODS: [&str; 7] = ["GET", "POST", "HEAD", "PUT", "CONNECT", "OPTIONS", "DELETE"];
 
@@ -158,26 +205,16 @@ impl ServerSession {
         self.send_reply(&reply);
     }
 
-    /// Sends one of the session's own fixed one-line replies, written straight
-    /// into the output buffer: no allocation on the hot path. `text` is a
-    /// constant of this module (no control characters, far below 512 octets).
-    pub(super) fn send_static(&mut self, code: u16, enhanced: (u8, u16, u16), text: &'static str) {
-        let e = enhanced;
-        // RFC 2034 §3, RFC 3463 §2: the class is the reply's first digit (so a
-        // 354 goes without one).
-        let enhanced = self.config.enhanced_codes() && u16::from(e.0) == code / 100;
-        let code = ReplyCode::new(code).unwrap_or(ReplyCode::new(451).expect("451 is valid"));
-        // Written octet by octet: `write!` costs more than the reply.
-        let out = &mut self.out;
-        out.reserve(text.len() + 16);
-        out.extend_from_slice(&code.digits());
-        out.extend_from_slice(b" ");
-        if enhanced && let Some(e) = EnhancedCode::new(e.0, e.1, e.2) {
-            e.write_to(out);
-            out.extend_from_slice(b" ");
-        }
-        out.extend_from_slice(text.as_bytes());
-        out.extend_from_slice(b"\r\n");
+    /// Sends one of the session's own fixed one-line replies: both wire forms
+    /// were written at compile time ([`fixed_reply!`]), so this is one copy
+    /// into the output buffer, with no allocation.
+    pub(super) fn send_static(&mut self, reply: FixedReply) {
+        let bytes = if self.config.enhanced_codes() {
+            reply.enhanced
+        } else {
+            reply.plain
+        };
+        self.out.extend_from_slice(bytes);
     }
 
     pub(super) fn send_reply(&mut self, reply: &Reply) {
@@ -494,9 +531,9 @@ impl ServerSession {
             Command::Bdat { size, last } => self.bdat(*size, *last),
             Command::Rset => {
                 self.reset_tx();
-                self.send_static(250, (2, 0, 0), "Ok");
+                self.send_static(fixed_reply!(250, 2, 0, 0, "Ok"));
             }
-            Command::Noop(_) => self.send_static(250, (2, 0, 0), "Ok"),
+            Command::Noop(_) => self.send_static(fixed_reply!(250, 2, 0, 0, "Ok")),
             Command::Vrfy(_) => match self.config.vrfy {
                 VrfyPolicy::CannotVerify => self.send(
                     252,
@@ -528,7 +565,7 @@ impl ServerSession {
                 self.send(214, (2, 0, 0), &text);
             }
             Command::Quit => {
-                self.send_static(221, (2, 0, 0), "Bye");
+                self.send_static(fixed_reply!(221, 2, 0, 0, "Bye"));
                 self.close();
             }
             Command::StartTls => self.starttls(),
@@ -865,7 +902,7 @@ impl ServerSession {
                 Ok(SaslResponse::Data(data)) => self.sasl_data(mechanism, data),
                 // RFC 4954 §4: the client may cancel; that breaks no rule.
                 Ok(SaslResponse::Cancel) => {
-                    self.send_static(501, (5, 0, 0), "Authentication cancelled")
+                    self.send_static(fixed_reply!(501, 5, 0, 0, "Authentication cancelled"))
                 }
                 Err(_) => self.error(501, (5, 5, 2), "Error: invalid base64 data"),
             },
@@ -976,7 +1013,7 @@ impl ServerSession {
         match sasl::decode_response(line, self.sasl_max()) {
             // RFC 4954 §4: the client may cancel; that breaks no rule.
             Ok(SaslResponse::Cancel) => {
-                self.send_static(501, (5, 0, 0), "Authentication cancelled")
+                self.send_static(fixed_reply!(501, 5, 0, 0, "Authentication cancelled"))
             }
             Err(_) => self.error(501, (5, 5, 2), "Error: invalid base64 data"),
             Ok(SaslResponse::Data(data)) => match step {
@@ -1185,12 +1222,12 @@ impl ServerSession {
     pub(super) fn accept(&mut self, pending: Pending, custom: Option<Reply>) {
         // The application's reply if it gave one, else the standard one,
         // written without an allocation.
-        let reply = |s: &mut Self, code, enh, text: &'static str| match &custom {
+        let reply = |s: &mut Self, fixed: FixedReply| match &custom {
             Some(r) => {
                 let r = s.with_enhanced(r.clone());
                 s.send_reply(&r);
             }
-            None => s.send_static(code, enh, text),
+            None => s.send_static(fixed),
         };
         match pending {
             Pending::Greeting => {
@@ -1223,7 +1260,10 @@ impl ServerSession {
             }
             Pending::Auth(_) => {
                 self.authenticated = true;
-                reply(self, 235, (2, 7, 0), "Authentication successful");
+                reply(
+                    self,
+                    fixed_reply!(235, 2, 7, 0, "Authentication successful"),
+                );
             }
             Pending::Mail { smtputf8, binary } => {
                 self.mail_refused = false;
@@ -1236,17 +1276,17 @@ impl ServerSession {
                     findings: MessageFindings::default(),
                     oversize: false,
                 });
-                reply(self, 250, (2, 1, 0), "Ok");
+                reply(self, fixed_reply!(250, 2, 1, 0, "Ok"));
             }
             Pending::Rcpt => {
                 self.envelope.tentative = false;
                 if let Some(tx) = self.tx.as_mut() {
                     tx.accepted_rcpts += 1;
                 }
-                reply(self, 250, (2, 1, 5), "Ok");
+                reply(self, fixed_reply!(250, 2, 1, 5, "Ok"));
             }
             Pending::Data => {
-                reply(self, 354, (2, 0, 0), "End data with <CR><LF>.<CR><LF>");
+                reply(self, fixed_reply!(354, "End data with <CR><LF>.<CR><LF>"));
                 let limits = self.config.limits.clamped();
                 self.phase = Phase::Data(DataDecoder::new(DataDecoderConfig {
                     bare_line_ending: self.config.bare_line_ending,
@@ -1265,7 +1305,7 @@ impl ServerSession {
             Pending::MessageEnd => {
                 let count = self.end_of_data_count();
                 for _ in 0..count {
-                    reply(self, 250, (2, 0, 0), "Ok: queued");
+                    reply(self, fixed_reply!(250, 2, 0, 0, "Ok: queued"));
                 }
                 self.finish_tx();
             }
@@ -1385,5 +1425,23 @@ mod compact_tests {
         let mut buf = b"..yz".to_vec();
         compact(&mut buf, &mut lit);
         assert_eq!(content(&buf, &lit), b"xyz");
+    }
+}
+
+#[cfg(test)]
+mod fixed_reply_tests {
+    use super::FixedReply;
+
+    #[test]
+    fn both_wire_forms_are_written_at_compile_time() {
+        let rcpt = fixed_reply!(250, 2, 1, 5, "Ok");
+        assert_eq!(rcpt.plain, b"250 Ok\r\n");
+        assert_eq!(rcpt.enhanced, b"250 2.1.5 Ok\r\n");
+        let auth = fixed_reply!(501, 5, 0, 0, "Authentication cancelled");
+        assert_eq!(auth.enhanced, b"501 5.0.0 Authentication cancelled\r\n");
+        // RFC 3463: a 3xx reply has no enhanced code.
+        let data = fixed_reply!(354, "End data with <CR><LF>.<CR><LF>");
+        assert_eq!(data.plain, b"354 End data with <CR><LF>.<CR><LF>\r\n");
+        assert_eq!(data.enhanced, data.plain);
     }
 }

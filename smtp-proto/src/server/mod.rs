@@ -118,7 +118,7 @@ pub use config::{Extensions, ServerConfig, ServerTimeouts, VrfyPolicy};
 pub use event::{Decision, DecisionPoint, HelloKind, MessageFindings, ServerEvent};
 
 use crate::Protocol;
-use crate::output::{ApiMisuse, Output, ready_output, release_if_idle, take_bounded};
+use crate::output::{ApiMisuse, Output, Ready, ready_output, release_if_idle, take_bounded};
 use crate::reply::Reply;
 use crate::time::Instant;
 use crate::wire::command::{CommandError, ParseOptions, Verb, parse_command};
@@ -774,7 +774,7 @@ impl ServerSession {
     /// [`Output::Wait`] or [`Output::Close`].
     pub fn poll_output(&mut self) -> Output<ServerEvent> {
         self.process();
-        // Events first (as `ready_output` would), built straight into the
+        // Events first (the order `Output` promises), built straight into the
         // return value: an event is large, and this is the hot path.
         if let Some(event) = self.events.pop_front() {
             return Output::Event(event);
@@ -787,13 +787,9 @@ impl ServerSession {
     /// compiler copy every event twice more on its way out.
     #[inline(never)]
     fn poll_other_output(&mut self) -> Output<ServerEvent> {
-        if let Some(output) = ready_output(
-            &mut self.out,
-            &mut self.events,
-            &mut self.starttls_pending,
-            self.closing,
-        ) {
-            if matches!(output, Output::Close) {
+        // No event is queued: `poll_output` handed those out first.
+        if let Some(ready) = ready_output(&mut self.out, &mut self.starttls_pending, self.closing) {
+            if ready == Ready::Close {
                 self.phase = Phase::Closed;
                 self.input = BytesMut::new();
                 self.out = BytesMut::new();
@@ -803,7 +799,7 @@ impl ServerSession {
                 self.line = alloc::vec::Vec::new();
                 self.spare = BytesMut::new();
             }
-            return output;
+            return ready.into();
         }
         // About to wait: give back what an idle session does not need.
         // Between transactions (after EHLO, after a message) the command
