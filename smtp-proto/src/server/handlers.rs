@@ -642,8 +642,8 @@ impl ServerSession {
         self.pause(
             Pending::Mail { smtputf8, binary },
             ServerEvent::MailFrom {
-                from: from.clone().into_owned(),
-                params: params.clone().into_owned(),
+                from: from.to_static(),
+                params: params.to_static(),
             },
         );
     }
@@ -710,8 +710,8 @@ impl ServerSession {
         self.pause(
             Pending::Rcpt,
             ServerEvent::RcptTo {
-                to: to.clone().into_owned(),
-                params: params.clone().into_owned(),
+                to: to.to_static(),
+                params: params.to_static(),
             },
         );
     }

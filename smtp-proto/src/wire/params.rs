@@ -373,6 +373,30 @@ pub struct MailParameters<'a> {
 }
 
 impl MailParameters<'_> {
+    /// A `'static` copy, made straight from borrowed parameters (the
+    /// server's events own theirs): [`into_owned`](Self::into_owned) of a
+    /// `clone` without copying the whole value twice.
+    pub(crate) fn to_static(&self) -> MailParameters<'static> {
+        MailParameters {
+            size: self.size,
+            body: self.body,
+            smtputf8: self.smtputf8,
+            ret: self.ret,
+            envid: self.envid.clone().map(own),
+            auth: self.auth.clone().map(AuthParam::into_owned),
+            requiretls: self.requiretls,
+            mt_priority: self.mt_priority,
+            hold: self.hold.clone().map(Hold::into_owned),
+            by: self.by,
+            other: self
+                .other
+                .iter()
+                .cloned()
+                .map(Parameter::into_owned)
+                .collect(),
+        }
+    }
+
     /// Converts into a value that owns its data.
     #[must_use]
     pub fn into_owned(self) -> MailParameters<'static> {
@@ -466,6 +490,21 @@ pub struct RcptParameters<'a> {
 }
 
 impl RcptParameters<'_> {
+    /// A `'static` copy, made straight from borrowed parameters (see
+    /// [`MailParameters::to_static`]).
+    pub(crate) fn to_static(&self) -> RcptParameters<'static> {
+        RcptParameters {
+            notify: self.notify,
+            orcpt: self.orcpt.clone().map(OriginalRecipient::into_owned),
+            other: self
+                .other
+                .iter()
+                .cloned()
+                .map(Parameter::into_owned)
+                .collect(),
+        }
+    }
+
     /// Converts into a value that owns its data.
     #[must_use]
     pub fn into_owned(self) -> RcptParameters<'static> {
@@ -1173,6 +1212,21 @@ mod tests {
 
     fn invalid(keyword: &'static str) -> ParamError {
         ParamError::InvalidValue { keyword }
+    }
+
+    #[test]
+    fn to_static_copies_every_parameter() {
+        let all = mail(
+            " SIZE=10 BODY=8BITMIME SMTPUTF8 RET=HDRS ENVID=QQ+2B1 AUTH=<a@b.example> \
+             REQUIRETLS MT-PRIORITY=3 HOLDFOR=60 BY=120;R X-ONE X-TWO=2",
+        )
+        .unwrap();
+        assert!(all.envid.is_some() && all.auth.is_some() && all.hold.is_some());
+        assert!(all.by.is_some() && all.mt_priority.is_some() && all.other.len() == 2);
+        assert_eq!(all.to_static(), all.clone().into_owned());
+        let all = rcpt(" NOTIFY=SUCCESS,DELAY ORCPT=rfc822;a+2Bb@c.example X-ONE=1").unwrap();
+        assert!(all.notify.is_some() && all.orcpt.is_some() && all.other.len() == 1);
+        assert_eq!(all.to_static(), all.clone().into_owned());
     }
 
     fn dup(k: &str) -> ParamError {

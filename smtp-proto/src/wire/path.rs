@@ -1050,6 +1050,21 @@ impl<'a> Mailbox<'a> {
         self.local_part.as_wire().is_ascii() && self.host.is_ascii()
     }
 
+    /// A `'static` copy, made straight from a borrowed mailbox (the server's
+    /// events own theirs): [`into_owned`](Self::into_owned) of a `clone`
+    /// without the clone.
+    pub(crate) fn to_static(&self) -> Mailbox<'static> {
+        Mailbox {
+            local_part: LocalPart {
+                wire: Cow::Owned(String::from(self.local_part.as_wire())),
+            },
+            host: match &self.host {
+                Host::Domain(d) => Host::Domain(Domain(Cow::Owned(String::from(d.as_str())))),
+                Host::Literal(l) => Host::Literal(l.clone().into_owned()),
+            },
+        }
+    }
+
     /// Copies any borrowed data so the mailbox is `'static`.
     pub fn into_owned(self) -> Mailbox<'static> {
         Mailbox {
@@ -1134,6 +1149,14 @@ impl ReversePath<'_> {
         match self {
             ReversePath::Null => None,
             ReversePath::Mailbox(m) => Some(m),
+        }
+    }
+
+    /// A `'static` copy, made straight from a borrowed path.
+    pub(crate) fn to_static(&self) -> ReversePath<'static> {
+        match self {
+            ReversePath::Null => ReversePath::Null,
+            ReversePath::Mailbox(m) => ReversePath::Mailbox(m.to_static()),
         }
     }
 
@@ -1223,6 +1246,14 @@ impl ForwardPath<'_> {
         match self {
             ForwardPath::Postmaster => None,
             ForwardPath::Mailbox(m) => Some(m),
+        }
+    }
+
+    /// A `'static` copy, made straight from a borrowed path.
+    pub(crate) fn to_static(&self) -> ForwardPath<'static> {
+        match self {
+            ForwardPath::Postmaster => ForwardPath::Postmaster,
+            ForwardPath::Mailbox(m) => ForwardPath::Mailbox(m.to_static()),
         }
     }
 
@@ -1340,6 +1371,24 @@ mod tests {
 
     fn rev(s: &str) -> Result<(ReversePath<'_>, &str), PathError> {
         parse_reverse_path(s, &ascii())
+    }
+
+    #[test]
+    fn to_static_copies_the_whole_path() {
+        for text in [
+            "<>",
+            "<a.b@mx.example>",
+            "<\"a b\"@[192.0.2.1]>",
+            "<x@[IPv6:2001:db8::1]>",
+            "<y@[tag:content]>",
+        ] {
+            let (path, _) = rev(text).unwrap();
+            assert_eq!(path.to_static(), path.clone().into_owned(), "{text}");
+        }
+        for text in ["<Postmaster>", "<a.b@mx.example>", "<\"q\"@[192.0.2.1]>"] {
+            let (path, _) = parse_forward_path(text, &ascii()).unwrap();
+            assert_eq!(path.to_static(), path.clone().into_owned(), "{text}");
+        }
     }
 
     fn fwd(s: &str) -> Result<(ForwardPath<'_>, &str), PathError> {
