@@ -483,11 +483,31 @@ impl DataDecoder {
     ///
     /// Clean text goes by [`clean_run`](Self::clean_run), a block at a time;
     /// the block it stops at goes by [`lines`](Self::lines), a line at a time.
+    ///
+    /// A stuffed dot where a run stops (a line that starts with '.' and goes
+    /// on with anything but CR) is deleted here and the line read on, in the
+    /// same call: the state machine would do the same, a state at a time.
     #[inline]
     fn mid<S: ContentSink + ?Sized>(&mut self, input: &[u8], start: usize, out: &mut S) -> usize {
-        match self.clean_run(input, start, out) {
-            0 => self.lines(input, start, out),
-            n => n,
+        let mut at = start;
+        loop {
+            at += match self.clean_run(input, at, out) {
+                0 => self.lines(input, at, out),
+                n => n,
+            };
+            // RFC 5321 §4.5.2: "If the first character is a period and there
+            // are other characters on the line, the first character is
+            // deleted." A CR after it may be the end of data: that, and a
+            // dot last in the input, are left to the state machine.
+            if self.state == State::LineStart
+                && input.get(at) == Some(&b'.')
+                && input.get(at + 1).is_some_and(|&c| c != b'\r')
+            {
+                at += 1;
+                self.state = State::Mid;
+                continue;
+            }
+            return at - start;
         }
     }
 
