@@ -694,17 +694,18 @@ impl ServerSession {
         let Phase::Pending(pending) = &self.phase else {
             return Err(ApiMisuse::NoPendingDecision);
         };
+        // Checked first, while nothing has changed: a decision that does not
+        // fit is refused whole.
         let lmtp = self.config.protocol == Protocol::Lmtp;
-        let outcome = match (&decision, pending) {
+        match (&decision, pending) {
             (Decision::PerRecipient(replies), Pending::MessageEnd) if lmtp => {
                 let wanted = self.tx.as_ref().map_or(0, |t| t.accepted_rcpts);
                 if replies.len() != wanted || replies.iter().any(|r| r.code().get() >= 600) {
                     return Err(ApiMisuse::InvalidDecision);
                 }
-                Outcome::PerRecipient
             }
             (Decision::PerRecipient(_), _) => return Err(ApiMisuse::InvalidDecision),
-            (Decision::Accept, _) => Outcome::Accept(None),
+            (Decision::Accept, _) => {}
             (Decision::AcceptWith(reply), p) => {
                 let code = reply.code().get();
                 let fits = match p {
@@ -715,28 +716,26 @@ impl ServerSession {
                 if !fits {
                     return Err(ApiMisuse::InvalidDecision);
                 }
-                Outcome::Accept(Some(reply.clone()))
             }
             (Decision::Reject(reply), _) => {
                 if reply.code().get() < 400 {
                     return Err(ApiMisuse::InvalidDecision);
                 }
-                Outcome::Reject(reply.clone())
             }
-        };
+        }
         self.now = now;
         let Phase::Pending(pending) = core::mem::replace(&mut self.phase, Phase::Command) else {
             return Err(ApiMisuse::NoPendingDecision);
         };
-        match outcome {
-            Outcome::Accept(reply) => self.accept(pending, reply),
-            Outcome::Reject(reply) => self.reject(pending, reply),
-            Outcome::PerRecipient => {
-                if let Decision::PerRecipient(replies) = decision {
-                    for reply in replies {
-                        let reply = self.with_enhanced(reply);
-                        self.send_reply(&reply);
-                    }
+        // The decision's reply is moved where it goes, not copied.
+        match decision {
+            Decision::Accept => self.accept(pending, None),
+            Decision::AcceptWith(reply) => self.accept(pending, Some(reply)),
+            Decision::Reject(reply) => self.reject(pending, reply),
+            Decision::PerRecipient(replies) => {
+                for reply in replies {
+                    let reply = self.with_enhanced(reply);
+                    self.send_reply(&reply);
                 }
                 self.finish_tx();
             }
@@ -990,13 +989,6 @@ impl ServerSession {
             _ => self.error(500, (5, 5, 2), "Error: command not recognized"),
         }
     }
-}
-
-/// The outcome of a decision, checked before any state changes.
-enum Outcome {
-    Accept(Option<Reply>),
-    Reject(Reply),
-    PerRecipient,
 }
 
 /// The usage hint in a `501` reply.
