@@ -1310,6 +1310,12 @@ mod tests {
         assert!(!dec.line_too_long());
         let (_, _, dec) = decode_all(BareLineEnding::Reject, &input);
         assert!(dec.line_too_long());
+        // A line still in progress counts with what it has so far, in the
+        // findings too.
+        let mut dec = DataDecoder::default();
+        let mut out = Vec::new();
+        let st = dec.decode(&[b'z'; 1001], &mut out);
+        assert!(!st.done && dec.line_too_long() && dec.findings().line_too_long);
     }
 
     #[test]

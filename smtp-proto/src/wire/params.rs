@@ -388,12 +388,7 @@ impl MailParameters<'_> {
             mt_priority: self.mt_priority,
             hold: self.hold.clone().map(Hold::into_owned),
             by: self.by,
-            other: self
-                .other
-                .iter()
-                .cloned()
-                .map(Parameter::into_owned)
-                .collect(),
+            other: owned_copies(&self.other),
         }
     }
 
@@ -496,12 +491,7 @@ impl RcptParameters<'_> {
         RcptParameters {
             notify: self.notify,
             orcpt: self.orcpt.clone().map(OriginalRecipient::into_owned),
-            other: self
-                .other
-                .iter()
-                .cloned()
-                .map(Parameter::into_owned)
-                .collect(),
+            other: owned_copies(&self.other),
         }
     }
 
@@ -560,6 +550,11 @@ const ORCPT: &str = "ORCPT";
 
 fn own(c: Cow<'_, str>) -> Cow<'static, str> {
     Cow::Owned(c.into_owned())
+}
+
+/// `'static` copies of unknown parameters (the `to_static`s).
+fn owned_copies(other: &[Parameter<'_>]) -> Vec<Parameter<'static>> {
+    other.iter().cloned().map(Parameter::into_owned).collect()
 }
 
 /// A keyword one of the parameter parsers knows.
