@@ -442,6 +442,97 @@ fn an_idle_session_gives_its_buffers_back() {
     assert!(s.events.capacity() <= 16);
 }
 
+/// Polls until the session waits, and returns that `Wait`.
+fn drain_wait(s: &mut ServerSession) -> Output<ServerEvent> {
+    loop {
+        match s.poll_output() {
+            Output::Event(_) | Output::Transmit(_) => {}
+            other => return other,
+        }
+    }
+}
+
+#[test]
+fn an_idle_session_gives_back_its_event_piece_and_line_lists() {
+    let mut config = ServerConfig {
+        max_errors: 1000,
+        ..ServerConfig::default()
+    };
+    config.extensions.starttls = true;
+    let mut s = session(config);
+    let _ = drain(&mut s, &mut accept_all);
+    // Forty refused commands at once: forty events queued before a drain.
+    feed(&mut s, &b"XYZZY\r\n".repeat(40));
+    assert!(matches!(
+        s.poll_output(),
+        Output::Event(ServerEvent::ClientFault(_))
+    ));
+    assert!(s.events.capacity() >= 39, "{}", s.events.capacity());
+    // A line longer than the command limit goes through the scratch line.
+    let mut long = b"NOOP ".to_vec();
+    long.resize(900, b'x');
+    long.extend_from_slice(b"\r\n");
+    feed(&mut s, &long);
+    let _ = drain(&mut s, &mut accept_all);
+    assert!(s.events.capacity() <= 16, "{}", s.events.capacity());
+    assert!(s.line.capacity() <= IDLE_LINE, "{}", s.line.capacity());
+    // Content with a stuffed dot on every line: one piece per line.
+    feed(
+        &mut s,
+        b"EHLO c.test\r\nMAIL FROM:<a@c.test>\r\nRCPT TO:<b@x.test>\r\nDATA\r\n",
+    );
+    let _ = drain(&mut s, &mut accept_all);
+    let mut content = b"..x\r\n".repeat(40);
+    content.extend_from_slice(b"\r\n");
+    feed(&mut s, &content);
+    let mut seen_pieces = 0;
+    loop {
+        match s.poll_output() {
+            Output::Event(_) => seen_pieces = seen_pieces.max(s.pieces.capacity()),
+            Output::Transmit(_) => {}
+            other => {
+                assert!(matches!(other, Output::Wait { .. }), "{other:?}");
+                break;
+            }
+        }
+    }
+    assert!(seen_pieces > 16, "{seen_pieces}");
+    assert!(s.pieces.capacity() <= 16, "{}", s.pieces.capacity());
+    // While the application decides, no deadline runs (the timeouts of
+    // RFC 5321 §4.5.3.2 are the client's).
+    feed(&mut s, b".\r\n");
+    loop {
+        match s.poll_output() {
+            Output::Event(ServerEvent::MessageEnd(_)) => break,
+            Output::Event(_) | Output::Transmit(_) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(matches!(
+        s.poll_output(),
+        Output::Wait { deadline: None, .. }
+    ));
+    s.respond(Instant::ZERO, Decision::Accept).unwrap();
+    assert!(matches!(
+        drain_wait(&mut s),
+        Output::Wait {
+            deadline: Some(_),
+            ..
+        }
+    ));
+    // While TLS is being set up, nothing is read.
+    let _ = drain(&mut s, &mut accept_all);
+    feed(&mut s, b"STARTTLS\r\n");
+    let _ = drain(&mut s, &mut accept_all);
+    assert!(matches!(
+        s.poll_output(),
+        Output::Wait {
+            wants_read: false,
+            ..
+        }
+    ));
+}
+
 #[test]
 fn eof_drops_a_decision_not_yet_handed_out() {
     let mut s = session(ServerConfig::default());
