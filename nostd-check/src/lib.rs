@@ -33,7 +33,7 @@ pub extern "C" fn smtp_proto_nostd_check() -> usize {
     let config = alloc::sync::Arc::new(smtp_proto::client::ClientConfig::default());
     let mut client =
         smtp_proto::client::ClientSession::new(config, smtp_proto::time::Instant::ZERO);
-    client.handle_bytes(smtp_proto::time::Instant::ZERO, b"220 mx.example ESMTP\r\n");
+    let _ = client.handle_bytes(smtp_proto::time::Instant::ZERO, b"220 mx.example ESMTP\r\n");
     let polled = matches!(
         client.poll_output(),
         smtp_proto::output::Output::Transmit(_)
