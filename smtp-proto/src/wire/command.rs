@@ -469,7 +469,13 @@ fn parse_line<'a>(line: &'a [u8], opts: &ParseOptions) -> Result<Command<'a>, Co
     // would be built in a temporary and copied out (200 bytes).
     match verb {
         Verb::Helo | Verb::Ehlo | Verb::Lhlo => {
-            let name = parse_helo_name(verb, args.ok_or_else(syntax)?, opts)?;
+            let arg = args.ok_or_else(syntax)?;
+            // The usual name in one pass (see `wire::fast`); anything else,
+            // and every error, from the full parser.
+            let name = match fast::helo_domain(arg, opts) {
+                Some(name) if printable => name,
+                _ => parse_helo_name(verb, arg, opts)?,
+            };
             Ok(match verb {
                 Verb::Helo => Command::Helo(name),
                 Verb::Ehlo => Command::Ehlo(name),
@@ -637,7 +643,7 @@ fn has_control(b: &[u8]) -> bool {
 /// RFC 5321 §4.1.1.1 (and RFC 2033 §4.1): `Domain` for HELO, `Domain /
 /// address-literal` for EHLO and LHLO.
 #[inline(always)]
-fn parse_helo_name<'a>(
+pub(crate) fn parse_helo_name<'a>(
     verb: Verb,
     arg: &'a str,
     opts: &ParseOptions,

@@ -22,12 +22,14 @@
 use alloc::borrow::Cow;
 use alloc::vec::Vec;
 
-use super::command::{Command, ParseOptions};
+use super::command::{Command, HeloName, ParseOptions};
 use super::params::{
     MailParameters, Notify, OriginalRecipient, RcptParameters, check_value, is_atom, notify_flags,
     parse_body, parse_size,
 };
-use super::path::{ATEXT, CLASSES, ForwardPath, LABEL_MAX, LDH, Mailbox, PathOptions, ReversePath};
+use super::path::{
+    ATEXT, CLASSES, Domain, ForwardPath, Host, LABEL_MAX, LDH, Mailbox, PathOptions, ReversePath,
+};
 use super::swar;
 
 /// The class bits of `b` (none for a byte outside ASCII, which the caller
@@ -83,29 +85,49 @@ fn path(b: &[u8], prefix: &[u8], limits: &PathOptions) -> Option<Spans> {
     if at - (open + 1) > limits.local_part_limit() {
         return None;
     }
-    // Domain = sub-domain *("." sub-domain), sub-domain = Let-dig [Ldh-str],
-    // up to the ">".
-    i += 1;
+    // A domain of letters, digits and hyphens, up to the ">".
+    let close = ldh_domain(b, i + 1)?;
+    if b.get(close) != Some(&b'>') {
+        return None;
+    }
+    if close - (at + 1) > limits.domain_limit() || close + 1 - open > limits.path_limit() {
+        return None;
+    }
+    Some(Spans { at, close })
+}
+
+/// `Domain = sub-domain *("." sub-domain)`, `sub-domain = Let-dig
+/// [Ldh-str]` (RFC 5321 §4.1.2) with labels of at most 63 octets, from
+/// `b[i]`: the index of the first octet after it (neither a label's nor a dot
+/// between two labels). Only letters, digits and hyphens: a U-label is the
+/// full parser's.
+#[inline(always)]
+fn ldh_domain(b: &[u8], mut i: usize) -> Option<usize> {
     loop {
         let label = i;
-        while class(*b.get(i)?) & LDH != 0 {
+        while b.get(i).is_some_and(|&c| class(c) & LDH != 0) {
             i += 1;
         }
         let len = i - label;
         if len == 0 || len > LABEL_MAX || b[label] == b'-' || b[i - 1] == b'-' {
             return None;
         }
-        match b[i] {
-            b'.' => i += 1,
-            b'>' => break,
-            _ => return None,
+        if b.get(i) != Some(&b'.') {
+            return Some(i);
         }
+        i += 1;
     }
-    let close = i;
-    if close - (at + 1) > limits.domain_limit() || close + 1 - open > limits.path_limit() {
-        return None;
-    }
-    Some(Spans { at, close })
+}
+
+/// The argument of HELO, EHLO or LHLO when it is a domain of letters,
+/// digits and hyphens (RFC 5321 §4.1.1.1, §4.1.2) within the domain limit:
+/// the usual greeting. `None` for anything else (an address literal, a
+/// U-label, a name the grammar refuses), which the full parser decides.
+#[inline(always)]
+pub(crate) fn helo_domain<'a>(arg: &'a str, opts: &ParseOptions) -> Option<HeloName<'a>> {
+    let end = ldh_domain(arg.as_bytes(), 0)?;
+    (end == arg.len() && end <= opts.path.domain_limit())
+        .then(|| HeloName::Host(Host::Domain(Domain::from_checked(arg))))
 }
 
 /// The parameters after the path: `b[from..]` is empty or `1*(SP param)`.
@@ -400,6 +422,63 @@ mod tests {
             panic!("{e}");
         }
         assert!(hits.get() > 8192 / 16, "only {} fast answers", hits.get());
+    }
+
+    /// The same for HELO, EHLO and LHLO names, strict and lenient: whenever
+    /// the scanner answers, the full parser gives the same name.
+    #[test]
+    fn fast_and_full_helo_names_agree() {
+        use crate::wire::command::{HeloSyntax, Verb, parse_helo_name};
+        let mut runner = TestRunner::new(ProptestConfig {
+            failure_persistence: None,
+            ..ProptestConfig::with_cases(4096)
+        });
+        let hits = core::cell::Cell::new(0u32);
+        let cases = (domain(), options(), any::<bool>(), 0usize..3);
+        let result = runner.run(&cases, |(name, mut opts, lenient, verb)| {
+            if lenient {
+                opts.helo = HeloSyntax::Lenient;
+            }
+            let verb = [Verb::Helo, Verb::Ehlo, Verb::Lhlo][verb];
+            if let Some(fast) = helo_domain(&name, &opts) {
+                hits.set(hits.get() + 1);
+                prop_assert_eq!(Ok(fast), parse_helo_name(verb, &name, &opts));
+            }
+            let line = format!("{verb} {name}");
+            let full = parse_helo_name(verb, name.trim_end_matches([' ', '\t']), &opts);
+            let command = parse_command(line.as_bytes(), &opts);
+            match (verb, full) {
+                (Verb::Helo, Ok(n)) => prop_assert_eq!(command, Ok(Command::Helo(n))),
+                (Verb::Ehlo, Ok(n)) => prop_assert_eq!(command, Ok(Command::Ehlo(n))),
+                (_, Ok(n)) => prop_assert_eq!(command, Ok(Command::Lhlo(n))),
+                (_, Err(_)) => prop_assert!(command.is_err()),
+            }
+            Ok(())
+        });
+        if let Err(e) = result {
+            panic!("{e}");
+        }
+        assert!(hits.get() > 4096 / 4, "only {} fast answers", hits.get());
+        // Up to the domain limit and not past it.
+        let opts = ParseOptions::default();
+        let at_limit = [&*"d".repeat(63); 4].join(".");
+        assert_eq!(at_limit.len(), 255);
+        assert!(helo_domain(&at_limit, &opts).is_some());
+        assert!(helo_domain(&format!("{at_limit}x"), &opts).is_none());
+        assert!(helo_domain("client.example.org", &opts).is_some());
+        for refused in [
+            "",
+            "a.",
+            ".a",
+            "a..b",
+            "-a",
+            "a-",
+            "a_b",
+            "[192.0.2.1]",
+            "a b",
+        ] {
+            assert!(helo_domain(refused, &opts).is_none(), "{refused:?}");
+        }
     }
 
     /// The scanner does answer for the usual lines (the property above would

@@ -603,6 +603,13 @@ impl<'a> Domain<'a> {
         Ok(Domain(Cow::Borrowed(s)))
     }
 
+    /// A domain that the caller has already checked (the one-pass scanner
+    /// of the command parser).
+    #[inline(always)]
+    pub(crate) fn from_checked(s: &'a str) -> Self {
+        Domain(Cow::Borrowed(s))
+    }
+
     /// The domain as given.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -1029,7 +1036,7 @@ impl<'a> Mailbox<'a> {
             local_part: LocalPart {
                 wire: Cow::Borrowed(local),
             },
-            host: Host::Domain(Domain(Cow::Borrowed(domain))),
+            host: Host::Domain(Domain::from_checked(domain)),
         }
     }
 
