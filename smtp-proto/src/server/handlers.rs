@@ -69,6 +69,13 @@ macro_rules! fixed_reply {
     }};
 }
 
+/// `250 2.0.0 Ok`: RSET and NOOP.
+const OK: FixedReply = fixed_reply!(250, 2, 0, 0, "Ok");
+/// `221 2.0.0 Bye`: QUIT, in every state.
+const BYE: FixedReply = fixed_reply!(221, 2, 0, 0, "Bye");
+/// `501 5.0.0`: the client cancelled an AUTH exchange (RFC 4954 §4).
+const AUTH_CANCELLED: FixedReply = fixed_reply!(501, 5, 0, 0, "Authentication cancelled");
+
 /// HTTP methods: a browser or proxy probe on the SMTP port.
 const HTTP_METHODS: [&str; 7] = ["GET", "POST", "HEAD", "PUT", "CONNECT", "OPTIONS", "DELETE"];
 
@@ -224,15 +231,28 @@ impl ServerSession {
     /// Adds a generic enhanced code (`class.0.0`) to an application reply that
     /// has none, when ENHANCEDSTATUSCODES is on.
     pub(super) fn with_enhanced(&self, reply: Reply) -> Reply {
+        self.generic_enhanced(&reply).unwrap_or(reply)
+    }
+
+    /// Sends an application reply as [`with_enhanced`](Self::with_enhanced)
+    /// makes it, without copying a reply that needs no change.
+    pub(super) fn send_app_reply(&mut self, reply: &Reply) {
+        match self.generic_enhanced(reply) {
+            Some(changed) => self.send_reply(&changed),
+            None => self.send_reply(reply),
+        }
+    }
+
+    /// The application reply with a generic enhanced code added, when it
+    /// needs one; `None` when it goes out as it is.
+    fn generic_enhanced(&self, reply: &Reply) -> Option<Reply> {
         if reply.enhanced().is_some() || !self.config.enhanced_codes() {
-            return reply;
+            return None;
         }
         let class = (reply.code().get() / 100) as u8;
         // RFC 3463 §3.1: classes 2, 4 and 5 only (a 3xx reply has none).
-        match EnhancedCode::new(class, 0, 0) {
-            Some(generic) => Reply::new(reply.code(), Some(generic), reply.text()),
-            None => reply,
-        }
+        let generic = EnhancedCode::new(class, 0, 0)?;
+        Some(Reply::new(reply.code(), Some(generic), reply.text()))
     }
 
     /// An error reply caused by the peer: counted against the error budget
@@ -497,7 +517,7 @@ impl ServerSession {
     pub(super) fn dispatch(&mut self, cmd: &Command<'_>) {
         if matches!(self.phase, Phase::Refused) {
             if *cmd == Command::Quit {
-                self.send(221, (2, 0, 0), "Bye");
+                self.send_static(BYE);
                 self.close();
             } else {
                 self.error(503, (5, 5, 1), "Error: service refused; send QUIT");
@@ -531,9 +551,9 @@ impl ServerSession {
             Command::Bdat { size, last } => self.bdat(*size, *last),
             Command::Rset => {
                 self.reset_tx();
-                self.send_static(fixed_reply!(250, 2, 0, 0, "Ok"));
+                self.send_static(OK);
             }
-            Command::Noop(_) => self.send_static(fixed_reply!(250, 2, 0, 0, "Ok")),
+            Command::Noop(_) => self.send_static(OK),
             Command::Vrfy(_) => match self.config.vrfy {
                 VrfyPolicy::CannotVerify => self.send(
                     252,
@@ -565,7 +585,7 @@ impl ServerSession {
                 self.send(214, (2, 0, 0), &text);
             }
             Command::Quit => {
-                self.send_static(fixed_reply!(221, 2, 0, 0, "Bye"));
+                self.send_static(BYE);
                 self.close();
             }
             Command::StartTls => self.starttls(),
@@ -901,9 +921,7 @@ impl ServerSession {
             Some(ir) => match sasl::decode_initial_response(ir, self.sasl_max()) {
                 Ok(SaslResponse::Data(data)) => self.sasl_data(mechanism, data),
                 // RFC 4954 §4: the client may cancel; that breaks no rule.
-                Ok(SaslResponse::Cancel) => {
-                    self.send_static(fixed_reply!(501, 5, 0, 0, "Authentication cancelled"))
-                }
+                Ok(SaslResponse::Cancel) => self.send_static(AUTH_CANCELLED),
                 Err(_) => self.error(501, (5, 5, 2), "Error: invalid base64 data"),
             },
             None => {
@@ -1012,9 +1030,7 @@ impl ServerSession {
         }
         match sasl::decode_response(line, self.sasl_max()) {
             // RFC 4954 §4: the client may cancel; that breaks no rule.
-            Ok(SaslResponse::Cancel) => {
-                self.send_static(fixed_reply!(501, 5, 0, 0, "Authentication cancelled"))
-            }
+            Ok(SaslResponse::Cancel) => self.send_static(AUTH_CANCELLED),
             Err(_) => self.error(501, (5, 5, 2), "Error: invalid base64 data"),
             Ok(SaslResponse::Data(data)) => match step {
                 SaslStep::Response(mechanism) => self.sasl_data(mechanism, data),
@@ -1223,10 +1239,7 @@ impl ServerSession {
         // The application's reply if it gave one, else the standard one,
         // written without an allocation.
         let reply = |s: &mut Self, fixed: FixedReply| match &custom {
-            Some(r) => {
-                let r = s.with_enhanced(r.clone());
-                s.send_reply(&r);
-            }
+            Some(r) => s.send_app_reply(r),
             None => s.send_static(fixed),
         };
         match pending {
@@ -1430,15 +1443,17 @@ mod compact_tests {
 
 #[cfg(test)]
 mod fixed_reply_tests {
-    use super::FixedReply;
+    use super::{AUTH_CANCELLED, FixedReply};
 
     #[test]
     fn both_wire_forms_are_written_at_compile_time() {
         let rcpt = fixed_reply!(250, 2, 1, 5, "Ok");
         assert_eq!(rcpt.plain, b"250 Ok\r\n");
         assert_eq!(rcpt.enhanced, b"250 2.1.5 Ok\r\n");
-        let auth = fixed_reply!(501, 5, 0, 0, "Authentication cancelled");
-        assert_eq!(auth.enhanced, b"501 5.0.0 Authentication cancelled\r\n");
+        assert_eq!(
+            AUTH_CANCELLED.enhanced,
+            b"501 5.0.0 Authentication cancelled\r\n"
+        );
         // RFC 3463: a 3xx reply has no enhanced code.
         let data = fixed_reply!(354, "End data with <CR><LF>.<CR><LF>");
         assert_eq!(data.plain, b"354 End data with <CR><LF>.<CR><LF>\r\n");

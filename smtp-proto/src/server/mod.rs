@@ -733,9 +733,8 @@ impl ServerSession {
             Decision::AcceptWith(reply) => self.accept(pending, Some(reply)),
             Decision::Reject(reply) => self.reject(pending, reply),
             Decision::PerRecipient(replies) => {
-                for reply in replies {
-                    let reply = self.with_enhanced(reply);
-                    self.send_reply(&reply);
+                for reply in &replies {
+                    self.send_app_reply(reply);
                 }
                 self.finish_tx();
             }
