@@ -120,11 +120,15 @@ pub struct Plan {
     pub per_side: Duration,
 }
 
+/// Fifteen short rounds rather than a few long ones, in the same time: a
+/// spell of interference from the rest of the machine (this runs on shared
+/// cores) then spoils a few rounds, which the medians leave out, instead of
+/// most of them.
 impl Default for Plan {
     fn default() -> Self {
         Plan {
-            rounds: 5,
-            per_side: Duration::from_millis(300),
+            rounds: 15,
+            per_side: Duration::from_millis(100),
         }
     }
 }
@@ -149,13 +153,17 @@ pub fn rate(time: Duration, f: &mut dyn FnMut()) -> f64 {
 
 /// Runs `ours` and `peer` alternately for `plan.rounds` rounds (the order
 /// swapping each round) and gives the medians of their rates (iterations/s,
-/// times `scale` to get the unit's figure) and of the per-round ratios.
+/// times `scale` to get the unit's figure) and of the per-round ratios. Each
+/// side first runs once for a round's time, unmeasured: the first round
+/// would otherwise run on cold caches and a processor not yet at speed.
 pub fn compare(
     plan: Plan,
     scale: f64,
     ours: &mut dyn FnMut(),
     peer: &mut dyn FnMut(),
 ) -> (f64, f64, f64) {
+    rate(plan.per_side, ours);
+    rate(plan.per_side, peer);
     let (mut a, mut b, mut r) = (Vec::new(), Vec::new(), Vec::new());
     for round in 0..plan.rounds {
         let (x, y) = if round % 2 == 0 {
