@@ -553,6 +553,10 @@ mod tests {
             "FROM:<a@b> SIZE=18446744073709551616".into(),
             "FROM:<a@b> SIZE=1 SIZE=1".into(),
             "TO:<a@b> ORCPT=rfc822;a+2Bb".into(),
+            // RFC 3461 §4.2: the addr-type is an atom; and an empty
+            // address, which the full parser refuses.
+            "TO:<a@b> ORCPT=;a@b".into(),
+            "TO:<a@b> ORCPT=rfc822;".into(),
             "TO:<postmaster>".into(),
             "FROM:<>".into(),
         ] {
