@@ -1107,6 +1107,48 @@ mod tests {
         }
     }
 
+    /// A NUL or an 8-bit octet is found wherever it sits in clean text that
+    /// the block scan takes whole (several blocks of lines, in one input),
+    /// each for what it is; clean text has neither.
+    #[test]
+    fn findings_anywhere_in_clean_blocks() {
+        let line = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-,\r\n";
+        let text = line.repeat(6);
+        let (_, _, dec) = decode_all(BareLineEnding::Reject, &[&text[..], b".\r\n"].concat());
+        assert!(!dec.nul_seen() && !dec.eight_bit_seen());
+        for at in (0..text.len()).filter(|&i| !matches!(text[i], b'\r' | b'\n')) {
+            for octet in [0x00, 0x80, 0xe9, 0xff] {
+                let mut input = text.clone();
+                input[at] = octet;
+                input.extend_from_slice(b".\r\n");
+                let (out, status, dec) = decode_all(BareLineEnding::Reject, &input);
+                assert!(status.done && out.len() == text.len(), "{octet:#x} at {at}");
+                assert_eq!(dec.nul_seen(), octet == 0, "{octet:#x} at {at}");
+                assert_eq!(dec.eight_bit_seen(), octet >= 0x80, "{octet:#x} at {at}");
+            }
+        }
+    }
+
+    /// A line over the limit is found where the block scan takes it whole,
+    /// with more lines after it in the same input, and one at the limit is
+    /// not, wherever in a block it starts and ends.
+    #[test]
+    fn line_length_inside_clean_blocks() {
+        for lead in 0..70 {
+            for (len, too_long) in [(998, false), (999, true), (1200, true)] {
+                let mut input = b"y".repeat(lead);
+                input.extend_from_slice(b"\r\n");
+                input.extend_from_slice(&b"x".repeat(len));
+                input.extend_from_slice(b"\r\n");
+                input.extend_from_slice(&b"a short line\r\n".repeat(12));
+                input.extend_from_slice(b".\r\n");
+                let (_, status, dec) = decode_all(BareLineEnding::Reject, &input);
+                assert!(status.done, "{lead}, {len}");
+                assert_eq!(dec.line_too_long(), too_long, "{lead}, {len}");
+            }
+        }
+    }
+
     /// Decodes `input` in one go.
     fn decode_all(policy: BareLineEnding, input: &[u8]) -> (Vec<u8>, DecodeStatus, DataDecoder) {
         let mut dec = decoder(policy);
