@@ -19,64 +19,53 @@
 #[path = "../src/bin/core/sessions.rs"]
 mod sessions;
 
-use std::hint::black_box;
-use std::time::Instant;
-
+use smtp_bench::{Plan, compare, keep};
 use smtp_proto::wire::command::{ParseOptions, parse_command};
 
 /// The dialogue's MAIL and RCPT lines (`sessions.rs`), without their CRLF.
 const MAIL: &[u8] = b"MAIL FROM:<sender.name@client.example.org> BODY=8BITMIME";
 const RCPT: &[u8] = b"RCPT TO:<recipient@mx.example.net>";
 
-/// The best of seven timings of `n` calls of `f`, in nanoseconds per call.
-fn best_ns(n: usize, f: &mut dyn FnMut()) -> f64 {
-    (0..7)
-        .map(|_| {
-            let t = Instant::now();
-            for _ in 0..n {
-                f();
-            }
-            t.elapsed().as_secs_f64() * 1e9 / n as f64
-        })
-        .fold(f64::MAX, f64::min)
-}
-
 fn main() {
+    // Measured as the benchmark's figures are (`smtp_bench::compare`): the
+    // two sides alternately, medians of their rates, in messages per second.
+    let plan = Plan::default();
     let opts = ParseOptions::default();
-    let n = 2_000_000;
-    let borrowed = best_ns(n, &mut || {
-        for line in [MAIL, RCPT] {
-            let _ = black_box(parse_command(black_box(line), &opts));
-        }
-    });
-    let owned = best_ns(n, &mut || {
-        for line in [MAIL, RCPT] {
-            let _ = black_box(parse_command(black_box(line), &opts).map(|c| c.into_owned()));
-        }
-    });
-    let copies = owned - borrowed;
+    let (owned, borrowed, _) = compare(
+        plan,
+        1.0,
+        &mut || {
+            for line in [MAIL, RCPT] {
+                let _ = keep(parse_command(keep(line), &opts).map(|c| c.into_owned()));
+            }
+        },
+        &mut || {
+            for line in [MAIL, RCPT] {
+                let _ = keep(parse_command(keep(line), &opts));
+            }
+        },
+    );
 
     let config = sessions::server_config();
     let builder = sessions::mailin_builder();
     let dialogue = sessions::Dialogue::new(sessions::MESSAGES, 1024, 64 * 1024);
     sessions::check_servers(&config, &builder, &dialogue);
     let mut out = Vec::new();
-    let dialogues = 4_000;
-    let per_message = (dialogues * sessions::MESSAGES) as f64;
-    let (mut ours, mut theirs) = (f64::MAX, f64::MAX);
-    for _ in 0..5 {
-        let t = Instant::now();
-        for _ in 0..dialogues {
-            black_box(sessions::ours(&config, black_box(&dialogue)));
-        }
-        ours = ours.min(t.elapsed().as_secs_f64() * 1e9 / per_message);
-        let t = Instant::now();
-        for _ in 0..dialogues {
-            black_box(sessions::mailin(&builder, black_box(&dialogue), &mut out));
-        }
-        theirs = theirs.min(t.elapsed().as_secs_f64() * 1e9 / per_message);
-    }
+    let (ours, theirs, _) = compare(
+        plan,
+        sessions::MESSAGES as f64,
+        &mut || {
+            keep(sessions::ours(&config, keep(&dialogue)));
+        },
+        &mut || {
+            keep(sessions::mailin(&builder, keep(&dialogue), &mut out));
+        },
+    );
 
+    // Nanoseconds a message.
+    let ns = |rate: f64| 1e9 / rate;
+    let (owned, borrowed, ours, theirs) = (ns(owned), ns(borrowed), ns(ours), ns(theirs));
+    let copies = owned - borrowed;
     println!("MAIL + RCPT parsed, borrowed:        {borrowed:7.1} ns a message");
     println!("MAIL + RCPT parsed and made owned:   {owned:7.1} ns a message");
     println!(

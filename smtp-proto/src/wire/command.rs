@@ -472,9 +472,10 @@ fn parse_line<'a>(line: &'a [u8], opts: &ParseOptions) -> Result<Command<'a>, Co
             let arg = args.ok_or_else(syntax)?;
             // The usual name in one pass (see `wire::fast`); anything else,
             // and every error, from the full parser.
-            let name = match printable.then(|| fast::helo_domain(arg, opts)).flatten() {
-                Some(name) => name,
-                None => parse_helo_name(verb, arg, opts)?,
+            let name = if printable && let Some(name) = fast::helo_domain(arg, opts) {
+                name
+            } else {
+                parse_helo_name(verb, arg, opts)?
             };
             Ok(match verb {
                 Verb::Helo => Command::Helo(name),
